@@ -1,0 +1,136 @@
+/**
+ * Configuration from environment variables, validated once at start-up.
+ * Every problem is collected and reported together; the result is frozen.
+ */
+
+type FieldSpec =
+  | { kind: 'string'; env: string; default: string; doc: string }
+  | { kind: 'url'; env: string; default: string; protocols: readonly string[]; doc: string }
+  | { kind: 'int'; env: string; default: number; min: number; max: number; doc: string }
+  | { kind: 'enum'; env: string; default: string; values: readonly string[]; doc: string };
+
+type ValueOf<F extends FieldSpec> = F extends { kind: 'int' } ? number : string;
+export type ConfigOf<S extends Record<string, FieldSpec>> = { readonly [K in keyof S]: ValueOf<S[K]> };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Shared by both processes. Defaults are for local development. */
+export const commonConfigSpec = {
+  rabbitmqUrl: {
+    kind: 'url',
+    env: 'RABBITMQ_URL',
+    default: 'amqp://guest:guest@127.0.0.1:5672',
+    protocols: ['amqp:', 'amqps:'],
+    doc: 'RabbitMQ connection URL',
+  },
+  redisUrl: {
+    kind: 'url',
+    env: 'REDIS_URL',
+    default: 'redis://127.0.0.1:6379',
+    protocols: ['redis:', 'rediss:'],
+    doc: 'Redis connection URL',
+  },
+  prefix: {
+    kind: 'string',
+    env: 'RELAY_PREFIX',
+    default: 'relay',
+    doc: 'Prefix of every Redis key and RabbitMQ queue name',
+  },
+  jobTtlSeconds: {
+    kind: 'int',
+    env: 'JOB_TTL_SECONDS',
+    default: 86_400,
+    min: 60,
+    max: 30 * 86_400,
+    doc: 'How long a job and its attempt log are kept in Redis after their last write (s)',
+  },
+  logLevel: {
+    kind: 'enum',
+    env: 'LOG_LEVEL',
+    default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    doc: 'pino log level',
+  },
+  startupTimeoutMs: {
+    kind: 'int',
+    env: 'STARTUP_TIMEOUT_MS',
+    default: 30_000,
+    min: 0,
+    max: 600_000,
+    doc: 'How long to keep retrying RabbitMQ and Redis at start-up before giving up (ms)',
+  },
+} as const satisfies Record<string, FieldSpec>;
+
+export type CommonConfig = ConfigOf<typeof commonConfigSpec>;
+
+function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]): string | number {
+  if (raw === undefined || raw === '') return spec.default;
+  switch (spec.kind) {
+    case 'string':
+      if (!/^[A-Za-z0-9_.:-]+$/.test(raw)) problems.push(`${spec.env}=${raw}: use letters, digits, '_', '.', ':' or '-'`);
+      return raw;
+    case 'url': {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        problems.push(`${spec.env}: not a valid URL`);
+        return raw;
+      }
+      // Never echo the URL itself: it may carry a password.
+      if (!spec.protocols.includes(url.protocol)) {
+        problems.push(`${spec.env}: protocol must be one of ${spec.protocols.join(', ')} (got ${url.protocol})`);
+      }
+      return raw;
+    }
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) {
+        problems.push(`${spec.env}=${raw}: must be an integer`);
+        return spec.default;
+      }
+      const n = Number(raw);
+      if (n < spec.min || n > spec.max) problems.push(`${spec.env}=${raw}: must be between ${spec.min} and ${spec.max}`);
+      return n;
+    }
+    case 'enum':
+      if (!spec.values.includes(raw)) problems.push(`${spec.env}=${raw}: must be one of ${spec.values.join(', ')}`);
+      return raw;
+  }
+}
+
+/** Reads and validates `spec` from `env`; throws ConfigError listing every problem. */
+export function loadConfig<S extends Record<string, FieldSpec>>(
+  spec: S,
+  env: Record<string, string | undefined> = process.env,
+): ConfigOf<S> {
+  const problems: string[] = [];
+  const out: Record<string, string | number> = {};
+  for (const [key, field] of Object.entries(spec)) out[key] = parseField(field, env[field.env], problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(out) as ConfigOf<S>;
+}
+
+/** Markdown table rows of a spec, for docs and `--help`. */
+export function describeConfig(spec: Record<string, FieldSpec>): string {
+  return Object.values(spec)
+    .map((f) => `| \`${f.env}\` | \`${String(f.default)}\` | ${f.doc} |`)
+    .join('\n');
+}
+
+/** Removes the password from a URL for logs and messages. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+export type { FieldSpec };

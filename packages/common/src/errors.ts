@@ -1,0 +1,67 @@
+/**
+ * Every error relay reports to a client or writes into a job has a stable
+ * `RELAY_ERR_*` code, defined here once. Clients may switch on codes; the
+ * messages are for humans and may change.
+ */
+export const ErrorCodes = {
+  VALIDATION: { code: 'RELAY_ERR_VALIDATION', statusCode: 400, message: 'The request is invalid' },
+  INVALID_JSON: { code: 'RELAY_ERR_INVALID_JSON', statusCode: 400, message: 'The request body is not valid JSON' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    code: 'RELAY_ERR_UNSUPPORTED_MEDIA_TYPE',
+    statusCode: 415,
+    message: 'Send the body as application/json',
+  },
+  BODY_TOO_LARGE: { code: 'RELAY_ERR_BODY_TOO_LARGE', statusCode: 413, message: 'The request body is too large' },
+  NOT_FOUND: { code: 'RELAY_ERR_NOT_FOUND', statusCode: 404, message: 'Not found' },
+  JOB_NOT_FOUND: { code: 'RELAY_ERR_JOB_NOT_FOUND', statusCode: 404, message: 'No job with this id' },
+  METHOD_NOT_ALLOWED: { code: 'RELAY_ERR_METHOD_NOT_ALLOWED', statusCode: 405, message: 'Method not allowed' },
+  UNAVAILABLE: {
+    code: 'RELAY_ERR_UNAVAILABLE',
+    statusCode: 503,
+    message: 'A backing service is unavailable; the job was not accepted',
+  },
+  INTERNAL: { code: 'RELAY_ERR_INTERNAL', statusCode: 500, message: 'Internal error' },
+  // Codes recorded on attempts and callbacks (never an HTTP answer of relay's own).
+  TIMEOUT: { code: 'RELAY_ERR_TIMEOUT', statusCode: 504, message: 'The attempt did not finish within its timeout' },
+  NETWORK: { code: 'RELAY_ERR_NETWORK', statusCode: 502, message: 'The request failed at the network level' },
+  HTTP_STATUS: { code: 'RELAY_ERR_HTTP_STATUS', statusCode: 502, message: 'The target answered with a non-2xx status' },
+} as const satisfies Record<string, { code: `RELAY_ERR_${string}`; statusCode: number; message: string }>;
+
+export type ErrorCodeName = keyof typeof ErrorCodes;
+export type ErrorCode = (typeof ErrorCodes)[ErrorCodeName]['code'];
+
+/** One problem with a request: where it is (a JSON pointer into the input) and what is wrong. */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** An error relay answers with, carrying its HTTP status and the problems found. */
+export class RelayError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: ErrorDetail[];
+  readonly headers: Record<string, string>;
+
+  constructor(
+    name: ErrorCodeName,
+    options: { message?: string; details?: ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    const def = ErrorCodes[name];
+    super(options.message ?? def.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RelayError';
+    this.code = def.code;
+    this.statusCode = def.statusCode;
+    this.details = options.details ?? [];
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  error: string;
+  message: string;
+  details?: ErrorDetail[];
+}

@@ -1,0 +1,153 @@
+import { Type, type Static } from 'typebox';
+import { CallbackStatus, JOB_STATUSES } from './status.js';
+
+/**
+ * The job API's schemas. They are the only definition of the shapes: the
+ * TypeScript types below come from them, the backend validates requests and
+ * serialises responses with them.
+ */
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/**
+ * RFC 9110 token characters. Header names outside this set would be refused
+ * by undici at send time, long after the client got its 202.
+ */
+export const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+/** No CR, LF or NUL: they would allow header injection (RFC 9110 §5.5). */
+export const HEADER_VALUE_PATTERN = '^[^\\r\\n\\0]*$';
+
+/**
+ * Headers that relay sets itself or that describe the connection rather than
+ * the message (hop-by-hop). A job may not set them: undici would reject some
+ * at send time and the others would corrupt framing.
+ */
+export const RESERVED_HEADER_NAMES = [
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'proxy-connection',
+] as const;
+
+const HttpUrl = Type.String({
+  format: 'uri',
+  // Case-insensitive scheme check: only http and https are relayed.
+  pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+  maxLength: 2048,
+  description: 'Absolute http: or https: URL',
+});
+
+export const JobSpecLimits = {
+  maxRetries: { minimum: 0, maximum: 10, default: 3 },
+  retryDelay: { minimum: 100, maximum: 30_000, default: 1000 },
+  timeout: { minimum: 100, maximum: 60_000, default: 10_000 },
+} as const;
+
+export const JobSpecSchema = Type.Object(
+  {
+    targetUrl: HttpUrl,
+    method: Type.Enum(HTTP_METHODS, { default: 'GET' }),
+    headers: Type.Record(
+      Type.String({ pattern: HEADER_NAME_PATTERN }),
+      Type.String({ pattern: HEADER_VALUE_PATTERN, maxLength: 8192 }),
+      // additionalProperties: false turns a name that fails the pattern into an error.
+      { default: {}, maxProperties: 64, additionalProperties: false },
+    ),
+    payload: Type.Unknown({ default: null, description: 'Any JSON value; sent as a JSON body for methods that carry one' }),
+    callbackUrl: Type.Optional(HttpUrl),
+    maxRetries: Type.Integer({ ...JobSpecLimits.maxRetries, description: 'Retries after the first attempt' }),
+    retryDelay: Type.Integer({ ...JobSpecLimits.retryDelay, description: 'Base of the exponential backoff, in ms' }),
+    timeout: Type.Integer({ ...JobSpecLimits.timeout, description: 'Per-attempt deadline in ms (connect, headers and body)' }),
+  },
+  { additionalProperties: false },
+);
+
+/** A validated job spec with every default applied. */
+export type JobSpec = Static<typeof JobSpecSchema>;
+
+export const JobStatusSchema = Type.Enum(JOB_STATUSES);
+
+/** What relay stored of a target's (or callback's) response body. */
+export const StoredResponseSchema = Type.Object({
+  statusCode: Type.Integer(),
+  headers: Type.Record(Type.String(), Type.String()),
+  /** JSON-parsed when the body was complete JSON, else the text. */
+  body: Type.Unknown(),
+  /** True when the body was longer than the stored cap and was cut. */
+  truncated: Type.Boolean(),
+  bodyBytes: Type.Integer({ description: 'Bytes of body read (at most the cap + 1)' }),
+});
+export type StoredResponse = Static<typeof StoredResponseSchema>;
+
+export const AttemptErrorSchema = Type.Object({
+  code: Type.String({ description: 'Stable error code, e.g. RELAY_ERR_TIMEOUT or ECONNREFUSED' }),
+  message: Type.String(),
+});
+export type AttemptError = Static<typeof AttemptErrorSchema>;
+
+export const AttemptSchema = Type.Object({
+  attempt: Type.Integer({ minimum: 1 }),
+  startedAt: Type.String({ format: 'date-time' }),
+  durationMs: Type.Number(),
+  statusCode: Type.Union([Type.Integer(), Type.Null()]),
+  success: Type.Boolean(),
+  response: Type.Union([StoredResponseSchema, Type.Null()]),
+  error: Type.Union([AttemptErrorSchema, Type.Null()]),
+  retryable: Type.Boolean(),
+});
+export type Attempt = Static<typeof AttemptSchema>;
+
+export const CallbackStateSchema = Type.Object({
+  status: Type.Enum(Object.values(CallbackStatus)),
+  statusCode: Type.Union([Type.Integer(), Type.Null()]),
+  attempts: Type.Integer(),
+  error: Type.Union([AttemptErrorSchema, Type.Null()]),
+  lastAttemptAt: Type.Union([Type.String(), Type.Null()]),
+  nextAttemptAt: Type.Union([Type.String(), Type.Null()]),
+});
+export type CallbackState = Static<typeof CallbackStateSchema>;
+
+export const JobViewSchema = Type.Object({
+  jobId: Type.String({ format: 'uuid' }),
+  status: JobStatusSchema,
+  attempts: Type.Integer(),
+  targetUrl: Type.String(),
+  method: Type.String(),
+  headers: Type.Record(Type.String(), Type.String()),
+  payload: Type.Unknown(),
+  callbackUrl: Type.Union([Type.String(), Type.Null()]),
+  maxRetries: Type.Integer(),
+  retryDelay: Type.Integer(),
+  timeout: Type.Integer(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  completedAt: Type.Union([Type.String(), Type.Null()]),
+  nextAttemptAt: Type.Union([Type.String(), Type.Null()]),
+  lastResponse: Type.Union([StoredResponseSchema, Type.Null()]),
+  error: Type.Union([AttemptErrorSchema, Type.Null()]),
+  attemptsLog: Type.Array(AttemptSchema),
+  callback: Type.Union([CallbackStateSchema, Type.Null()]),
+});
+export type JobView = Static<typeof JobViewSchema>;
+
+/** The JSON document POSTed to `callbackUrl` when a job ends. */
+export const CallbackBodySchema = Type.Object({
+  jobId: Type.String(),
+  status: JobStatusSchema,
+  success: Type.Boolean(),
+  attempts: Type.Integer(),
+  statusCode: Type.Union([Type.Integer(), Type.Null()]),
+  response: Type.Union([StoredResponseSchema, Type.Null()]),
+  error: Type.Union([AttemptErrorSchema, Type.Null()]),
+  completedAt: Type.String(),
+  targetUrl: Type.String(),
+  method: Type.String(),
+});
+export type CallbackBody = Static<typeof CallbackBodySchema>;

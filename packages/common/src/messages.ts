@@ -1,0 +1,59 @@
+import type { CallbackBody, JobSpec } from './job-schema.js';
+
+/**
+ * What travels on the work queue. Each message is self-contained (it carries
+ * the whole job spec, headers included) so that a job survives the loss of
+ * its Redis record: the broker, not Redis, is the durable copy of work to do.
+ */
+export type WorkMessage = AttemptMessage | CallbackMessage;
+
+/** Run attempt `attempt` (1-based) of a job, not before `dueAt`. */
+export interface AttemptMessage {
+  v: 1;
+  kind: 'attempt';
+  jobId: string;
+  attempt: number;
+  /** Epoch ms; 0 means now. */
+  dueAt: number;
+  createdAt: string;
+  spec: JobSpec;
+}
+
+/** Deliver a finished job's result to its callback URL (delivery is 1-based). */
+export interface CallbackMessage {
+  v: 1;
+  kind: 'callback';
+  jobId: string;
+  delivery: number;
+  dueAt: number;
+  callbackUrl: string;
+  body: CallbackBody;
+}
+
+export function encodeMessage(message: WorkMessage): Buffer {
+  return Buffer.from(JSON.stringify(message));
+}
+
+/**
+ * Parses a message, or returns null when it is not one of ours (bad JSON,
+ * unknown version or kind). Only the fields the worker branches on are
+ * checked: the rest was validated by the backend before it was published.
+ */
+export function decodeMessage(content: Buffer): WorkMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(content.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const m = value as Partial<WorkMessage>;
+  if (m.v !== 1 || typeof m.jobId !== 'string' || typeof m.dueAt !== 'number') return null;
+  if (m.kind === 'attempt' && typeof m.attempt === 'number' && typeof m.spec === 'object' && m.spec !== null) {
+    return m as AttemptMessage;
+  }
+  if (m.kind === 'callback' && typeof m.delivery === 'number' && typeof m.callbackUrl === 'string') {
+    return m as CallbackMessage;
+  }
+  return null;
+}

@@ -1,0 +1,60 @@
+import { Redis } from 'ioredis';
+import pRetry from 'p-retry';
+import { redactUrl } from './config.js';
+import type { Logger } from './logger.js';
+
+export interface RedisConnectOptions {
+  url: string;
+  log: Logger;
+  /** How long to keep retrying before start-up fails (ms). */
+  startupTimeoutMs: number;
+}
+
+export const REDIS_START_HINT =
+  'start it with `docker compose up -d redis`, or `redis-server --daemonize yes`, or set REDIS_URL';
+
+/**
+ * Connects to Redis and waits until it answers PING, retrying for a bounded
+ * time. After start-up ioredis reconnects by itself; commands issued while it
+ * is disconnected fail at once (no offline queue) so callers can answer 503
+ * instead of hanging.
+ */
+export async function connectRedis(options: RedisConnectOptions): Promise<Redis> {
+  const where = redactUrl(options.url);
+  let down = false;
+  const redis = new Redis(options.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+  });
+  redis.on('error', (err) => {
+    // ioredis emits an error per reconnect attempt: log the transition only.
+    if (!down) options.log.warn({ err, redis: where }, 'redis connection lost; reconnecting');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) options.log.info({ redis: where }, 'redis connection restored');
+    down = false;
+  });
+  try {
+    await pRetry(() => redis.ping(), {
+      retries: Number.POSITIVE_INFINITY,
+      minTimeout: 200,
+      maxTimeout: 2000,
+      maxRetryTime: options.startupTimeoutMs,
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        options.log.warn(
+          { redis: where, attempt: attemptNumber, reason: error.message },
+          `cannot reach Redis at ${where}; ${REDIS_START_HINT}`,
+        );
+      },
+    });
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`Redis at ${where} is unreachable after ${options.startupTimeoutMs} ms; ${REDIS_START_HINT}`, {
+      cause: err,
+    });
+  }
+  return redis;
+}

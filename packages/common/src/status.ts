@@ -1,0 +1,35 @@
+/**
+ * Job lifecycle. `retrying` means "an attempt failed and the next one is
+ * scheduled for `nextAttemptAt`"; `in_progress` means an attempt is running
+ * right now under a worker's lease.
+ */
+export const JobStatus = {
+  queued: 'queued',
+  inProgress: 'in_progress',
+  retrying: 'retrying',
+  completed: 'completed',
+  failed: 'failed',
+} as const;
+
+export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
+
+export const JOB_STATUSES: readonly JobStatus[] = Object.values(JobStatus);
+
+const FINAL: ReadonlySet<JobStatus> = new Set([JobStatus.completed, JobStatus.failed]);
+
+export function isFinalStatus(status: JobStatus): boolean {
+  return FINAL.has(status);
+}
+
+/** Delivery state of the result POSTed to `callbackUrl`. */
+export const CallbackStatus = {
+  /** The job is not final yet, or the result is waiting for its first delivery. */
+  pending: 'pending',
+  /** A delivery failed and another is scheduled. */
+  retrying: 'retrying',
+  delivered: 'delivered',
+  /** Every delivery attempt failed, or the receiver refused it for good. */
+  failed: 'failed',
+} as const;
+
+export type CallbackStatus = (typeof CallbackStatus)[keyof typeof CallbackStatus];
