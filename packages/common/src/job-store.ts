@@ -236,6 +236,11 @@ export class JobStore {
       .then(assertExec);
   }
 
+  /** The callback delivery state, or null when the job has none (or no longer exists). */
+  async getCallback(jobId: string): Promise<CallbackState | null> {
+    return parseJson<CallbackState>((await this.redis.hget(this.keys.job(jobId), 'callback')) ?? undefined);
+  }
+
   /** Records the callback delivery state; a no-op when the job no longer exists. */
   async setCallback(jobId: string, state: CallbackState): Promise<void> {
     await (this.redis as unknown as RelayCommands).relaySetCallback(

@@ -1,0 +1,71 @@
+import type { Dispatcher } from 'undici';
+import {
+  CallbackStatus,
+  type CallbackMessage,
+  type CallbackState,
+  type JobStore,
+  type Logger,
+} from '@relay/common';
+import { sendHttp } from './http-call.js';
+import { backoffDelayMs, isSuccessStatus } from './retry-policy.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface CallbackDeps {
+  store: JobStore;
+  scheduler: Scheduler;
+  dispatcher: Dispatcher;
+  maxAttempts: number;
+  retryDelayMs: number;
+  maxDelayMs: number;
+  timeoutMs: number;
+  /** Bytes of the receiver's answer kept for the record. */
+  bodyCap: number;
+  random: () => number;
+  now: () => number;
+}
+
+/**
+ * Delivers one job result to its callback URL (delivery number
+ * `message.delivery`) and records the outcome. A failed delivery is
+ * rescheduled as a callback message: retrying a callback never re-runs the
+ * target request. The next delivery is published before the state says
+ * `retrying`, so a crash in between leaves a duplicate delivery, never none.
+ */
+export async function deliverCallback(deps: CallbackDeps, message: CallbackMessage, log: Logger): Promise<void> {
+  const result = await sendHttp(deps.dispatcher, {
+    url: message.callbackUrl,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'relay-callback/0.1' },
+    body: JSON.stringify(message.body),
+    timeoutMs: deps.timeoutMs,
+    bodyCap: Math.min(deps.bodyCap, 4096),
+  });
+  const state: CallbackState = {
+    status: CallbackStatus.delivered,
+    statusCode: result.statusCode,
+    attempts: message.delivery,
+    error: result.error ? { code: result.error.code, message: result.error.message } : null,
+    lastAttemptAt: result.startedAt,
+    nextAttemptAt: null,
+  };
+  if (result.statusCode !== null && isSuccessStatus(result.statusCode)) {
+    log.info({ delivery: message.delivery, statusCode: result.statusCode }, 'callback delivered');
+    await deps.store.setCallback(message.jobId, state);
+    return;
+  }
+  if (!state.error) state.error = { code: 'RELAY_ERR_HTTP_STATUS', message: `callback answered ${result.statusCode}` };
+  if (message.delivery >= deps.maxAttempts) {
+    log.warn({ delivery: message.delivery, statusCode: result.statusCode, error: state.error }, 'callback failed for good');
+    await deps.store.setCallback(message.jobId, { ...state, status: CallbackStatus.failed });
+    return;
+  }
+  const delay = backoffDelayMs(message.delivery, deps.retryDelayMs, deps.maxDelayMs, deps.random());
+  const dueAt = deps.now() + delay;
+  await deps.scheduler.schedule({ ...message, delivery: message.delivery + 1, dueAt });
+  log.info({ delivery: message.delivery, statusCode: result.statusCode, delayMs: delay }, 'callback failed; retry scheduled');
+  await deps.store.setCallback(message.jobId, {
+    ...state,
+    status: CallbackStatus.retrying,
+    nextAttemptAt: new Date(dueAt).toISOString(),
+  });
+}

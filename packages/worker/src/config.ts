@@ -1,0 +1,83 @@
+import { commonConfigSpec, loadConfig, type ConfigOf } from '@relay/common';
+
+export const workerConfigSpec = {
+  ...commonConfigSpec,
+  concurrency: {
+    kind: 'int',
+    env: 'WORKER_CONCURRENCY',
+    default: 64,
+    min: 1,
+    max: 1000,
+    doc: 'Messages processed at once by one worker (RabbitMQ prefetch)',
+  },
+  shutdownGraceMs: {
+    kind: 'int',
+    env: 'WORKER_SHUTDOWN_GRACE_MS',
+    default: 15_000,
+    min: 0,
+    max: 300_000,
+    doc: 'On SIGTERM, how long in-flight attempts may run before their messages are left to be redelivered (ms)',
+  },
+  responseBodyMaxBytes: {
+    kind: 'int',
+    env: 'RESPONSE_BODY_MAX_BYTES',
+    default: 65_536,
+    min: 0,
+    max: 10_485_760,
+    doc: 'Bytes of a target response body stored per attempt; reading stops past this, and the entry is flagged truncated',
+  },
+  retryMaxDelayMs: {
+    kind: 'int',
+    env: 'RETRY_MAX_DELAY_MS',
+    default: 3_600_000,
+    min: 100,
+    max: 86_400_000,
+    doc: 'Upper bound of one backoff delay (ms)',
+  },
+  retryAfterMaxMs: {
+    kind: 'int',
+    env: 'RETRY_AFTER_MAX_MS',
+    default: 3_600_000,
+    min: 0,
+    max: 86_400_000,
+    doc: 'Longest Retry-After a target may ask for; longer values are capped to this (ms)',
+  },
+  callbackMaxAttempts: {
+    kind: 'int',
+    env: 'CALLBACK_MAX_ATTEMPTS',
+    default: 8,
+    min: 1,
+    max: 30,
+    doc: 'Delivery attempts of a result to its callback URL before it is marked failed',
+  },
+  callbackRetryDelayMs: {
+    kind: 'int',
+    env: 'CALLBACK_RETRY_DELAY_MS',
+    default: 1000,
+    min: 10,
+    max: 600_000,
+    doc: 'Base of the callback backoff (ms), doubled per failed delivery',
+  },
+  callbackTimeoutMs: {
+    kind: 'int',
+    env: 'CALLBACK_TIMEOUT_MS',
+    default: 10_000,
+    min: 100,
+    max: 60_000,
+    doc: 'Deadline of one callback delivery (ms)',
+  },
+  publishTimeoutMs: {
+    kind: 'int',
+    env: 'PUBLISH_TIMEOUT_MS',
+    default: 5000,
+    min: 100,
+    max: 60_000,
+    doc: 'How long to wait for a RabbitMQ publisher confirm (ms)',
+  },
+} as const;
+
+export type WorkerConfig = ConfigOf<typeof workerConfigSpec>;
+
+export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  return loadConfig(workerConfigSpec, env);
+}

@@ -1,0 +1,103 @@
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { decodeMessage, type Logger, type QueueNames, type WorkMessage } from '@relay/common';
+
+/**
+ * The only module that consumes from RabbitMQ. Manual acks, `prefetch`
+ * messages in flight. A message is acked only after its handler resolved,
+ * i.e. after everything it started is recorded in Redis or published
+ * (confirmed) on the broker; if the process dies first, the broker redelivers.
+ */
+export interface ConsumerOptions {
+  queues: QueueNames;
+  prefetch: number;
+  log: Logger;
+  handle: (message: WorkMessage) => Promise<void>;
+  /** Called when `handle` threw: put the message back for later (resolves when safely done). */
+  defer: (message: WorkMessage, err: unknown) => Promise<void>;
+}
+
+export class Consumer {
+  private readonly inFlight = new Set<Promise<void>>();
+  private channel: ConfirmChannel | null = null;
+  private consumerTag: string | null = null;
+  private stopping = false;
+
+  constructor(private readonly options: ConsumerOptions) {}
+
+  /** Starts consuming on a (new) channel; called again after every reconnect. */
+  async attach(channel: ConfirmChannel): Promise<void> {
+    if (this.stopping) return;
+    this.channel = channel;
+    await channel.prefetch(this.options.prefetch);
+    const { consumerTag } = await channel.consume(this.options.queues.work, (msg) => {
+      if (msg) this.track(channel, msg);
+    });
+    this.consumerTag = consumerTag;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  private track(channel: ConfirmChannel, msg: ConsumeMessage): void {
+    const p = this.onMessage(channel, msg).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  private async onMessage(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+    const message = decodeMessage(msg.content);
+    if (!message) {
+      // Not ours (or corrupt): redelivering it would fail the same way.
+      this.options.log.error({ bytes: msg.content.length }, 'undecodable message dropped');
+      return ack(channel, msg);
+    }
+    try {
+      await this.options.handle(message);
+    } catch (err) {
+      try {
+        await this.options.defer(message, err);
+      } catch (deferErr) {
+        // Neither the store nor the broker took it: give it back to the
+        // broker after a pause so a dead dependency does not become a hot loop.
+        this.options.log.error({ err: deferErr, jobId: message.jobId }, 'could not defer message; requeueing');
+        await new Promise((r) => setTimeout(r, 1000));
+        try {
+          channel.nack(msg, false, true);
+        } catch {
+          // Channel already closed: the broker requeues it by itself.
+        }
+        return;
+      }
+    }
+    ack(channel, msg);
+  }
+
+  /**
+   * Stops taking new messages and waits up to `graceMs` for those in flight.
+   * Returns how many were still running (their messages will be redelivered).
+   */
+  async stop(graceMs: number): Promise<number> {
+    this.stopping = true;
+    if (this.channel && this.consumerTag) {
+      await this.channel.cancel(this.consumerTag).catch(() => undefined);
+    }
+    if (this.inFlight.size === 0) return 0;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((r) => {
+        timer = setTimeout(r, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return this.inFlight.size;
+  }
+}
+
+function ack(channel: ConfirmChannel, msg: ConsumeMessage): void {
+  try {
+    channel.ack(msg);
+  } catch {
+    // The channel closed under us (broker restart): the message is redelivered.
+  }
+}

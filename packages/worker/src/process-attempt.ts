@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import {
+  CallbackStatus,
+  JobStatus,
+  type Attempt,
+  type AttemptMessage,
+  type CallbackBody,
+  type CallbackMessage,
+  type JobSpec,
+  type JobStore,
+  type JobView,
+  type Logger,
+} from '@relay/common';
+import { deliverCallback, type CallbackDeps } from './callback-delivery.js';
+import { sendHttp } from './http-call.js';
+import { decideNext } from './retry-policy.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface AttemptDeps {
+  store: JobStore;
+  scheduler: Scheduler;
+  dispatcher: Dispatcher;
+  callbacks: CallbackDeps;
+  bodyCap: number;
+  maxDelayMs: number;
+  retryAfterMaxMs: number;
+  random: () => number;
+  now: () => number;
+}
+
+/**
+ * How much longer than its own timeout an attempt keeps the job's lease. A
+ * copy of the same message that arrives while the lease is held waits (in a
+ * delay tier) instead of calling the target a second time.
+ */
+const LEASE_GRACE_MS = 5000;
+
+/** Methods that get `payload` as a JSON body (when the payload is not null). */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function buildTargetRequest(spec: JobSpec): { headers: Record<string, string>; body: string | null } {
+  const headers: Record<string, string> = { 'user-agent': 'relay/0.1', ...spec.headers };
+  let body: string | null = null;
+  if (BODY_METHODS.has(spec.method) && spec.payload !== null && spec.payload !== undefined) {
+    body = JSON.stringify(spec.payload);
+    const hasType = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
+    if (!hasType) headers['content-type'] = 'application/json';
+  }
+  return { headers, body };
+}
+
+/**
+ * Handles one attempt message end to end. Resolves when the message may be
+ * acked: the attempt is recorded and whatever comes next (a retry, a callback)
+ * is either done or safely on the broker. Throws when a backing service
+ * failed; the caller then defers the message.
+ */
+export async function processAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logger): Promise<void> {
+  const { jobId, attempt: n } = message;
+  const lease = { token: randomUUID(), ms: message.spec.timeout + LEASE_GRACE_MS };
+  let begin = await deps.store.beginAttempt(jobId, n, lease);
+  if (begin.outcome === 'missing') {
+    // Expired, or lost with a Redis restart: the message is the durable copy.
+    log.warn({ attempt: n }, 'job record missing; recreating it from the message');
+    begin = await deps.store.beginAttempt(jobId, n, lease, { spec: message.spec, createdAt: message.createdAt });
+  }
+
+  switch (begin.outcome) {
+    case 'final':
+      // A redelivery after the job ended: make sure its callback went out.
+      return finishCallbackAfterCrash(deps, message, log);
+    case 'stale':
+      // Attempt n is already recorded. If the crash came between recording it
+      // and scheduling attempt n+1, schedule it now (a duplicate is harmless:
+      // the lease and the attempt counter make the extra copy a no-op).
+      if (begin.status === JobStatus.retrying && begin.attemptsDone === n) {
+        const dueAt = begin.nextAttemptAt ? Date.parse(begin.nextAttemptAt) : deps.now();
+        await deps.scheduler.schedule({ ...message, attempt: n + 1, dueAt });
+      } else {
+        log.debug({ attempt: n, attemptsDone: begin.attemptsDone }, 'duplicate attempt message dropped');
+      }
+      return;
+    case 'busy':
+      log.debug({ attempt: n, waitMs: begin.leaseRemainingMs }, 'attempt already running elsewhere; deferring');
+      await deps.scheduler.schedule({ ...message, dueAt: deps.now() + begin.leaseRemainingMs + 50 });
+      return;
+    case 'missing':
+      throw new Error('job record could not be recreated');
+    case 'run':
+      return runAttempt(deps, message, log);
+  }
+}
+
+async function runAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logger): Promise<void> {
+  const { spec, attempt: n, jobId } = message;
+  const { headers, body } = buildTargetRequest(spec);
+  const result = await sendHttp(deps.dispatcher, {
+    url: spec.targetUrl,
+    method: spec.method,
+    headers,
+    body,
+    timeoutMs: spec.timeout,
+    bodyCap: deps.bodyCap,
+  });
+  const decision = decideNext(
+    result,
+    n,
+    {
+      maxRetries: spec.maxRetries,
+      retryDelay: spec.retryDelay,
+      maxDelayMs: deps.maxDelayMs,
+      retryAfterMaxMs: deps.retryAfterMaxMs,
+    },
+    deps.random(),
+    deps.now(),
+  );
+  const entry: Attempt = {
+    attempt: n,
+    startedAt: result.startedAt,
+    durationMs: result.durationMs,
+    statusCode: result.statusCode,
+    success: decision.kind === 'success',
+    response: result.response,
+    error: result.error ? { code: result.error.code, message: result.error.message } : null,
+    retryable: decision.kind === 'retry' || (decision.kind === 'fail' && decision.retryable),
+  };
+  if (!entry.error && decision.kind !== 'success') {
+    entry.error = { code: 'RELAY_ERR_HTTP_STATUS', message: `target answered ${result.statusCode}` };
+  }
+
+  if (decision.kind === 'retry') {
+    const dueAt = deps.now() + decision.delayMs;
+    // Record first, then schedule: a crash in between is repaired by the
+    // 'stale' branch above when this message is redelivered.
+    await deps.store.recordAttempt(jobId, {
+      attempt: entry,
+      status: JobStatus.retrying,
+      nextAttemptAt: new Date(dueAt).toISOString(),
+      callback: null,
+    });
+    await deps.scheduler.schedule({ ...message, attempt: n + 1, dueAt });
+    log.info(
+      { attempt: n, statusCode: result.statusCode, error: entry.error?.code, delayMs: decision.delayMs },
+      'attempt failed; retry scheduled',
+    );
+    return;
+  }
+
+  const status = decision.kind === 'success' ? JobStatus.completed : JobStatus.failed;
+  const completedAt = new Date(deps.now()).toISOString();
+  await deps.store.recordAttempt(jobId, {
+    attempt: entry,
+    status,
+    nextAttemptAt: null,
+    callback: spec.callbackUrl ? pendingCallback() : null,
+  });
+  log.info({ attempt: n, statusCode: result.statusCode, error: entry.error?.code, status }, 'job finished');
+  if (spec.callbackUrl) {
+    const cbBody: CallbackBody = {
+      jobId,
+      status,
+      success: status === JobStatus.completed,
+      attempts: n,
+      statusCode: result.statusCode,
+      response: result.response,
+      error: entry.error,
+      completedAt,
+      targetUrl: spec.targetUrl,
+      method: spec.method,
+    };
+    await deliverCallback(deps.callbacks, callbackMessage(jobId, spec.callbackUrl, cbBody, 1), log);
+  }
+}
+
+function pendingCallback() {
+  return {
+    status: CallbackStatus.pending,
+    statusCode: null,
+    attempts: 0,
+    error: null,
+    lastAttemptAt: null,
+    nextAttemptAt: null,
+  };
+}
+
+function callbackMessage(jobId: string, callbackUrl: string, body: CallbackBody, delivery: number): CallbackMessage {
+  return { v: 1, kind: 'callback', jobId, delivery, dueAt: 0, callbackUrl, body };
+}
+
+/** Builds the callback document from a finished job's record. */
+export function callbackBodyFromJob(job: JobView): CallbackBody {
+  const last = job.attemptsLog.at(-1);
+  return {
+    jobId: job.jobId,
+    status: job.status,
+    success: job.status === JobStatus.completed,
+    attempts: job.attempts,
+    statusCode: last?.statusCode ?? null,
+    response: job.lastResponse,
+    error: job.error,
+    completedAt: job.completedAt ?? job.updatedAt,
+    targetUrl: job.targetUrl,
+    method: job.method,
+  };
+}
+
+/**
+ * The job ended but this message was not acked (the worker died after
+ * recording the end). If the callback never got past `pending`, deliver it
+ * now; `retrying` means a callback message is already on the broker.
+ */
+async function finishCallbackAfterCrash(deps: AttemptDeps, message: AttemptMessage, log: Logger): Promise<void> {
+  if (!message.spec.callbackUrl) return;
+  const job = await deps.store.get(message.jobId);
+  if (!job || job.callback?.status !== CallbackStatus.pending) return;
+  log.info('job already finished; delivering its pending callback');
+  const delivery = job.callback.attempts + 1;
+  await deliverCallback(
+    deps.callbacks,
+    callbackMessage(job.jobId, message.spec.callbackUrl, callbackBodyFromJob(job), delivery),
+    log,
+  );
+}
+
+/** Handles a callback message taken from the queue (deliveries 2 and later). */
+export async function processCallback(deps: AttemptDeps, message: CallbackMessage, log: Logger): Promise<void> {
+  const state = await deps.store.getCallback(message.jobId);
+  if (state && (state.status === CallbackStatus.delivered || state.status === CallbackStatus.failed)) {
+    log.debug({ delivery: message.delivery }, 'callback already settled; duplicate dropped');
+    return;
+  }
+  await deliverCallback(deps.callbacks, message, log);
+}

@@ -1,0 +1,35 @@
+import {
+  encodeMessage,
+  planDelayHop,
+  publishConfirmed,
+  type AmqpHandle,
+  type QueueNames,
+  type WorkMessage,
+} from '@relay/common';
+
+/**
+ * Publishes work to run at `message.dueAt`: straight onto the work queue when
+ * due, else into the largest delay tier that fits. When the tier's TTL
+ * expires the broker dead-letters the message back onto the work queue, where
+ * the worker either runs it or sends it on another, shorter hop. Nothing
+ * waits in process memory, so a worker crash loses no scheduled retry.
+ */
+export class Scheduler {
+  constructor(
+    private readonly amqp: AmqpHandle,
+    private readonly queues: QueueNames,
+    private readonly publishTimeoutMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async schedule(message: WorkMessage): Promise<void> {
+    const hop = planDelayHop(message.dueAt - this.now());
+    const queue = hop === null ? this.queues.work : this.queues.delay(hop);
+    await publishConfirmed(this.amqp.channel(), queue, encodeMessage(message), this.publishTimeoutMs);
+  }
+
+  /** True when the message should wait more before it is processed. */
+  notYetDue(message: WorkMessage): boolean {
+    return planDelayHop(message.dueAt - this.now()) !== null;
+  }
+}

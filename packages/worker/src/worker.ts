@@ -1,0 +1,139 @@
+import { Agent, type Dispatcher } from 'undici';
+import {
+  connectAmqp,
+  connectRedis,
+  DELAY_TIERS_MS,
+  JobStore,
+  queueNames,
+  redisKeys,
+  type AmqpHandle,
+  type Logger,
+  type WorkMessage,
+} from '@relay/common';
+import type { ConfirmChannel } from 'amqplib';
+import type { Redis } from 'ioredis';
+import type { WorkerConfig } from './config.js';
+import { Consumer } from './consumer.js';
+import { processAttempt, processCallback, type AttemptDeps } from './process-attempt.js';
+import { Scheduler } from './scheduler.js';
+
+export interface WorkerOptions {
+  config: WorkerConfig;
+  log: Logger;
+  /** Outbound HTTP; tests may pass a MockAgent. Defaults to a keep-alive Agent. */
+  dispatcher?: Dispatcher;
+  random?: () => number;
+}
+
+export interface RelayWorker {
+  /** Messages being handled right now. */
+  inFlight(): number;
+  /** Graceful stop: no new messages, in-flight ones get the grace period, then connections close. */
+  stop(): Promise<void>;
+}
+
+/** Declares the work queue and every delay tier (idempotent). */
+export async function declareTopology(channel: ConfirmChannel, prefix: string): Promise<void> {
+  const queues = queueNames(prefix);
+  await channel.assertQueue(queues.work, { durable: true });
+  await Promise.all(
+    DELAY_TIERS_MS.map((ms) =>
+      channel.assertQueue(queues.delay(ms), {
+        durable: true,
+        arguments: {
+          'x-message-ttl': ms,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': queues.work,
+        },
+      }),
+    ),
+  );
+}
+
+/** Connects, declares the topology and starts consuming. */
+export async function startWorker(options: WorkerOptions): Promise<RelayWorker> {
+  const { config, log } = options;
+  const queues = queueNames(config.prefix);
+  const ownsDispatcher = !options.dispatcher;
+  const dispatcher =
+    options.dispatcher ??
+    new Agent({ keepAliveTimeout: 4000, connections: Math.max(16, config.concurrency), connect: { timeout: 10_000 } });
+  const random = options.random ?? Math.random;
+  const now = Date.now;
+
+  const redis: Redis = await connectRedis({ url: config.redisUrl, log, startupTimeoutMs: config.startupTimeoutMs });
+  const store = new JobStore(redis, redisKeys(config.prefix), config.jobTtlSeconds);
+
+  // The consumer needs the scheduler and the scheduler needs the connection:
+  // the consumer attaches from the connection's setup hook.
+  let consumer: Consumer | null = null;
+  let amqp: AmqpHandle;
+  try {
+    amqp = await connectAmqp({
+      url: config.rabbitmqUrl,
+      log,
+      startupTimeoutMs: config.startupTimeoutMs,
+      setup: async (channel) => {
+        await declareTopology(channel, config.prefix);
+        await consumer?.attach(channel);
+      },
+    });
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  const scheduler = new Scheduler(amqp, queues, config.publishTimeoutMs, now);
+  const deps: AttemptDeps = {
+    store,
+    scheduler,
+    dispatcher,
+    bodyCap: config.responseBodyMaxBytes,
+    maxDelayMs: config.retryMaxDelayMs,
+    retryAfterMaxMs: config.retryAfterMaxMs,
+    random,
+    now,
+    callbacks: {
+      store,
+      scheduler,
+      dispatcher,
+      maxAttempts: config.callbackMaxAttempts,
+      retryDelayMs: config.callbackRetryDelayMs,
+      maxDelayMs: config.retryMaxDelayMs,
+      timeoutMs: config.callbackTimeoutMs,
+      bodyCap: config.responseBodyMaxBytes,
+      random,
+      now,
+    },
+  };
+
+  const handle = async (message: WorkMessage): Promise<void> => {
+    if (scheduler.notYetDue(message)) return scheduler.schedule(message);
+    const jobLog = log.child({ jobId: message.jobId });
+    if (message.kind === 'attempt') return processAttempt(deps, message, jobLog);
+    return processCallback(deps, message, jobLog);
+  };
+
+  /** Redis (or the broker) failed mid-message: try it again in a second. */
+  const DEFER_MS = 1000;
+  const defer = async (message: WorkMessage, err: unknown): Promise<void> => {
+    log.warn({ err, jobId: message.jobId, kind: message.kind }, 'processing failed; message deferred');
+    await scheduler.schedule({ ...message, dueAt: now() + DEFER_MS });
+  };
+
+  consumer = new Consumer({ queues, prefetch: config.concurrency, log, handle, defer });
+  const channel = amqp.channel();
+  if (channel) await consumer.attach(channel);
+  log.info({ queue: queues.work, concurrency: config.concurrency }, 'worker consuming');
+
+  return {
+    inFlight: () => consumer?.inFlightCount ?? 0,
+    async stop() {
+      const left = (await consumer?.stop(config.shutdownGraceMs)) ?? 0;
+      if (left > 0) log.warn({ left }, 'grace period over; unfinished messages will be redelivered');
+      await amqp.close();
+      redis.disconnect();
+      if (ownsDispatcher) await dispatcher.close().catch(() => undefined);
+      log.info('worker stopped');
+    },
+  };
+}
