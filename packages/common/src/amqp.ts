@@ -2,14 +2,14 @@ import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import pRetry from 'p-retry';
 import { redactUrl } from './config.js';
-import type { Logger } from './logger.js';
+import type { LogSink } from './logger.js';
 
 export const RABBITMQ_START_HINT =
   'start it with `docker compose up -d rabbitmq`, or `rabbitmq-server -detached`, or set RABBITMQ_URL';
 
 export interface AmqpOptions {
   url: string;
-  log: Logger;
+  log: LogSink;
   startupTimeoutMs: number;
   /**
    * Runs after every (re)connect with a fresh confirm channel: declare the

@@ -36,10 +36,19 @@ export const RESERVED_HEADER_NAMES = [
   'proxy-connection',
 ] as const;
 
+/** `^(?:host|…)$` matching any letter case: JSON Schema patterns have no flags. */
+function caseInsensitiveAlternation(words: readonly string[]): string {
+  const ci = (w: string) =>
+    [...w].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join(''); // names hold only letters and '-'
+  return `^(?:${words.map(ci).join('|')})$`;
+}
+
+export const RESERVED_HEADER_PATTERN = caseInsensitiveAlternation(RESERVED_HEADER_NAMES);
+
 const HttpUrl = Type.String({
   format: 'uri',
-  // Case-insensitive scheme check: only http and https are relayed.
-  pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+  // Case-insensitive scheme and a non-empty authority: only http(s) is relayed.
+  pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+',
   maxLength: 2048,
   description: 'Absolute http: or https: URL',
 });
@@ -58,7 +67,12 @@ export const JobSpecSchema = Type.Object(
       Type.String({ pattern: HEADER_NAME_PATTERN }),
       Type.String({ pattern: HEADER_VALUE_PATTERN, maxLength: 8192 }),
       // additionalProperties: false turns a name that fails the pattern into an error.
-      { default: {}, maxProperties: 64, additionalProperties: false },
+      {
+        default: {},
+        maxProperties: 64,
+        additionalProperties: false,
+        propertyNames: { not: { pattern: RESERVED_HEADER_PATTERN } },
+      },
     ),
     payload: Type.Unknown({ default: null, description: 'Any JSON value; sent as a JSON body for methods that carry one' }),
     callbackUrl: Type.Optional(HttpUrl),

@@ -40,3 +40,6 @@ export function createLogger(settings: LoggerSettings): Logger {
 }
 
 export type { Logger };
+
+/** The part of a logger that shared connection code needs (pino's or Fastify's). */
+export type LogSink = Pick<Logger, 'info' | 'warn' | 'error'>;

@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import pRetry from 'p-retry';
 import { redactUrl } from './config.js';
-import type { Logger } from './logger.js';
+import type { LogSink } from './logger.js';
 
 export interface RedisConnectOptions {
   url: string;
-  log: Logger;
+  log: LogSink;
   /** How long to keep retrying before start-up fails (ms). */
   startupTimeoutMs: number;
 }

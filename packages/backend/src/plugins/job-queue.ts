@@ -1,0 +1,46 @@
+import fp from 'fastify-plugin';
+import {
+  connectAmqp,
+  encodeMessage,
+  publishConfirmed,
+  queueNames,
+  type AmqpHandle,
+  type WorkMessage,
+} from '@relay/common';
+import type { BackendConfig } from '../config.js';
+
+export interface JobQueue {
+  /** Resolves once the broker has confirmed the message (persistent, durable queue). */
+  publish(message: WorkMessage): Promise<void>;
+  connected(): boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jobQueue: JobQueue;
+  }
+}
+
+/** Owns the RabbitMQ connection the backend publishes new jobs on. */
+export default fp<{ config: BackendConfig }>(
+  async (app, { config }) => {
+    const queues = queueNames(config.prefix);
+    const amqp: AmqpHandle = await connectAmqp({
+      url: config.rabbitmqUrl,
+      log: app.log,
+      startupTimeoutMs: config.startupTimeoutMs,
+      setup: async (channel) => {
+        await channel.assertQueue(queues.work, { durable: true });
+      },
+    });
+    app.decorate('jobQueue', {
+      publish: (message) =>
+        publishConfirmed(amqp.channel(), queues.work, encodeMessage(message), config.publishTimeoutMs),
+      connected: () => amqp.channel() !== null,
+    } satisfies JobQueue);
+    app.addHook('onClose', async () => {
+      await amqp.close();
+    });
+  },
+  { name: 'relay-job-queue' },
+);

@@ -1,0 +1,24 @@
+import fp from 'fastify-plugin';
+import type { Redis } from 'ioredis';
+import { connectRedis, JobStore, redisKeys } from '@relay/common';
+import type { BackendConfig } from '../config.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    redis: Redis;
+    jobStore: JobStore;
+  }
+}
+
+/** Owns the Redis connection: opens it at start, closes it with the app. */
+export default fp<{ config: BackendConfig }>(
+  async (app, { config }) => {
+    const redis = await connectRedis({ url: config.redisUrl, log: app.log, startupTimeoutMs: config.startupTimeoutMs });
+    app.decorate('redis', redis);
+    app.decorate('jobStore', new JobStore(redis, redisKeys(config.prefix), config.jobTtlSeconds));
+    app.addHook('onClose', async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+  },
+  { name: 'relay-redis' },
+);

@@ -1,0 +1,83 @@
+import { Ajv, type ErrorObject, type Options } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+import type { ErrorDetail } from '@relay/common';
+
+/**
+ * Two Ajv instances: bodies are validated strictly (no type coercion, unknown
+ * fields are errors, not silently removed); params and query strings, which
+ * are always strings on the wire, are coerced to the declared types.
+ */
+const shared: Options = { allErrors: true, useDefaults: true, removeAdditional: false, strict: false };
+const bodyAjv = addFormats.default(new Ajv({ ...shared, coerceTypes: false }));
+const paramAjv = addFormats.default(new Ajv({ ...shared, coerceTypes: 'array' }));
+
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
+  const ajv = httpPart === 'body' ? bodyAjv : paramAjv;
+  return ajv.compile(schema) as ReturnType<FastifySchemaCompiler<object>>;
+};
+
+/** Where in the request an error points: `/body/targetUrl`, `/params/jobId`… */
+function joinPath(context: string, instancePath: string, child?: string): string {
+  const base = `/${context}${instancePath}`;
+  return child === undefined ? base : `${base}/${child.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+function describe(error: ErrorObject, context: string): ErrorDetail {
+  const params = error.params as Record<string, unknown>;
+  const inHeaders = /\/headers$/.test(error.instancePath);
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return inHeaders
+        ? {
+            path: joinPath(context, error.instancePath, String(params.additionalProperty)),
+            message: 'is not a valid HTTP header name',
+          }
+        : { path: joinPath(context, error.instancePath, String(params.additionalProperty)), message: 'is not a known field' };
+    case 'required':
+      return { path: joinPath(context, error.instancePath, String(params.missingProperty)), message: 'is required' };
+    case 'propertyNames':
+      return {
+        path: joinPath(context, error.instancePath, String(params.propertyName)),
+        message: 'is a reserved or hop-by-hop header that relay sets itself',
+      };
+    case 'enum':
+      return {
+        path: joinPath(context, error.instancePath),
+        message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}`,
+      };
+    case 'format':
+    case 'pattern':
+      if (/\/headers\/[^/]+$/.test(error.instancePath)) {
+        return { path: joinPath(context, error.instancePath), message: 'must not contain CR, LF or NUL' };
+      }
+      if (/Url$/.test(error.instancePath)) {
+        return { path: joinPath(context, error.instancePath), message: 'must be an absolute http: or https: URL' };
+      }
+      if (params.format === 'uuid') return { path: joinPath(context, error.instancePath), message: 'must be a UUID' };
+      return { path: joinPath(context, error.instancePath), message: error.message ?? 'is invalid' };
+    default:
+      return { path: joinPath(context, error.instancePath), message: error.message ?? 'is invalid' };
+  }
+}
+
+/**
+ * Turns Ajv's errors into one detail per problem. Keywords that only restate
+ * a child's failure (`not` under `propertyNames`) are dropped, and identical
+ * details are merged.
+ */
+export function formatValidationErrors(errors: ErrorObject[], context: string): ErrorDetail[] {
+  const seen = new Set<string>();
+  const out: ErrorDetail[] = [];
+  for (const error of errors) {
+    if (error.keyword === 'not' && error.propertyName !== undefined) continue;
+    if (error.keyword === 'if') continue;
+    const detail = describe(error, context);
+    const key = `${detail.path}\u0000${detail.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(detail);
+    }
+  }
+  return out;
+}
