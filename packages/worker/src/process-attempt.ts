@@ -40,12 +40,14 @@ const LEASE_GRACE_MS = 5000;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function buildTargetRequest(spec: JobSpec): { headers: Record<string, string>; body: string | null } {
-  const headers: Record<string, string> = { 'user-agent': 'relay/0.1', ...spec.headers };
+  // Header names are case-insensitive: a job's `User-Agent` must replace the
+  // default, not be sent alongside it.
+  const has = (name: string) => Object.keys(spec.headers).some((h) => h.toLowerCase() === name);
+  const headers: Record<string, string> = has('user-agent') ? { ...spec.headers } : { 'user-agent': 'relay/0.1', ...spec.headers };
   let body: string | null = null;
   if (BODY_METHODS.has(spec.method) && spec.payload !== null && spec.payload !== undefined) {
     body = JSON.stringify(spec.payload);
-    const hasType = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
-    if (!hasType) headers['content-type'] = 'application/json';
+    if (!has('content-type')) headers['content-type'] = 'application/json';
   }
   return { headers, body };
 }

@@ -28,8 +28,17 @@ export class Scheduler {
     await publishConfirmed(this.amqp.channel(), queue, encodeMessage(message), this.publishTimeoutMs);
   }
 
-  /** True when the message should wait more before it is processed. */
+  /** True when the message should take another hop before it is processed. */
   notYetDue(message: WorkMessage): boolean {
     return planDelayHop(message.dueAt - this.now()) !== null;
+  }
+
+  /**
+   * Waits out the last few ms (at most DELAY_TOLERANCE_MS) in process, so a
+   * message never runs before its due time: a Retry-After is a lower bound.
+   */
+  async waitUntilDue(message: WorkMessage): Promise<void> {
+    const remaining = message.dueAt - this.now();
+    if (remaining > 0) await new Promise((r) => setTimeout(r, remaining));
   }
 }

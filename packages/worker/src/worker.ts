@@ -108,6 +108,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
 
   const handle = async (message: WorkMessage): Promise<void> => {
     if (scheduler.notYetDue(message)) return scheduler.schedule(message);
+    await scheduler.waitUntilDue(message);
     const jobLog = log.child({ jobId: message.jobId });
     if (message.kind === 'attempt') return processAttempt(deps, message, jobLog);
     return processCallback(deps, message, jobLog);

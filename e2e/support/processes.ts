@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A relay process (backend or worker) run as `node --import tsx`, so SIGKILL hits the real process. */
+export class RelayProcess {
+  readonly lines: string[] = [];
+  private exitPromise: Promise<number | null>;
+  private waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        this.lines.push(line);
+        if (process.env.RELAY_E2E_VERBOSE) process.stdout.write(`[${name}] ${line}\n`);
+        this.waiters = this.waiters.filter((w) => {
+          if (!w.test(line)) return true;
+          w.resolve(line);
+          return false;
+        });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    this.exitPromise = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Resolves with the first output line (past or future) containing `text`. */
+  waitForLine(text: string, timeoutMs = 30_000): Promise<string> {
+    const found = this.lines.find((l) => l.includes(text));
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name}: no line with "${text}" in ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        test: (l) => l.includes(text),
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+    });
+  }
+
+  exited(): Promise<number | null> {
+    return this.exitPromise;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited in `graceMs`. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill('SIGKILL'), graceMs);
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+}
+
+export function spawnRelay(name: 'backend' | 'worker', env: Record<string, string>): RelayProcess {
+  const entry = name === 'backend' ? 'packages/backend/src/server.ts' : 'packages/worker/src/main.ts';
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, CI: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new RelayProcess(name, child);
+}
+
+/** Starts a backend on a free port and returns it with its base URL. */
+export async function startBackend(env: Record<string, string>): Promise<{ proc: RelayProcess; baseUrl: string }> {
+  const proc = spawnRelay('backend', { PORT: '0', HOST: '127.0.0.1', ...env });
+  const line = await proc.waitForLine('Server listening at');
+  const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+  if (!match) throw new Error(`cannot find the backend address in: ${line}`);
+  return { proc, baseUrl: match[1]! };
+}
+
+export async function startWorker(env: Record<string, string>): Promise<RelayProcess> {
+  const proc = spawnRelay('worker', env);
+  await proc.waitForLine('worker consuming');
+  return proc;
+}
