@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startBackend, type RelayProcess } from './support/processes.js';
+import { RelayClient, type ApiResponse } from './support/relay-client.js';
+import { cleanup, keysWithPrefix, randomPrefix, RABBITMQ_URL, REDIS_URL } from './support/services.js';
+
+/**
+ * Every bad request gets its documented status and a JSON error body, and
+ * leaves nothing in the job store. Runs against a real backend process.
+ */
+const prefix = randomPrefix('badinput');
+let backend: RelayProcess;
+let api: RelayClient;
+let redis: Redis;
+
+beforeAll(async () => {
+  const started = await startBackend({ RELAY_PREFIX: prefix, RABBITMQ_URL, REDIS_URL, LOG_LEVEL: 'info' });
+  backend = started.proc;
+  api = new RelayClient(started.baseUrl);
+  redis = new Redis(REDIS_URL);
+});
+
+afterAll(async () => {
+  await backend?.stop();
+  redis?.disconnect();
+  await cleanup(prefix);
+});
+
+function expectJsonError(res: ApiResponse, status: number, code: string): void {
+  expect(res.status).toBe(status);
+  expect(String(res.headers['content-type'])).toMatch(/^application\/json/);
+  expect(res.body).toMatchObject({ statusCode: status, code });
+  expect(typeof res.body.message).toBe('string');
+  expect(JSON.stringify(res.body)).not.toMatch(/at .*\.(ts|js):\d+/); // no stack trace
+}
+
+const valid = { targetUrl: 'http://127.0.0.1:9/x' };
+
+const invalidSpecs: [string, unknown, string[]][] = [
+  ['missing targetUrl', {}, ['/body/targetUrl']],
+  ['ftp targetUrl', { targetUrl: 'ftp://example.test/f' }, ['/body/targetUrl']],
+  ['relative targetUrl', { targetUrl: '/just/a/path' }, ['/body/targetUrl']],
+  ['unknown method', { ...valid, method: 'TRACE' }, ['/body/method']],
+  ['maxRetries too high', { ...valid, maxRetries: 11 }, ['/body/maxRetries']],
+  ['maxRetries not an integer', { ...valid, maxRetries: 1.5 }, ['/body/maxRetries']],
+  ['maxRetries as a string', { ...valid, maxRetries: '3' }, ['/body/maxRetries']],
+  ['retryDelay too small', { ...valid, retryDelay: 99 }, ['/body/retryDelay']],
+  ['timeout too large', { ...valid, timeout: 60_001 }, ['/body/timeout']],
+  ['callbackUrl not http', { ...valid, callbackUrl: 'mailto:a@b.test' }, ['/body/callbackUrl']],
+  ['header name not a token', { ...valid, headers: { 'bad name': 'x' } }, ['/body/headers/bad name']],
+  ['header value with CRLF', { ...valid, headers: { 'x-a': 'a\r\nInjected: 1' } }, ['/body/headers/x-a']],
+  ['reserved header', { ...valid, headers: { Host: 'evil.test' } }, ['/body/headers/Host']],
+  ['unknown fields', { ...valid, retries: 3, extra: true }, ['/body/retries', '/body/extra']],
+  [
+    'several problems at once',
+    { targetUrl: 'nope', method: 'FOO', maxRetries: -1, timeout: 5, bogus: 1 },
+    ['/body/targetUrl', '/body/method', '/body/maxRetries', '/body/timeout', '/body/bogus'],
+  ],
+  ['a JSON array', [valid], ['/body']],
+];
+
+describe('bad input', () => {
+  it.each(invalidSpecs)('%s → 400 naming every problem', async (_name, spec, paths) => {
+    const res = await api.submit(spec);
+    expectJsonError(res, 400, 'RELAY_ERR_VALIDATION');
+    const reported = (res.body.details as { path: string }[]).map((d) => d.path);
+    for (const p of paths) expect(reported).toContain(p);
+  });
+
+  it('malformed JSON → 400', async () => {
+    const res = await api.send('POST', '/api/jobs', '{"targetUrl": ', { 'content-type': 'application/json' });
+    expectJsonError(res, 400, 'RELAY_ERR_INVALID_JSON');
+  });
+
+  it('empty JSON body → 400', async () => {
+    const res = await api.send('POST', '/api/jobs', '', { 'content-type': 'application/json' });
+    expectJsonError(res, 400, 'RELAY_ERR_INVALID_JSON');
+  });
+
+  it('wrong content type → 415', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      const res = await api.send('POST', '/api/jobs', JSON.stringify(valid), { 'content-type': type });
+      expectJsonError(res, 415, 'RELAY_ERR_UNSUPPORTED_MEDIA_TYPE');
+    }
+  });
+
+  it('a body over the limit → 413', async () => {
+    const res = await api.submit({ ...valid, payload: 'x'.repeat(1_100_000) });
+    expectJsonError(res, 413, 'RELAY_ERR_BODY_TOO_LARGE');
+  });
+
+  it('a malformed job id → 400, an unknown one → 404, on both paths', async () => {
+    for (const base of ['/api/job/', '/api/jobs/']) {
+      expectJsonError(await api.send('GET', `${base}not-a-uuid`), 400, 'RELAY_ERR_VALIDATION');
+      expectJsonError(await api.send('GET', `${base}6f1c1b4e-8d0a-4a53-9d55-3f1f5a0e2b7c`), 404, 'RELAY_ERR_JOB_NOT_FOUND');
+    }
+  });
+
+  it('an unknown route → 404 JSON, not HTML', async () => {
+    expectJsonError(await api.send('GET', '/nope'), 404, 'RELAY_ERR_NOT_FOUND');
+  });
+
+  it('leaves nothing in the job store for rejected requests', async () => {
+    expect(await keysWithPrefix(redis, prefix)).toEqual([]);
+  });
+});
