@@ -92,7 +92,11 @@ describe('bad input', () => {
   it('a malformed job id → 400, an unknown one → 404, on both paths', async () => {
     for (const base of ['/api/job/', '/api/jobs/']) {
       expectJsonError(await api.send('GET', `${base}not-a-uuid`), 400, 'RELAY_ERR_VALIDATION');
-      expectJsonError(await api.send('GET', `${base}6f1c1b4e-8d0a-4a53-9d55-3f1f5a0e2b7c`), 404, 'RELAY_ERR_JOB_NOT_FOUND');
+      expectJsonError(
+        await api.send('GET', `${base}6f1c1b4e-8d0a-4a53-9d55-3f1f5a0e2b7c`),
+        404,
+        'RELAY_ERR_JOB_NOT_FOUND',
+      );
     }
   });
 

@@ -120,7 +120,13 @@ describe('delivery', () => {
     expect(job.error).toEqual({ code: 'RELAY_ERR_HTTP_STATUS', message: 'target answered 500' });
     const cbs = callbacks.requests('/cb-down');
     expect(cbs).toHaveLength(1);
-    expect(JSON.parse(cbs[0]!.body)).toMatchObject({ jobId, status: 'failed', success: false, attempts: 3, statusCode: 500 });
+    expect(JSON.parse(cbs[0]!.body)).toMatchObject({
+      jobId,
+      status: 'failed',
+      success: false,
+      attempts: 3,
+      statusCode: 500,
+    });
   });
 
   it('does not retry a 404', async () => {
@@ -144,13 +150,19 @@ describe('delivery', () => {
     const job = await api.waitFinal(jobId);
     expect(job.status).toBe('completed');
     expect(job.attempts).toBe(2);
-    expect(job.attemptsLog[0]).toMatchObject({ statusCode: null, retryable: true, error: { code: 'RELAY_ERR_TIMEOUT' } });
+    expect(job.attemptsLog[0]).toMatchObject({
+      statusCode: null,
+      retryable: true,
+      error: { code: 'RELAY_ERR_TIMEOUT' },
+    });
     expect(job.attemptsLog[0].durationMs).toBeGreaterThanOrEqual(290);
     expect(job.attemptsLog[0].durationMs).toBeLessThan(1500);
   });
 
   it('honours Retry-After on 429 over a shorter backoff, landing within 100 ms of it', async () => {
-    target.on('/limited', (_req, res, n) => (n === 1 ? reply(res, 429, 'slow down', { 'retry-after': '2' }) : reply(res, 200)));
+    target.on('/limited', (_req, res, n) =>
+      n === 1 ? reply(res, 429, 'slow down', { 'retry-after': '2' }) : reply(res, 200),
+    );
     const jobId = await api.submitOk({ targetUrl: target.url('/limited'), retryDelay: 100 });
     const job = await api.waitFinal(jobId);
     expect(job.attempts).toBe(2);

@@ -37,7 +37,10 @@ export class RelayProcess {
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`${this.name}: no line with "${text}" in ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`)),
+        () =>
+          reject(
+            new Error(`${this.name}: no line with "${text}" in ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`),
+          ),
         timeoutMs,
       );
       this.waiters.push({

@@ -33,7 +33,10 @@ function describe(error: ErrorObject, context: string): ErrorDetail {
             path: joinPath(context, error.instancePath, String(params.additionalProperty)),
             message: 'is not a valid HTTP header name',
           }
-        : { path: joinPath(context, error.instancePath, String(params.additionalProperty)), message: 'is not a known field' };
+        : {
+            path: joinPath(context, error.instancePath, String(params.additionalProperty)),
+            message: 'is not a known field',
+          };
     case 'required':
       return { path: joinPath(context, error.instancePath, String(params.missingProperty)), message: 'is required' };
     case 'propertyNames':

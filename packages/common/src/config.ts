@@ -72,7 +72,8 @@ function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]
   if (raw === undefined || raw === '') return spec.default;
   switch (spec.kind) {
     case 'string':
-      if (!/^[A-Za-z0-9_.:-]+$/.test(raw)) problems.push(`${spec.env}=${raw}: use letters, digits, '_', '.', ':' or '-'`);
+      if (!/^[A-Za-z0-9_.:-]+$/.test(raw))
+        problems.push(`${spec.env}=${raw}: use letters, digits, '_', '.', ':' or '-'`);
       return raw;
     case 'url': {
       let url: URL;
@@ -94,7 +95,8 @@ function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]
         return spec.default;
       }
       const n = Number(raw);
-      if (n < spec.min || n > spec.max) problems.push(`${spec.env}=${raw}: must be between ${spec.min} and ${spec.max}`);
+      if (n < spec.min || n > spec.max)
+        problems.push(`${spec.env}=${raw}: must be between ${spec.min} and ${spec.max}`);
       return n;
     }
     case 'enum':

@@ -38,8 +38,7 @@ export const RESERVED_HEADER_NAMES = [
 
 /** `^(?:host|…)$` matching any letter case: JSON Schema patterns have no flags. */
 function caseInsensitiveAlternation(words: readonly string[]): string {
-  const ci = (w: string) =>
-    [...w].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join(''); // names hold only letters and '-'
+  const ci = (w: string) => [...w].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join(''); // names hold only letters and '-'
   return `^(?:${words.map(ci).join('|')})$`;
 }
 
@@ -74,11 +73,17 @@ export const JobSpecSchema = Type.Object(
         propertyNames: { not: { pattern: RESERVED_HEADER_PATTERN } },
       },
     ),
-    payload: Type.Unknown({ default: null, description: 'Any JSON value; sent as a JSON body for methods that carry one' }),
+    payload: Type.Unknown({
+      default: null,
+      description: 'Any JSON value; sent as a JSON body for methods that carry one',
+    }),
     callbackUrl: Type.Optional(HttpUrl),
     maxRetries: Type.Integer({ ...JobSpecLimits.maxRetries, description: 'Retries after the first attempt' }),
     retryDelay: Type.Integer({ ...JobSpecLimits.retryDelay, description: 'Base of the exponential backoff, in ms' }),
-    timeout: Type.Integer({ ...JobSpecLimits.timeout, description: 'Per-attempt deadline in ms (connect, headers and body)' }),
+    timeout: Type.Integer({
+      ...JobSpecLimits.timeout,
+      description: 'Per-attempt deadline in ms (connect, headers and body)',
+    }),
   },
   { additionalProperties: false },
 );

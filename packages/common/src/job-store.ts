@@ -1,12 +1,5 @@
 import type { Redis } from 'ioredis';
-import type {
-  Attempt,
-  AttemptError,
-  CallbackState,
-  JobSpec,
-  JobView,
-  StoredResponse,
-} from './job-schema.js';
+import type { Attempt, AttemptError, CallbackState, JobSpec, JobView, StoredResponse } from './job-schema.js';
 import { redactHeaders } from './redact.js';
 import { JobStatus } from './status.js';
 import type { RedisKeys } from './topology.js';
@@ -250,7 +243,6 @@ export class JobStore {
       this.ttlSeconds,
     );
   }
-
 }
 
 interface RelayCommands {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import pRetry from 'p-retry';
 import { redactUrl } from './config.js';
@@ -38,18 +39,26 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Redis>
     down = false;
   });
   try {
-    await pRetry(() => redis.ping(), {
-      retries: Number.POSITIVE_INFINITY,
-      minTimeout: 200,
-      maxTimeout: 2000,
-      maxRetryTime: options.startupTimeoutMs,
-      onFailedAttempt: ({ error, attemptNumber }) => {
-        options.log.warn(
-          { redis: where, attempt: attemptNumber, reason: error.message },
-          `cannot reach Redis at ${where}; ${REDIS_START_HINT}`,
-        );
+    await pRetry(
+      async () => {
+        // Commands fail at once until the connection is ready (no offline
+        // queue), so wait for it instead of reporting a spurious failure.
+        if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(2000) });
+        await redis.ping();
       },
-    });
+      {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: 200,
+        maxTimeout: 2000,
+        maxRetryTime: options.startupTimeoutMs,
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          options.log.warn(
+            { redis: where, attempt: attemptNumber, reason: error.message },
+            `cannot reach Redis at ${where}; ${REDIS_START_HINT}`,
+          );
+        },
+      },
+    );
   } catch (err) {
     redis.disconnect();
     throw new Error(`Redis at ${where} is unreachable after ${options.startupTimeoutMs} ms; ${REDIS_START_HINT}`, {

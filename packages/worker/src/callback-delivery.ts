@@ -1,11 +1,5 @@
 import type { Dispatcher } from 'undici';
-import {
-  CallbackStatus,
-  type CallbackMessage,
-  type CallbackState,
-  type JobStore,
-  type Logger,
-} from '@relay/common';
+import { CallbackStatus, type CallbackMessage, type CallbackState, type JobStore, type Logger } from '@relay/common';
 import { sendHttp } from './http-call.js';
 import { backoffDelayMs, isSuccessStatus } from './retry-policy.js';
 import type { Scheduler } from './scheduler.js';
@@ -55,14 +49,20 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
   }
   if (!state.error) state.error = { code: 'RELAY_ERR_HTTP_STATUS', message: `callback answered ${result.statusCode}` };
   if (message.delivery >= deps.maxAttempts) {
-    log.warn({ delivery: message.delivery, statusCode: result.statusCode, error: state.error }, 'callback failed for good');
+    log.warn(
+      { delivery: message.delivery, statusCode: result.statusCode, error: state.error },
+      'callback failed for good',
+    );
     await deps.store.setCallback(message.jobId, { ...state, status: CallbackStatus.failed });
     return;
   }
   const delay = backoffDelayMs(message.delivery, deps.retryDelayMs, deps.maxDelayMs, deps.random());
   const dueAt = deps.now() + delay;
   await deps.scheduler.schedule({ ...message, delivery: message.delivery + 1, dueAt });
-  log.info({ delivery: message.delivery, statusCode: result.statusCode, delayMs: delay }, 'callback failed; retry scheduled');
+  log.info(
+    { delivery: message.delivery, statusCode: result.statusCode, delayMs: delay },
+    'callback failed; retry scheduled',
+  );
   await deps.store.setCallback(message.jobId, {
     ...state,
     status: CallbackStatus.retrying,

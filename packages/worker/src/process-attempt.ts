@@ -43,7 +43,9 @@ export function buildTargetRequest(spec: JobSpec): { headers: Record<string, str
   // Header names are case-insensitive: a job's `User-Agent` must replace the
   // default, not be sent alongside it.
   const has = (name: string) => Object.keys(spec.headers).some((h) => h.toLowerCase() === name);
-  const headers: Record<string, string> = has('user-agent') ? { ...spec.headers } : { 'user-agent': 'relay/0.1', ...spec.headers };
+  const headers: Record<string, string> = has('user-agent')
+    ? { ...spec.headers }
+    : { 'user-agent': 'relay/0.1', ...spec.headers };
   let body: string | null = null;
   if (BODY_METHODS.has(spec.method) && spec.payload !== null && spec.payload !== undefined) {
     body = JSON.stringify(spec.payload);

@@ -61,7 +61,8 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const job = await app.jobStore.get(request.params.jobId).catch((err: unknown) => {
         throw new RelayError('UNAVAILABLE', { message: 'Redis is unavailable, retry later', cause: err });
       });
-      if (!job) throw new RelayError('JOB_NOT_FOUND', { message: `No job ${request.params.jobId} (it may have expired)` });
+      if (!job)
+        throw new RelayError('JOB_NOT_FOUND', { message: `No job ${request.params.jobId} (it may have expired)` });
       return job;
     });
   }
