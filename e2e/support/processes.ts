@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import net from 'node:net';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -81,15 +82,31 @@ export function spawnRelay(name: 'backend' | 'worker', env: Record<string, strin
   return new RelayProcess(name, child);
 }
 
-/** Starts a backend on a free port and returns it with its base URL. */
-export async function startBackend(env: Record<string, string>): Promise<{ proc: RelayProcess; baseUrl: string }> {
-  const proc = spawnRelay('backend', { PORT: '0', HOST: '127.0.0.1', ...env });
-  const line = await proc.waitForLine('Server listening at');
-  const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-  if (!match) throw new Error(`cannot find the backend address in: ${line}`);
-  return { proc, baseUrl: match[1]! };
+/** A port that was free a moment ago (bound to port 0, then released). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
+/** Starts a backend on a free port and waits until /health answers (so it works at any log level). */
+export async function startBackend(env: Record<string, string>): Promise<{ proc: RelayProcess; baseUrl: string }> {
+  const port = await freePort();
+  const proc = spawnRelay('backend', { HOST: '127.0.0.1', ...env, PORT: String(port) });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.child.exitCode !== null) throw new Error(`backend exited:\n${proc.lines.slice(-20).join('\n')}`);
+    const res = await fetch(`${baseUrl}/health`).catch(() => null);
+    if (res?.status === 200) return { proc, baseUrl };
+    if (Date.now() > deadline) throw new Error(`backend not healthy in 30 s:\n${proc.lines.slice(-20).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts a worker and waits until it consumes (its ready line is logged at warn so any level shows it). */
 export async function startWorker(env: Record<string, string>): Promise<RelayProcess> {
   const proc = spawnRelay('worker', env);
   await proc.waitForLine('worker consuming');

@@ -124,7 +124,8 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   consumer = new Consumer({ queues, prefetch: config.concurrency, log, handle, defer });
   const channel = amqp.channel();
   if (channel) await consumer.attach(channel);
-  log.info({ queue: queues.work, concurrency: config.concurrency }, 'worker consuming');
+  // Logged at warn so that it shows at any level: supervisors and tests wait for it.
+  log.warn({ queue: queues.work, concurrency: config.concurrency }, 'worker consuming');
 
   return {
     inFlight: () => consumer?.inFlightCount ?? 0,

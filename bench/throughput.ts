@@ -1,0 +1,79 @@
+/**
+ * First throughput probe (issue 5 turns this into the full `pnpm bench`):
+ * spawns a backend and a worker on a random prefix, submits N jobs with a
+ * closed loop of C concurrent clients against a local target, and measures
+ * jobs/s from the first submit to the last callback received.
+ *
+ *   pnpm exec tsx bench/throughput.ts [jobs=2000] [clients=64]
+ */
+import { Agent, request } from 'undici';
+import { startBackend, startWorker } from '../e2e/support/processes.js';
+import { reply, TestServer } from '../e2e/support/http-servers.js';
+import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL } from '../e2e/support/services.js';
+
+const total = Number(process.argv[2] ?? 2000);
+const clients = Number(process.argv[3] ?? 64);
+const prefix = randomPrefix('bench');
+const env = { RELAY_PREFIX: prefix, RABBITMQ_URL, REDIS_URL, WORKER_CONCURRENCY: '128' };
+
+const target = await new TestServer().listen();
+const callbacks = await new TestServer().listen();
+target.on('/t', (_req, res) => reply(res, 200, '{"ok":true}', { 'content-type': 'application/json' }));
+let received = 0;
+let lastCallbackAt = 0;
+let allDone: () => void;
+const finished = new Promise<void>((r) => (allDone = r));
+callbacks.on('/cb', (_req, res) => {
+  reply(res, 204);
+  received++;
+  lastCallbackAt = performance.now();
+  if (received % 500 === 0) process.stderr.write(`  callbacks: ${received}/${total}\n`);
+  if (received === total) allDone();
+});
+
+// LOG_LEVEL=info (the default) writes a few lines per job; BENCH_LOG_LEVEL=warn shows what they cost.
+const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+const { proc: backend, baseUrl } = await startBackend({ ...env, LOG_LEVEL: logLevel });
+const worker = await startWorker({ ...env, LOG_LEVEL: logLevel });
+const agent = new Agent({ connections: clients, keepAliveTimeout: 10_000 });
+const body = JSON.stringify({
+  targetUrl: target.url('/t'),
+  method: 'POST',
+  payload: { n: 1 },
+  callbackUrl: callbacks.url('/cb'),
+});
+
+let next = 0;
+const t0 = performance.now();
+let submittedAt = 0;
+await Promise.all(
+  Array.from({ length: clients }, async () => {
+    while (next < total) {
+      next++;
+      const res = await request(`${baseUrl}/api/jobs`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+        dispatcher: agent,
+      });
+      await res.body.dump();
+      if (res.statusCode !== 202) throw new Error(`submit failed: ${res.statusCode}`);
+    }
+  }),
+);
+submittedAt = performance.now();
+await finished;
+const seconds = (lastCallbackAt - t0) / 1000;
+console.log(
+  JSON.stringify({
+    jobs: total,
+    clients,
+    intakePerSec: Math.round(total / ((submittedAt - t0) / 1000)),
+    endToEndPerSec: Math.round(total / seconds),
+    seconds: Number(seconds.toFixed(2)),
+  }),
+);
+await agent.close();
+await Promise.all([backend.stop(), worker.stop()]);
+await Promise.all([target.close(), callbacks.close()]);
+await cleanup(prefix);

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, commonConfigSpec, loadConfig, redactUrl } from '../src/config.js';
+
+/** Runs loadConfig and returns the ConfigError it throws (fails the test if it does not). */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(commonConfigSpec, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig(commonConfigSpec)', () => {
+  it('applies every default to an empty environment', () => {
+    expect(loadConfig(commonConfigSpec, {})).toEqual({
+      rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      redisUrl: 'redis://127.0.0.1:6379',
+      prefix: 'relay',
+      jobTtlSeconds: 86_400,
+      logLevel: 'info',
+      startupTimeoutMs: 30_000,
+    });
+  });
+
+  it('treats an empty string as unset', () => {
+    expect(loadConfig(commonConfigSpec, { JOB_TTL_SECONDS: '', LOG_LEVEL: '' })).toMatchObject({
+      jobTtlSeconds: 86_400,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads valid overrides, integers as numbers', () => {
+    const config = loadConfig(commonConfigSpec, {
+      RABBITMQ_URL: 'amqps://u:p@mq.example:5671/vhost',
+      REDIS_URL: 'rediss://cache.example:6380/2',
+      RELAY_PREFIX: 'test-1.a:b_c',
+      JOB_TTL_SECONDS: '60',
+      LOG_LEVEL: 'silent',
+      STARTUP_TIMEOUT_MS: '0',
+    });
+    expect(config).toEqual({
+      rabbitmqUrl: 'amqps://u:p@mq.example:5671/vhost',
+      redisUrl: 'rediss://cache.example:6380/2',
+      prefix: 'test-1.a:b_c',
+      jobTtlSeconds: 60,
+      logLevel: 'silent',
+      startupTimeoutMs: 0,
+    });
+  });
+
+  it('accepts both ends of an integer range', () => {
+    expect(loadConfig(commonConfigSpec, { JOB_TTL_SECONDS: String(30 * 86_400) }).jobTtlSeconds).toBe(2_592_000);
+    expect(loadConfig(commonConfigSpec, { STARTUP_TIMEOUT_MS: '600000' }).startupTimeoutMs).toBe(600_000);
+  });
+
+  it('ignores unrelated variables', () => {
+    expect(loadConfig(commonConfigSpec, { PATH: '/bin', HOME: '/root' }).prefix).toBe('relay');
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig(commonConfigSpec, {});
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  describe('problems', () => {
+    it.each([
+      ['JOB_TTL_SECONDS', 'abc', 'must be an integer'],
+      ['JOB_TTL_SECONDS', '1.5', 'must be an integer'],
+      ['JOB_TTL_SECONDS', '59', 'must be between 60 and 2592000'],
+      ['JOB_TTL_SECONDS', '2592001', 'must be between 60 and 2592000'],
+      ['STARTUP_TIMEOUT_MS', '-1', 'must be between 0 and 600000'],
+      ['LOG_LEVEL', 'verbose', 'must be one of fatal, error, warn, info, debug, trace, silent'],
+      ['LOG_LEVEL', 'INFO', 'must be one of'],
+      ['RELAY_PREFIX', 'my prefix', "use letters, digits, '_', '.', ':' or '-'"],
+      ['REDIS_URL', 'http://127.0.0.1:6379', 'protocol must be one of redis:, rediss: (got http:)'],
+      ['RABBITMQ_URL', 'not a url', 'not a valid URL'],
+    ])('%s=%j: %s', (env, value, message) => {
+      const err = configError({ [env]: value });
+      expect(err.problems).toHaveLength(1);
+      expect(err.problems[0]).toContain(env);
+      expect(err.problems[0]).toContain(message);
+      expect(err.message).toContain(message);
+    });
+
+    it('reports every problem together in one error', () => {
+      const err = configError({
+        JOB_TTL_SECONDS: 'ten',
+        STARTUP_TIMEOUT_MS: '999999999',
+        LOG_LEVEL: 'loud',
+        REDIS_URL: 'https://cache.example',
+        RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672', // valid: not reported
+      });
+      expect(err.problems).toHaveLength(4);
+      expect(err.problems.map((p) => p.split(/[=:]/)[0])).toEqual([
+        'REDIS_URL',
+        'JOB_TTL_SECONDS',
+        'LOG_LEVEL',
+        'STARTUP_TIMEOUT_MS',
+      ]);
+      for (const p of err.problems) expect(err.message).toContain(`  - ${p}`);
+      expect(err.message).not.toContain('RABBITMQ_URL');
+      expect(err.name).toBe('ConfigError');
+    });
+
+    it.each([
+      ['RABBITMQ_URL', 'http://admin:s3cr3t-pw@mq.example:5672'],
+      ['REDIS_URL', 'amqp://:s3cr3t-pw@cache.example'],
+      ['RABBITMQ_URL', 'amqp://admin:s3cr3t-pw@[bad-host'],
+    ])('never echoes the password in %s=%s', (env, value) => {
+      const err = configError({ [env]: value });
+      expect(err.problems).toHaveLength(1);
+      expect(err.message).toContain(env);
+      expect(err.message).not.toContain('s3cr3t-pw');
+      expect(err.problems.join('\n')).not.toContain('s3cr3t-pw');
+    });
+  });
+});
+
+describe('redactUrl', () => {
+  it.each([
+    ['amqp://guest:guest@127.0.0.1:5672', 'amqp://guest:***@127.0.0.1:5672'],
+    ['redis://:hunter2@cache.example:6379/0', 'redis://:***@cache.example:6379/0'],
+    ['https://u:p%40ss@api.example/path?q=1', 'https://u:***@api.example/path?q=1'],
+  ])('hides the password of %s', (raw, expected) => {
+    const out = redactUrl(raw);
+    expect(out).toBe(expected);
+  });
+
+  it.each(['redis://127.0.0.1:6379', 'amqp://user@mq.example:5672/vh'])(
+    'leaves %s without a password as it is',
+    (raw) => {
+      expect(redactUrl(raw)).toBe(raw);
+    },
+  );
+
+  it('never returns an invalid URL, which might hold a password', () => {
+    expect(redactUrl('amqp://admin:s3cr3t@[bad')).toBe('<invalid url>');
+    expect(redactUrl('')).toBe('<invalid url>');
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { JobSpec } from '../src/job-schema.js';
+import { decodeMessage, encodeMessage, type AttemptMessage, type CallbackMessage } from '../src/messages.js';
+
+const spec: JobSpec = {
+  targetUrl: 'https://api.example/hook?x=1',
+  method: 'POST',
+  headers: { Authorization: 'Bearer t0ken', 'X-Trace': 'é' },
+  payload: { nested: { list: [1, 'two', null, true] } },
+  callbackUrl: 'https://cb.example/done',
+  maxRetries: 3,
+  retryDelay: 1000,
+  timeout: 10_000,
+};
+
+const attempt: AttemptMessage = {
+  v: 1,
+  kind: 'attempt',
+  jobId: '6f1c9a52-2b0e-4c1f-9a57-8f0b8c1d2e3f',
+  attempt: 2,
+  dueAt: 1_735_732_800_000,
+  createdAt: '2025-01-01T12:00:00.000Z',
+  spec,
+};
+
+const callback: CallbackMessage = {
+  v: 1,
+  kind: 'callback',
+  jobId: attempt.jobId,
+  delivery: 1,
+  dueAt: 0,
+  callbackUrl: 'https://cb.example/done',
+  body: {
+    jobId: attempt.jobId,
+    status: 'failed',
+    success: false,
+    attempts: 4,
+    statusCode: null,
+    response: null,
+    error: { code: 'RELAY_ERR_TIMEOUT', message: 'The attempt did not finish within its timeout' },
+    completedAt: '2025-01-01T12:05:00.000Z',
+    targetUrl: spec.targetUrl,
+    method: 'POST',
+  },
+};
+
+const raw = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+describe('encodeMessage / decodeMessage', () => {
+  it.each([
+    ['attempt', attempt],
+    ['callback', callback],
+  ])('round-trips a %s message', (_kind, message) => {
+    const encoded = encodeMessage(message);
+    expect(Buffer.isBuffer(encoded)).toBe(true);
+    expect(decodeMessage(encoded)).toEqual(message);
+  });
+
+  it.each<[string, Buffer]>([
+    ['bad JSON', Buffer.from('{"v":1,')],
+    ['an empty buffer', Buffer.alloc(0)],
+    ['JSON null', raw(null)],
+    ['a JSON number', raw(1)],
+    ['a JSON string', raw('attempt')],
+    ['a JSON array', raw([attempt])],
+    ['version 2', raw({ ...attempt, v: 2 })],
+    ['version "1" as a string', raw({ ...attempt, v: '1' })],
+    ['no version', raw({ ...attempt, v: undefined })],
+    ['an unknown kind', raw({ ...attempt, kind: 'cancel' })],
+    ['no kind', raw({ ...attempt, kind: undefined })],
+    ['no jobId', raw({ ...attempt, jobId: undefined })],
+    ['a numeric jobId', raw({ ...attempt, jobId: 7 })],
+    ['no dueAt', raw({ ...attempt, dueAt: undefined })],
+    ['a string dueAt', raw({ ...attempt, dueAt: '0' })],
+    ['an attempt without attempt number', raw({ ...attempt, attempt: undefined })],
+    ['an attempt with a null spec', raw({ ...attempt, spec: null })],
+    ['an attempt without spec', raw({ ...attempt, spec: undefined })],
+    ['a callback without delivery', raw({ ...callback, delivery: undefined })],
+    ['a callback without callbackUrl', raw({ ...callback, callbackUrl: undefined })],
+    ['a callback shaped as an attempt', raw({ ...attempt, kind: 'callback' })],
+  ])('returns null for %s', (_label, content) => {
+    expect(decodeMessage(content)).toBeNull();
+  });
+});
