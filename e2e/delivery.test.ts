@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend, startWorker, type RelayProcess } from './support/processes.js';
 import { reply, TestServer } from './support/http-servers.js';
 import { RelayClient } from './support/relay-client.js';
-import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL } from './support/services.js';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { cleanup, keysWithPrefix, randomPrefix, RABBITMQ_URL, REDIS_URL } from './support/services.js';
 
 /**
  * The whole job path with real processes: backend and worker spawned as they
@@ -219,5 +221,30 @@ describe('delivery', () => {
     const wait = Date.parse(job.nextAttemptAt) - Date.parse(job.attemptsLog[0].startedAt);
     expect(wait).toBeGreaterThanOrEqual(4000);
     expect(wait).toBeLessThanOrEqual(6100);
+  });
+
+  it('sends credential headers to the target but never logs them, stores them or returns them', async () => {
+    const secrets = Array.from({ length: 3 }, () => `s3cret-${randomBytes(8).toString('hex')}`);
+    target.on('/private', (_req, res) => reply(res, 200, 'ok'));
+    const jobId = await api.submitOk({
+      targetUrl: target.url('/private'),
+      headers: { Authorization: `Bearer ${secrets[0]}`, 'x-api-key': secrets[1], Cookie: `session=${secrets[2]}` },
+    });
+    const job = await api.waitFinal(jobId);
+    const [sent] = target.requests('/private');
+    expect(sent!.headers.authorization).toBe(`Bearer ${secrets[0]}`);
+    expect(sent!.headers['x-api-key']).toBe(secrets[1]);
+    expect(job.headers).toEqual({ Authorization: '[redacted]', 'x-api-key': '[redacted]', Cookie: '[redacted]' });
+
+    const redis = new Redis(REDIS_URL);
+    try {
+      const stored: string[] = [];
+      for (const key of await keysWithPrefix(redis, prefix)) stored.push(JSON.stringify(await redis.hgetall(key)));
+      const everything = [...backend.lines, ...worker.lines, ...stored].join('\n');
+      expect(stored.length).toBeGreaterThan(0);
+      for (const secret of secrets) expect(everything).not.toContain(secret);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
