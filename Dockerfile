@@ -15,6 +15,7 @@ COPY packages/common/package.json packages/common/
 COPY packages/backend/package.json packages/backend/
 COPY packages/worker/package.json packages/worker/
 COPY e2e/package.json e2e/
+COPY bench/package.json bench/
 # tsx is a devDependency of the root, so dev dependencies are installed too.
 RUN CI=true pnpm install --frozen-lockfile
 
