@@ -1,16 +1,6 @@
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { spawnRelay } from './support/processes.js';
+import { freePort as deadPort, spawnRelay } from './support/processes.js';
 import { RABBITMQ_URL, REDIS_URL, randomPrefix } from './support/services.js';
-
-/** A port with nothing listening on it (bound, then released). */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('start-up', () => {
   it('a wrong configuration stops the process with every problem listed', async () => {

@@ -83,7 +83,7 @@ export function spawnRelay(name: 'backend' | 'worker', env: Record<string, strin
 }
 
 /** A port that was free a moment ago (bound to port 0, then released). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;

@@ -17,14 +17,6 @@ export const backendConfigSpec = {
     max: 104_857_600,
     doc: 'Largest accepted request body; larger bodies get 413',
   },
-  publishTimeoutMs: {
-    kind: 'int',
-    env: 'PUBLISH_TIMEOUT_MS',
-    default: 5000,
-    min: 100,
-    max: 60_000,
-    doc: 'How long POST /api/jobs waits for the broker to confirm a job before answering 503 (ms)',
-  },
 } as const;
 
 export type BackendConfig = ConfigOf<typeof backendConfigSpec>;

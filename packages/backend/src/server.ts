@@ -1,39 +1,16 @@
-import { ConfigError, createLogger } from '@relay/common';
+import { createLogger, loadConfigOrExit, stopOnSignals } from '@relay/common';
 import { buildApp } from './app.js';
-import { loadBackendConfig, type BackendConfig } from './config.js';
+import { loadBackendConfig } from './config.js';
 
 /** Process entry point: config, logger, app, listen, signals. */
-let config: BackendConfig;
-try {
-  config = loadBackendConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`relay backend: ${err.message}\n`);
-    process.exit(78); // EX_CONFIG
-  }
-  throw err;
-}
-
+const config = loadConfigOrExit('relay backend', () => loadBackendConfig());
 const log = createLogger({ name: 'relay-backend', level: config.logLevel });
 
 try {
   const app = await buildApp({ config, log });
   await app.listen({ port: config.port, host: config.host });
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  // app.close() refuses new requests (503) and waits for those in flight.
+  stopOnSignals(log, () => app.close());
 } catch (err) {
   log.fatal({ err }, 'backend could not start');
   process.exit(1);

@@ -1,8 +1,8 @@
 import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
-import pRetry from 'p-retry';
 import { redactUrl } from './config.js';
 import type { LogSink } from './logger.js';
+import { retryUntilReachable } from './reachability.js';
 
 export const RABBITMQ_START_HINT =
   'start it with `docker compose up -d rabbitmq`, or `rabbitmq-server -detached`, or set RABBITMQ_URL';
@@ -56,22 +56,12 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
   const url = new URL(options.url);
   if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', '10');
 
-  const connection = await pRetry(() => amqp.connect(url.toString(), connectOptions), {
-    retries: Number.POSITIVE_INFINITY,
-    minTimeout: 200,
-    maxTimeout: 2000,
-    maxRetryTime: options.startupTimeoutMs,
-    onFailedAttempt: ({ error, attemptNumber }) => {
-      options.log.warn(
-        { rabbitmq: where, attempt: attemptNumber, reason: error.message },
-        `cannot reach RabbitMQ at ${where}; ${RABBITMQ_START_HINT}`,
-      );
-    },
-  }).catch((err: unknown) => {
-    throw new Error(
-      `RabbitMQ at ${where} is unreachable after ${options.startupTimeoutMs} ms; ${RABBITMQ_START_HINT}`,
-      { cause: err },
-    );
+  const connection = await retryUntilReachable(() => amqp.connect(url.toString(), connectOptions), {
+    service: 'RabbitMQ',
+    where,
+    hint: RABBITMQ_START_HINT,
+    log: options.log,
+    timeoutMs: options.startupTimeoutMs,
   });
 
   connection.on('error', (err: Error) => options.log.warn({ err, rabbitmq: where }, 'amqp connection error'));

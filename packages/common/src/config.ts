@@ -64,6 +64,14 @@ export const commonConfigSpec = {
     max: 600_000,
     doc: 'How long to keep retrying RabbitMQ and Redis at start-up before giving up (ms)',
   },
+  publishTimeoutMs: {
+    kind: 'int',
+    env: 'PUBLISH_TIMEOUT_MS',
+    default: 5000,
+    min: 100,
+    max: 60_000,
+    doc: 'How long to wait for a RabbitMQ publisher confirm before giving up (ms); the backend then answers 503',
+  },
 } as const satisfies Record<string, FieldSpec>;
 
 export type CommonConfig = ConfigOf<typeof commonConfigSpec>;

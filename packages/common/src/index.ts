@@ -9,3 +9,5 @@ export * from './messages.js';
 export * from './job-store.js';
 export * from './redis.js';
 export * from './amqp.js';
+export * from './process-lifecycle.js';
+export * from './reachability.js';

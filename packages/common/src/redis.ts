@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import pRetry from 'p-retry';
 import { redactUrl } from './config.js';
 import type { LogSink } from './logger.js';
+import { retryUntilReachable } from './reachability.js';
 
 export interface RedisConnectOptions {
   url: string;
@@ -39,31 +39,18 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Redis>
     down = false;
   });
   try {
-    await pRetry(
+    await retryUntilReachable(
       async () => {
         // Commands fail at once until the connection is ready (no offline
         // queue), so wait for it instead of reporting a spurious failure.
         if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(2000) });
         await redis.ping();
       },
-      {
-        retries: Number.POSITIVE_INFINITY,
-        minTimeout: 200,
-        maxTimeout: 2000,
-        maxRetryTime: options.startupTimeoutMs,
-        onFailedAttempt: ({ error, attemptNumber }) => {
-          options.log.warn(
-            { redis: where, attempt: attemptNumber, reason: error.message },
-            `cannot reach Redis at ${where}; ${REDIS_START_HINT}`,
-          );
-        },
-      },
+      { service: 'Redis', where, hint: REDIS_START_HINT, log: options.log, timeoutMs: options.startupTimeoutMs },
     );
   } catch (err) {
     redis.disconnect();
-    throw new Error(`Redis at ${where} is unreachable after ${options.startupTimeoutMs} ms; ${REDIS_START_HINT}`, {
-      cause: err,
-    });
+    throw err;
   }
   return redis;
 }

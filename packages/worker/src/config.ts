@@ -66,14 +66,6 @@ export const workerConfigSpec = {
     max: 60_000,
     doc: 'Deadline of one callback delivery (ms)',
   },
-  publishTimeoutMs: {
-    kind: 'int',
-    env: 'PUBLISH_TIMEOUT_MS',
-    default: 5000,
-    min: 100,
-    max: 60_000,
-    doc: 'How long to wait for a RabbitMQ publisher confirm (ms)',
-  },
 } as const;
 
 export type WorkerConfig = ConfigOf<typeof workerConfigSpec>;
