@@ -239,7 +239,11 @@ describe('delivery', () => {
     const redis = new Redis(REDIS_URL);
     try {
       const stored: string[] = [];
-      for (const key of await keysWithPrefix(redis, prefix)) stored.push(JSON.stringify(await redis.hgetall(key)));
+      for (const key of await keysWithPrefix(redis, prefix)) {
+        const type = await redis.type(key);
+        const value = type === 'hash' ? await redis.hgetall(key) : await redis.zrange(key, 0, -1);
+        stored.push(JSON.stringify(value));
+      }
       const everything = [...backend.lines, ...worker.lines, ...stored].join('\n');
       expect(stored.length).toBeGreaterThan(0);
       for (const secret of secrets) expect(everything).not.toContain(secret);

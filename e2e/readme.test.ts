@@ -9,6 +9,7 @@ const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
 
 it('the README documents every configuration variable with its real default', () => {
   for (const field of [...Object.values(backendConfigSpec), ...Object.values(workerConfigSpec)]) {
-    expect(readme).toContain(`| \`${field.env}\` | \`${String(field.default)}\` |`);
+    const shown = field.default === '' ? '(unset)' : `\`${String(field.default)}\``;
+    expect(readme).toContain(`| \`${field.env}\` | ${shown} |`);
   }
 });

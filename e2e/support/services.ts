@@ -36,7 +36,8 @@ export async function cleanup(prefix: string): Promise<void> {
   try {
     const ch = await conn.createChannel();
     const names = queueNames(prefix);
-    for (const q of [names.work, ...names.allDelay()]) await ch.deleteQueue(q);
+    for (const q of [names.work, names.deadLetters, ...names.allDelay()]) await ch.deleteQueue(q);
+    await ch.deleteExchange(names.deadLetterExchange);
   } finally {
     await conn.close();
   }

@@ -4,9 +4,14 @@ import type { Logger } from '@relay/common';
 import type { BackendConfig } from './config.js';
 import { installErrorHandling } from './error-handler.js';
 import jobQueuePlugin from './plugins/job-queue.js';
+import openapiPlugin from './plugins/openapi.js';
 import redisPlugin from './plugins/redis.js';
 import healthRoutes from './routes/health.js';
+import counterRoutes from './routes/counters.js';
+import deadLetterRoutes from './routes/dead-letters.js';
+import jobActionRoutes from './routes/jobs/actions.js';
 import jobsRoutes from './routes/jobs/index.js';
+import { requestIdOf } from './services/tracing.js';
 import { validatorCompiler } from './validation.js';
 
 export interface BuildAppOptions {
@@ -25,6 +30,9 @@ export async function buildApp({ config, log }: BuildAppOptions) {
     // Lets fastify.close() finish in-flight requests while refusing new ones.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // x-request-id: the caller's when sane, else a new UUID; echoed on every answer.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -32,11 +40,18 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   // fails validation further down.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
 
   await app.register(redisPlugin, { config });
   await app.register(jobQueuePlugin, { config });
+  await app.register(openapiPlugin);
   await app.register(healthRoutes);
   await app.register(jobsRoutes);
+  await app.register(jobActionRoutes);
+  await app.register(deadLetterRoutes);
+  await app.register(counterRoutes);
   await app.ready();
   return app;
 }

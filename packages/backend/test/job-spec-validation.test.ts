@@ -38,6 +38,7 @@ describe('JobSpecSchema with the backend validator', () => {
       maxRetries: 3,
       retryDelay: 1000,
       timeout: 10_000,
+      priority: 'normal',
     });
   });
 
@@ -51,6 +52,8 @@ describe('JobSpecSchema with the backend validator', () => {
       maxRetries: 0,
       retryDelay: 100,
       timeout: 60_000,
+      priority: 'low',
+      metadata: { customer: 'acme', 'order.id': '42' },
     };
     const { valid, data, details } = check(body);
     expect(details).toEqual([]);

@@ -84,11 +84,12 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
 /**
  * Publishes one persistent message and resolves when the broker has confirmed
  * it (written to disk for a durable queue). Rejects when disconnected, when the
- * broker nacks, or when no confirm arrives in `timeoutMs`.
+ * broker nacks, or when no confirm arrives in `timeoutMs`. An empty `exchange`
+ * is the default exchange, which routes by queue name.
  */
 export function publishConfirmed(
   channel: ConfirmChannel | null,
-  queue: string,
+  target: { exchange?: string; queue: string },
   content: Buffer,
   timeoutMs: number,
   properties: Options.Publish = {},
@@ -97,10 +98,9 @@ export function publishConfirmed(
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no publisher confirm within ${timeoutMs} ms`)), timeoutMs);
     try {
-      // The default exchange routes by queue name; `mandatory` is not needed
-      // because the queue is declared before any publish.
-      channel.sendToQueue(
-        queue,
+      channel.publish(
+        target.exchange ?? '',
+        target.queue,
         content,
         { persistent: true, contentType: 'application/json', ...properties },
         (err) => {

@@ -7,7 +7,9 @@ type FieldSpec =
   | { kind: 'string'; env: string; default: string; doc: string }
   | { kind: 'url'; env: string; default: string; protocols: readonly string[]; doc: string }
   | { kind: 'int'; env: string; default: number; min: number; max: number; doc: string }
-  | { kind: 'enum'; env: string; default: string; values: readonly string[]; doc: string };
+  | { kind: 'enum'; env: string; default: string; values: readonly string[]; doc: string }
+  /** 32 random bytes, base64; '' when unset. Never echoed in errors. */
+  | { kind: 'key'; env: string; default: ''; doc: string };
 
 type ValueOf<F extends FieldSpec> = F extends { kind: 'int' } ? number : string;
 export type ConfigOf<S extends Record<string, FieldSpec>> = { readonly [K in keyof S]: ValueOf<S[K]> };
@@ -64,6 +66,12 @@ export const commonConfigSpec = {
     max: 600_000,
     doc: 'How long to keep retrying RabbitMQ and Redis at start-up before giving up (ms)',
   },
+  secretKey: {
+    kind: 'key',
+    env: 'RELAY_SECRET_KEY',
+    default: '',
+    doc: 'Key (32 bytes, base64) that encrypts credential headers at rest in Redis, so failed jobs can be replayed with them; unset: credentials are kept only in the queued message',
+  },
   publishTimeoutMs: {
     kind: 'int',
     env: 'PUBLISH_TIMEOUT_MS',
@@ -107,6 +115,11 @@ function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]
         problems.push(`${spec.env}=${raw}: must be between ${spec.min} and ${spec.max}`);
       return n;
     }
+    case 'key':
+      if (Buffer.from(raw, 'base64').length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(raw)) {
+        problems.push(`${spec.env}: must be 32 random bytes in base64 (e.g. \`openssl rand -base64 32\`)`);
+      }
+      return raw;
     case 'enum':
       if (!spec.values.includes(raw)) problems.push(`${spec.env}=${raw}: must be one of ${spec.values.join(', ')}`);
       return raw;
@@ -128,7 +141,7 @@ export function loadConfig<S extends Record<string, FieldSpec>>(
 /** Markdown table rows of a spec, for docs and `--help`. */
 export function describeConfig(spec: Record<string, FieldSpec>): string {
   return Object.values(spec)
-    .map((f) => `| \`${f.env}\` | \`${String(f.default)}\` | ${f.doc} |`)
+    .map((f) => `| \`${f.env}\` | ${f.default === '' ? '(unset)' : `\`${String(f.default)}\``} | ${f.doc} |`)
     .join('\n');
 }
 

@@ -14,6 +14,26 @@ export const ErrorCodes = {
   BODY_TOO_LARGE: { code: 'RELAY_ERR_BODY_TOO_LARGE', statusCode: 413, message: 'The request body is too large' },
   NOT_FOUND: { code: 'RELAY_ERR_NOT_FOUND', statusCode: 404, message: 'Not found' },
   JOB_NOT_FOUND: { code: 'RELAY_ERR_JOB_NOT_FOUND', statusCode: 404, message: 'No job with this id' },
+  JOB_FINISHED: {
+    code: 'RELAY_ERR_JOB_FINISHED',
+    statusCode: 409,
+    message: 'The job has already finished and cannot be cancelled',
+  },
+  JOB_NOT_REPLAYABLE: {
+    code: 'RELAY_ERR_JOB_NOT_REPLAYABLE',
+    statusCode: 409,
+    message: 'Only a failed or cancelled job can be replayed',
+  },
+  REPLAY_NEEDS_SECRETS: {
+    code: 'RELAY_ERR_REPLAY_NEEDS_SECRETS',
+    statusCode: 422,
+    message: 'The job carried credential headers that were not kept (set RELAY_SECRET_KEY to keep them encrypted)',
+  },
+  INVALID_CURSOR: {
+    code: 'RELAY_ERR_INVALID_CURSOR',
+    statusCode: 400,
+    message: 'The cursor is not one this server made',
+  },
   METHOD_NOT_ALLOWED: { code: 'RELAY_ERR_METHOD_NOT_ALLOWED', statusCode: 405, message: 'Method not allowed' },
   UNAVAILABLE: {
     code: 'RELAY_ERR_UNAVAILABLE',

@@ -11,3 +11,7 @@ export * from './redis.js';
 export * from './amqp.js';
 export * from './process-lifecycle.js';
 export * from './reachability.js';
+export * from './secrets.js';
+export * from './job-search.js';
+export * from './amqp-topology.js';
+export * from './callbacks.js';

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { CallbackStatus, JOB_STATUSES } from './status.js';
+import { CallbackStatus, JOB_STATUSES, JobPriority } from './status.js';
 
 /**
  * The job API's schemas. They are the only definition of the shapes: the
@@ -58,6 +58,19 @@ export const JobSpecLimits = {
   timeout: { minimum: 100, maximum: 60_000, default: 10_000 },
 } as const;
 
+/** Operator labels: small on purpose, they are indexed for search. */
+export const MetadataLimits = { maxKeys: 16, keyPattern: '^[A-Za-z0-9_.-]{1,64}$', maxValueLength: 256 } as const;
+
+export const MetadataSchema = Type.Record(
+  Type.String({ pattern: MetadataLimits.keyPattern }),
+  Type.String({ maxLength: MetadataLimits.maxValueLength }),
+  {
+    maxProperties: MetadataLimits.maxKeys,
+    additionalProperties: false,
+    description: 'String labels (keys: letters, digits, _ . -, at most 64; values at most 256 chars), searchable',
+  },
+);
+
 export const JobSpecSchema = Type.Object(
   {
     targetUrl: HttpUrl,
@@ -83,6 +96,11 @@ export const JobSpecSchema = Type.Object(
     timeout: Type.Integer({
       ...JobSpecLimits.timeout,
       description: 'Per-attempt deadline in ms (connect, headers and body)',
+    }),
+    metadata: Type.Optional(MetadataSchema),
+    priority: Type.Enum(Object.values(JobPriority), {
+      default: 'normal',
+      description: 'high jobs are taken before normal, normal before low',
     }),
   },
   { additionalProperties: false },
@@ -153,6 +171,14 @@ export const JobViewSchema = Type.Object({
   error: Type.Union([AttemptErrorSchema, Type.Null()]),
   attemptsLog: Type.Array(AttemptSchema),
   callback: Type.Union([CallbackStateSchema, Type.Null()]),
+  metadata: Type.Record(Type.String(), Type.String()),
+  priority: Type.Enum(Object.values(JobPriority)),
+  requestId: Type.Union([Type.String(), Type.Null()], { description: 'x-request-id of the submitting request' }),
+  traceId: Type.Union([Type.String(), Type.Null()], { description: 'W3C trace id sent to the target in traceparent' }),
+  replays: Type.Integer({ description: 'How many times the job was replayed' }),
+  cancelRequested: Type.Boolean({ description: 'A cancel arrived while an attempt was running' }),
+  deadLetteredAt: Type.Union([Type.String(), Type.Null()]),
+  attemptsLogTotal: Type.Integer({ description: 'Entries in the full attempt log (attemptsLog shows the last 100)' }),
 });
 export type JobView = Static<typeof JobViewSchema>;
 
@@ -170,3 +196,24 @@ export const CallbackBodySchema = Type.Object({
   method: Type.String(),
 });
 export type CallbackBody = Static<typeof CallbackBodySchema>;
+
+/** One job in a list: its state without payload, headers or attempt log. */
+export const JobSummarySchema = Type.Object({
+  jobId: Type.String({ format: 'uuid' }),
+  status: JobStatusSchema,
+  attempts: Type.Integer(),
+  targetUrl: Type.String(),
+  method: Type.String(),
+  priority: Type.Enum(Object.values(JobPriority)),
+  metadata: Type.Record(Type.String(), Type.String()),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  completedAt: Type.Union([Type.String(), Type.Null()]),
+  nextAttemptAt: Type.Union([Type.String(), Type.Null()]),
+  lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
+  error: Type.Union([AttemptErrorSchema, Type.Null()]),
+  callbackStatus: Type.Union([Type.Enum(Object.values(CallbackStatus)), Type.Null()]),
+  deadLetteredAt: Type.Union([Type.String(), Type.Null()]),
+  replays: Type.Integer(),
+});
+export type JobSummary = Static<typeof JobSummarySchema>;

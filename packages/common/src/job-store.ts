@@ -1,16 +1,27 @@
 import type { Redis } from 'ioredis';
-import type { Attempt, AttemptError, CallbackState, JobSpec, JobView, StoredResponse } from './job-schema.js';
+import type {
+  Attempt,
+  AttemptError,
+  CallbackState,
+  JobSpec,
+  JobSummary,
+  JobView,
+  StoredResponse,
+} from './job-schema.js';
+import * as lua from './job-store-lua.js';
 import { redactHeaders } from './redact.js';
-import { JobStatus } from './status.js';
+import { sealJson, sensitiveHeaders, unsealJson } from './secrets.js';
+import { JobStatus, type JobPriority } from './status.js';
 import type { RedisKeys } from './topology.js';
 
 /**
  * The job record in Redis: one hash for the job (scalar fields plus JSON
- * fields for nested objects) and one hash of attempt number -> attempt JSON.
- * Every write refreshes the TTL of both keys in the same MULTI.
+ * fields for nested objects), one hash of attempt number -> attempt JSON, and
+ * sorted-set indexes for listing (see topology.ts). Every write refreshes the
+ * TTLs in the same MULTI or Lua script.
  */
 
-/** Result of trying to start an attempt; see BEGIN_ATTEMPT_LUA. */
+/** Result of trying to start an attempt; see BEGIN_ATTEMPT. */
 export type BeginResult =
   | { outcome: 'run'; attemptsDone: number }
   | { outcome: 'missing' }
@@ -18,55 +29,59 @@ export type BeginResult =
   | { outcome: 'stale'; status: JobStatus; attemptsDone: number; nextAttemptAt: string | null }
   | { outcome: 'busy'; status: JobStatus; attemptsDone: number; leaseRemainingMs: number };
 
-/**
- * Atomically decides whether attempt ARGV[1] may run now and, if so, takes
- * the job's lease. The lease (token + expiry in Redis time) keeps two copies of
- * the same attempt message, which at-least-once delivery allows, from calling
- * the target at the same time.
- *
- * KEYS: job hash. ARGV: attempt, leaseToken, leaseMs, nowIso, ttlSeconds,
- * specJson ('' = do not recreate), createdAt.
- */
-const BEGIN_ATTEMPT_LUA = `
-local t = redis.call('TIME')
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local n = tonumber(ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  if ARGV[6] == '' then return {'missing'} end
-  redis.call('HSET', KEYS[1], 'spec', ARGV[6], 'status', 'queued', 'attempts', n - 1,
-    'createdAt', ARGV[7], 'updatedAt', ARGV[4], 'recreated', '1')
-end
-local f = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt')
-local status = f[1]
-local done = tonumber(f[2]) or 0
-if status == 'completed' or status == 'failed' then return {'final', status, done} end
-if n <= done then return {'stale', status, done, f[5] or ''} end
-if status == 'in_progress' and f[3] ~= ARGV[2] then
-  local untilMs = tonumber(f[4]) or 0
-  if untilMs > nowMs then return {'busy', status, done, untilMs - nowMs} end
-end
-redis.call('HSET', KEYS[1], 'status', 'in_progress', 'leaseToken', ARGV[2],
-  'leaseUntil', nowMs + tonumber(ARGV[3]), 'updatedAt', ARGV[4], 'nextAttemptAt', '')
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-return {'run', status, done}
-`;
-
-/** Updates the callback state only if the job still exists (never creates a partial hash). */
-const SET_CALLBACK_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'callback', ARGV[1], 'updatedAt', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return 1
-`;
-
 export interface AttemptRecord {
   attempt: Attempt;
-  /** State of the job after this attempt. */
+  /** State of the job after this attempt, as the worker decided it. */
   status: JobStatus;
   nextAttemptAt: string | null;
-  /** Set when the job ends and has a callback URL. */
+  /** Callback state to set if the job ends (null when it has no callback). */
   callback: CallbackState | null;
+  /** The job was published to the dead-letter exchange. */
+  deadLettered: boolean;
 }
+
+export type CancelResult =
+  | { outcome: 'cancelled' }
+  | { outcome: 'requested' }
+  | { outcome: 'final'; status: JobStatus }
+  | { outcome: 'missing' };
+
+export type ReplayResult =
+  { outcome: 'ok'; attemptsDone: number } | { outcome: 'conflict'; status: JobStatus } | { outcome: 'missing' };
+
+/** Counter names of GET /api/metrics (a Redis hash, so all processes add up). */
+export type CounterName =
+  | 'jobs_created'
+  | 'jobs_success'
+  | 'jobs_failed'
+  | 'jobs_retried'
+  | 'jobs_dlq'
+  | 'jobs_cancelled'
+  | 'callbacks_sent'
+  | 'callbacks_failed';
+
+export interface CreateJobInput {
+  jobId: string;
+  spec: JobSpec;
+  createdAt: Date;
+  requestId: string | null;
+  traceId: string;
+}
+
+/** What a replay needs: the full spec (credentials unsealed) and the job's identity. */
+export interface ReplaySource {
+  spec: JobSpec;
+  createdAt: string;
+  traceId: string;
+  /** The job had credential headers that cannot be restored (no RELAY_SECRET_KEY when it was stored). */
+  missingSecrets: boolean;
+}
+
+/** How many entries of the attempt log GET /api/job/:id embeds (the newest). */
+export const EMBEDDED_ATTEMPTS = 100;
+
+/** Index entries outlive the jobs they point at by this much before they are trimmed. */
+const INDEX_SLACK_SECONDS = 86_400;
 
 function json(value: unknown): string {
   return value === null || value === undefined ? '' : JSON.stringify(value);
@@ -76,40 +91,92 @@ function parseJson<T>(raw: string | undefined): T | null {
   return raw ? (JSON.parse(raw) as T) : null;
 }
 
+export function targetHost(targetUrl: string): string {
+  return new URL(targetUrl).hostname.toLowerCase();
+}
+
+interface Commands {
+  relayBegin(...args: (string | number)[]): Promise<unknown>;
+  relayRecord(...args: (string | number)[]): Promise<unknown>;
+  relayCancel(...args: (string | number)[]): Promise<unknown>;
+  relayReplay(...args: (string | number)[]): Promise<unknown>;
+  relayUndoReplay(...args: (string | number)[]): Promise<unknown>;
+  relaySetCallback(...args: (string | number)[]): Promise<unknown>;
+}
+
 export class JobStore {
+  private readonly cmd: Commands;
+  private readonly idxTtl: number;
+
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    readonly redis: Redis,
+    readonly keys: RedisKeys,
     private readonly ttlSeconds: number,
+    /** RELAY_SECRET_KEY, or '' to keep credentials out of Redis entirely. */
+    private readonly secretKey = '',
   ) {
-    redis.defineCommand('relayBeginAttempt', { numberOfKeys: 1, lua: BEGIN_ATTEMPT_LUA });
-    redis.defineCommand('relaySetCallback', { numberOfKeys: 1, lua: SET_CALLBACK_LUA });
+    redis.defineCommand('relayBegin', { numberOfKeys: 2, lua: lua.BEGIN_ATTEMPT });
+    redis.defineCommand('relayRecord', { numberOfKeys: 4, lua: lua.RECORD_ATTEMPT });
+    redis.defineCommand('relayCancel', { numberOfKeys: 2, lua: lua.CANCEL });
+    redis.defineCommand('relayReplay', { numberOfKeys: 2, lua: lua.REPLAY });
+    redis.defineCommand('relayUndoReplay', { numberOfKeys: 2, lua: lua.UNDO_REPLAY });
+    redis.defineCommand('relaySetCallback', { numberOfKeys: 2, lua: lua.SET_CALLBACK });
+    this.cmd = redis as unknown as Commands;
+    this.idxTtl = ttlSeconds + INDEX_SLACK_SECONDS;
   }
 
-  /** Stores a newly accepted job as `queued`. Credentials in headers are stored redacted. */
-  async create(jobId: string, spec: JobSpec, createdAt: string): Promise<void> {
-    const key = this.keys.job(jobId);
-    await this.redis
-      .multi()
-      .hset(key, this.initialFields(spec, createdAt))
-      .expire(key, this.ttlSeconds)
-      .exec()
-      .then(assertExec);
+  /** The spec as stored: credential headers redacted. */
+  private storedSpec(spec: JobSpec): string {
+    return JSON.stringify({ ...spec, headers: redactHeaders(spec.headers) });
   }
 
-  private initialFields(spec: JobSpec, createdAt: string): Record<string, string | number> {
-    return {
-      spec: JSON.stringify({ ...spec, headers: redactHeaders(spec.headers) }),
+  /**
+   * Stores a newly accepted job as `queued` and indexes it, in one MULTI.
+   * Credential headers are stored redacted, plus sealed when a key is set.
+   */
+  async create(input: CreateJobInput): Promise<void> {
+    const { jobId, spec } = input;
+    const k = this.keys;
+    const key = k.job(jobId);
+    const createdAtMs = input.createdAt.getTime();
+    const createdAt = input.createdAt.toISOString();
+    const fields: Record<string, string | number> = {
+      spec: this.storedSpec(spec),
       status: JobStatus.queued,
       attempts: 0,
       createdAt,
+      createdAtMs,
       updatedAt: createdAt,
+      traceId: input.traceId,
+      requestId: input.requestId ?? '',
+      host: targetHost(spec.targetUrl),
+      metadata: json(spec.metadata ?? {}),
     };
+    const secrets = sensitiveHeaders(spec.headers);
+    if (this.secretKey && Object.keys(secrets).length > 0) fields.sealedHeaders = sealJson(secrets, this.secretKey);
+
+    const cutoff = createdAtMs - this.idxTtl * 1000;
+    const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
+    for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
+    const multi = this.redis.multi().hset(key, fields).expire(key, this.ttlSeconds);
+    for (const idx of indexes) {
+      multi.zadd(idx, createdAtMs, jobId).zremrangebyscore(idx, '-inf', `(${cutoff}`).expire(idx, this.idxTtl);
+    }
+    await multi.hincrby(k.counters(), 'jobs_created', 1).exec().then(assertExec);
   }
 
   /** Removes a job whose publish failed, so nothing claims to be queued. */
-  async delete(jobId: string): Promise<void> {
-    await this.redis.del(this.keys.job(jobId), this.keys.attempts(jobId));
+  async delete(jobId: string, spec: JobSpec): Promise<void> {
+    const k = this.keys;
+    const multi = this.redis
+      .multi()
+      .del(k.job(jobId), k.attempts(jobId))
+      .zrem(k.indexAll(), jobId)
+      .zrem(k.indexStatus(JobStatus.queued), jobId)
+      .zrem(k.indexHost(targetHost(spec.targetUrl)), jobId)
+      .hincrby(k.counters(), 'jobs_created', -1);
+    for (const [mk, mv] of Object.entries(spec.metadata ?? {})) multi.zrem(k.indexMetadata(mk, mv), jobId);
+    await multi.exec().then(assertExec);
   }
 
   /** The job as the API shows it, or null when there is no such job (or it expired). */
@@ -121,33 +188,61 @@ export class JobStore {
       .exec()
       .then(assertExec);
     const job = results[0] as Record<string, string>;
-    const attempts = results[1] as Record<string, string>;
     if (!job.spec) return null;
-    const spec = JSON.parse(job.spec) as JobSpec;
-    const attemptsLog = Object.entries(attempts)
-      .map(([, raw]) => JSON.parse(raw) as Attempt)
+    const log = Object.values(results[1] as Record<string, string>)
+      .map((raw) => JSON.parse(raw) as Attempt)
       .sort((a, b) => a.attempt - b.attempt);
-    return {
-      jobId,
-      status: job.status as JobStatus,
-      attempts: Number(job.attempts ?? 0),
-      targetUrl: spec.targetUrl,
-      method: spec.method,
-      headers: spec.headers,
-      payload: spec.payload ?? null,
-      callbackUrl: spec.callbackUrl ?? null,
-      maxRetries: spec.maxRetries,
-      retryDelay: spec.retryDelay,
-      timeout: spec.timeout,
-      createdAt: job.createdAt ?? '',
-      updatedAt: job.updatedAt ?? '',
-      completedAt: job.completedAt || null,
-      nextAttemptAt: job.nextAttemptAt || null,
-      lastResponse: parseJson<StoredResponse>(job.lastResponse),
-      error: parseJson<AttemptError>(job.error),
-      attemptsLog,
-      callback: parseJson<CallbackState>(job.callback),
-    };
+    return toView(jobId, job, log.slice(-EMBEDDED_ATTEMPTS), log.length);
+  }
+
+  /** A page of the attempt log (1-based attempt numbers from `offset + 1`), and the total. */
+  async attemptsPage(
+    jobId: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ attempts: Attempt[]; total: number } | null> {
+    const key = this.keys.attempts(jobId);
+    const fields = Array.from({ length: limit }, (_, i) => String(offset + i + 1));
+    const [exists, total, values] = await this.redis
+      .pipeline()
+      .exists(this.keys.job(jobId))
+      .hlen(key)
+      .hmget(key, ...fields)
+      .exec()
+      .then(assertExec);
+    if (!exists) return null;
+    const attempts = (values as (string | null)[]).filter((v): v is string => v !== null).map((v) => JSON.parse(v));
+    return { attempts, total: total as number };
+  }
+
+  /** Raw job hashes for many ids in one pipeline (null where missing). */
+  async getRawMany(jobIds: string[]): Promise<(Record<string, string> | null)[]> {
+    if (jobIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of jobIds) pipeline.hgetall(this.keys.job(id));
+    const results = await pipeline.exec().then(assertExec);
+    return results.map((r) => {
+      const h = r as Record<string, string>;
+      return h.spec ? h : null;
+    });
+  }
+
+  /** The full spec for a replay: stored spec plus unsealed credential headers. */
+  async specForReplay(jobId: string): Promise<ReplaySource | null> {
+    const [spec, sealed, createdAt, traceId] = await this.redis.hmget(
+      this.keys.job(jobId),
+      'spec',
+      'sealedHeaders',
+      'createdAt',
+      'traceId',
+    );
+    if (!spec) return null;
+    const parsed = JSON.parse(spec) as JobSpec;
+    const base = { spec: parsed, createdAt: createdAt ?? '', traceId: traceId ?? '', missingSecrets: false };
+    if (Object.keys(sensitiveHeaders(parsed.headers)).length === 0) return base;
+    if (!sealed || !this.secretKey) return { ...base, missingSecrets: true };
+    const secrets = unsealJson<Record<string, string>>(sealed, this.secretKey);
+    return { ...base, spec: { ...parsed, headers: { ...parsed.headers, ...secrets } } };
   }
 
   /**
@@ -162,16 +257,21 @@ export class JobStore {
     recreateFrom?: { spec: JobSpec; createdAt: string },
   ): Promise<BeginResult> {
     const now = new Date().toISOString();
-    const spec = recreateFrom ? (this.initialFields(recreateFrom.spec, recreateFrom.createdAt).spec as string) : '';
-    const raw = (await (this.redis as unknown as RelayCommands).relayBeginAttempt(
+    const createdAt = recreateFrom?.createdAt ?? now;
+    const raw = (await this.cmd.relayBegin(
       this.keys.job(jobId),
+      this.keys.indexAll(),
       attempt,
       lease.token,
       lease.ms,
       now,
       this.ttlSeconds,
-      spec,
-      recreateFrom?.createdAt ?? now,
+      recreateFrom ? this.storedSpec(recreateFrom.spec) : '',
+      createdAt,
+      Date.parse(createdAt) || Date.now(),
+      jobId,
+      this.keys.indexStatusPrefix(),
+      this.idxTtl,
     )) as [string, ...(string | number)[]];
     const [outcome, status, done, extra] = raw;
     switch (outcome) {
@@ -199,34 +299,79 @@ export class JobStore {
   }
 
   /**
-   * Writes one attempt and the job's resulting state in a single MULTI, and
-   * releases the lease. The attempt entry is keyed by its number, so writing
-   * the same attempt twice (after a crash) overwrites instead of duplicating.
+   * Writes one attempt and the job's resulting state atomically, and releases
+   * the lease. The attempt entry is keyed by its number, so writing the same
+   * attempt twice (after a crash) overwrites instead of duplicating. Returns
+   * the status written: `cancelled` instead of `retrying` when a cancel
+   * arrived during the attempt.
    */
-  async recordAttempt(jobId: string, record: AttemptRecord): Promise<void> {
-    const jobKey = this.keys.job(jobId);
-    const attemptsKey = this.keys.attempts(jobId);
+  async recordAttempt(jobId: string, record: AttemptRecord): Promise<JobStatus> {
     const { attempt } = record;
-    const now = new Date().toISOString();
-    const fields: Record<string, string | number> = {
-      status: record.status,
-      attempts: attempt.attempt,
-      updatedAt: now,
-      nextAttemptAt: record.nextAttemptAt ?? '',
-      lastResponse: json(attempt.response),
-      error: json(attempt.error),
-    };
-    if (record.callback) fields.callback = json(record.callback);
-    if (record.status === JobStatus.completed || record.status === JobStatus.failed) fields.completedAt = now;
-    await this.redis
-      .multi()
-      .hset(attemptsKey, String(attempt.attempt), JSON.stringify(attempt))
-      .hset(jobKey, fields)
-      .hdel(jobKey, 'leaseToken', 'leaseUntil')
-      .expire(attemptsKey, this.ttlSeconds)
-      .expire(jobKey, this.ttlSeconds)
-      .exec()
-      .then(assertExec);
+    const now = new Date();
+    return (await this.cmd.relayRecord(
+      this.keys.job(jobId),
+      this.keys.attempts(jobId),
+      this.keys.counters(),
+      this.keys.indexDead(),
+      attempt.attempt,
+      JSON.stringify(attempt),
+      record.status,
+      record.nextAttemptAt ?? '',
+      json(attempt.response),
+      json(attempt.error),
+      json(record.callback),
+      now.toISOString(),
+      this.ttlSeconds,
+      jobId,
+      this.keys.indexStatusPrefix(),
+      this.idxTtl,
+      record.deadLettered ? '1' : '0',
+      now.getTime(),
+    )) as JobStatus;
+  }
+
+  async cancel(jobId: string, pendingCallback: CallbackState | null): Promise<CancelResult> {
+    const [outcome, status] = (await this.cmd.relayCancel(
+      this.keys.job(jobId),
+      this.keys.counters(),
+      new Date().toISOString(),
+      this.ttlSeconds,
+      jobId,
+      this.keys.indexStatusPrefix(),
+      this.idxTtl,
+      json(pendingCallback),
+    )) as [string, string?];
+    if (outcome === 'final') return { outcome, status: status as JobStatus };
+    return { outcome: outcome as 'cancelled' | 'requested' | 'missing' };
+  }
+
+  async replay(jobId: string, requestId: string | null): Promise<ReplayResult> {
+    const [outcome, value] = (await this.cmd.relayReplay(
+      this.keys.job(jobId),
+      this.keys.indexDead(),
+      new Date().toISOString(),
+      this.ttlSeconds,
+      jobId,
+      this.keys.indexStatusPrefix(),
+      this.idxTtl,
+      requestId ?? '',
+    )) as [string, string?];
+    if (outcome === 'ok') return { outcome, attemptsDone: Number(value) };
+    if (outcome === 'conflict') return { outcome, status: value as JobStatus };
+    return { outcome: 'missing' };
+  }
+
+  /** Reverts a replay whose message could not be published. */
+  async undoReplay(jobId: string, attemptsDone: number): Promise<boolean> {
+    const restored = await this.cmd.relayUndoReplay(
+      this.keys.job(jobId),
+      this.keys.indexDead(),
+      attemptsDone,
+      jobId,
+      this.keys.indexStatusPrefix(),
+      this.idxTtl,
+    );
+    return restored === 1;
   }
 
   /** The callback delivery state, or null when the job has none (or no longer exists). */
@@ -234,24 +379,105 @@ export class JobStore {
     return parseJson<CallbackState>((await this.redis.hget(this.keys.job(jobId), 'callback')) ?? undefined);
   }
 
-  /** Records the callback delivery state; a no-op when the job no longer exists. */
-  async setCallback(jobId: string, state: CallbackState): Promise<void> {
-    await (this.redis as unknown as RelayCommands).relaySetCallback(
+  /**
+   * Records the callback delivery state (a no-op when the job no longer
+   * exists) and bumps `counter` when given.
+   */
+  async setCallback(jobId: string, state: CallbackState, counter: CounterName | null = null): Promise<void> {
+    await this.cmd.relaySetCallback(
       this.keys.job(jobId),
+      this.keys.counters(),
       JSON.stringify(state),
       new Date().toISOString(),
       this.ttlSeconds,
+      counter ?? '',
     );
+  }
+
+  /** Cluster-wide counters, plus jobs running right now (from the in_progress index). */
+  async counters(): Promise<Record<CounterName | 'jobs_processing', number>> {
+    const [raw, processing] = await this.redis
+      .pipeline()
+      .hgetall(this.keys.counters())
+      .zcard(this.keys.indexStatus(JobStatus.inProgress))
+      .exec()
+      .then(assertExec);
+    const r = raw as Record<string, string>;
+    const n = (name: CounterName) => Number(r[name] ?? 0);
+    return {
+      jobs_created: n('jobs_created'),
+      jobs_processing: processing as number,
+      jobs_success: n('jobs_success'),
+      jobs_failed: n('jobs_failed'),
+      jobs_retried: n('jobs_retried'),
+      jobs_dlq: n('jobs_dlq'),
+      jobs_cancelled: n('jobs_cancelled'),
+      callbacks_sent: n('callbacks_sent'),
+      callbacks_failed: n('callbacks_failed'),
+    };
   }
 }
 
-interface RelayCommands {
-  relayBeginAttempt(...args: (string | number)[]): Promise<unknown>;
-  relaySetCallback(...args: (string | number)[]): Promise<unknown>;
+/** Builds the API view from the raw hash. */
+export function toView(jobId: string, job: Record<string, string>, log: Attempt[], logTotal: number): JobView {
+  const spec = JSON.parse(job.spec!) as JobSpec;
+  return {
+    jobId,
+    status: job.status as JobStatus,
+    attempts: Number(job.attempts ?? 0),
+    targetUrl: spec.targetUrl,
+    method: spec.method,
+    headers: spec.headers,
+    payload: spec.payload ?? null,
+    callbackUrl: spec.callbackUrl ?? null,
+    maxRetries: spec.maxRetries,
+    retryDelay: spec.retryDelay,
+    timeout: spec.timeout,
+    metadata: spec.metadata ?? {},
+    priority: (spec.priority ?? 'normal') as JobPriority,
+    createdAt: job.createdAt ?? '',
+    updatedAt: job.updatedAt ?? '',
+    completedAt: job.completedAt || null,
+    nextAttemptAt: job.nextAttemptAt || null,
+    lastResponse: parseJson<StoredResponse>(job.lastResponse),
+    error: parseJson<AttemptError>(job.error),
+    attemptsLog: log,
+    attemptsLogTotal: logTotal,
+    callback: parseJson<CallbackState>(job.callback),
+    requestId: job.requestId || null,
+    traceId: job.traceId || null,
+    replays: Number(job.replays ?? 0),
+    cancelRequested: job.cancelRequested === '1',
+    deadLetteredAt: job.deadLetteredAt || null,
+  };
+}
+
+/** Builds a list entry from the raw hash. */
+export function toSummary(jobId: string, job: Record<string, string>): JobSummary {
+  const spec = JSON.parse(job.spec!) as JobSpec;
+  const lastResponse = parseJson<StoredResponse>(job.lastResponse);
+  return {
+    jobId,
+    status: job.status as JobStatus,
+    attempts: Number(job.attempts ?? 0),
+    targetUrl: spec.targetUrl,
+    method: spec.method,
+    priority: (spec.priority ?? 'normal') as JobPriority,
+    metadata: spec.metadata ?? {},
+    createdAt: job.createdAt ?? '',
+    updatedAt: job.updatedAt ?? '',
+    completedAt: job.completedAt || null,
+    nextAttemptAt: job.nextAttemptAt || null,
+    lastStatusCode: lastResponse?.statusCode ?? null,
+    error: parseJson<AttemptError>(job.error),
+    callbackStatus: parseJson<CallbackState>(job.callback)?.status ?? null,
+    deadLetteredAt: job.deadLetteredAt || null,
+    replays: Number(job.replays ?? 0),
+  };
 }
 
 /** A MULTI/pipeline result with any per-command error rethrown. */
-function assertExec(results: [Error | null, unknown][] | null): unknown[] {
+export function assertExec(results: [Error | null, unknown][] | null): unknown[] {
   if (!results) throw new Error('redis transaction aborted');
   return results.map(([err, value]) => {
     if (err) throw err;

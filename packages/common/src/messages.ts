@@ -1,4 +1,6 @@
+import type { Options } from 'amqplib';
 import type { CallbackBody, JobSpec } from './job-schema.js';
+import { PRIORITY_LEVELS } from './topology.js';
 
 /**
  * What travels on the work queue. Each message is self-contained (it carries
@@ -17,6 +19,15 @@ export interface AttemptMessage {
   dueAt: number;
   createdAt: string;
   spec: JobSpec;
+  /**
+   * Attempts made before the current series: 0 at first, the attempt count
+   * at the time of a replay after it. The retry budget counts from here.
+   */
+  seriesBase: number;
+  /** x-request-id of the submitting (or replaying) request. */
+  requestId: string | null;
+  /** W3C trace id; each attempt sends `traceparent: 00-<traceId>-<new span>-01`. */
+  traceId: string;
 }
 
 /** Deliver a finished job's result to its callback URL (delivery is 1-based). */
@@ -28,6 +39,12 @@ export interface CallbackMessage {
   dueAt: number;
   callbackUrl: string;
   body: CallbackBody;
+}
+
+/** AMQP properties of a work message: its job's priority (callbacks go at normal priority). */
+export function messageProperties(message: WorkMessage): Options.Publish {
+  const level = message.kind === 'attempt' ? (message.spec.priority ?? 'normal') : 'normal';
+  return { priority: PRIORITY_LEVELS[level], messageId: message.jobId };
 }
 
 export function encodeMessage(message: WorkMessage): Buffer {
@@ -50,7 +67,12 @@ export function decodeMessage(content: Buffer): WorkMessage | null {
   const m = value as Partial<WorkMessage>;
   if (m.v !== 1 || typeof m.jobId !== 'string' || typeof m.dueAt !== 'number') return null;
   if (m.kind === 'attempt' && typeof m.attempt === 'number' && typeof m.spec === 'object' && m.spec !== null) {
-    return m as AttemptMessage;
+    const a = m as AttemptMessage;
+    // Fields added after the first release; messages queued before have none.
+    a.seriesBase ??= 0;
+    a.requestId ??= null;
+    a.traceId ??= '';
+    return a;
   }
   if (m.kind === 'callback' && typeof m.delivery === 'number' && typeof m.callbackUrl === 'string') {
     return m as CallbackMessage;

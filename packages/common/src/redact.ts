@@ -1,6 +1,5 @@
-import { SENSITIVE_HEADER_NAMES } from './logger.js';
+import { isSensitiveHeader } from './secrets.js';
 
-const SENSITIVE = new Set(SENSITIVE_HEADER_NAMES);
 export const REDACTED = '[redacted]';
 
 /**
@@ -11,7 +10,7 @@ export const REDACTED = '[redacted]';
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    out[name] = SENSITIVE.has(name.toLowerCase()) ? REDACTED : value;
+    out[name] = isSensitiveHeader(name) ? REDACTED : value;
   }
   return out;
 }

@@ -9,13 +9,15 @@ export const JobStatus = {
   retrying: 'retrying',
   completed: 'completed',
   failed: 'failed',
+  /** Stopped by a client before it ended; makes no further attempt. */
+  cancelled: 'cancelled',
 } as const;
 
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
 
 export const JOB_STATUSES: readonly JobStatus[] = Object.values(JobStatus);
 
-const FINAL: ReadonlySet<JobStatus> = new Set([JobStatus.completed, JobStatus.failed]);
+const FINAL: ReadonlySet<JobStatus> = new Set([JobStatus.completed, JobStatus.failed, JobStatus.cancelled]);
 
 export function isFinalStatus(status: JobStatus): boolean {
   return FINAL.has(status);
@@ -33,3 +35,7 @@ export const CallbackStatus = {
 } as const;
 
 export type CallbackStatus = (typeof CallbackStatus)[keyof typeof CallbackStatus];
+
+/** Message priority levels (RabbitMQ priorities on the work queue; see topology). */
+export const JobPriority = { high: 'high', normal: 'normal', low: 'low' } as const;
+export type JobPriority = (typeof JobPriority)[keyof typeof JobPriority];

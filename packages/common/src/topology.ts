@@ -9,12 +9,36 @@ export interface RedisKeys {
   job(jobId: string): string;
   /** Hash: attempt number -> JSON attempt entry. */
   attempts(jobId: string): string;
+  /**
+   * Sorted sets of job ids scored by creation time (ms), for listing newest
+   * first without scanning the keyspace. Each expires with the jobs in it.
+   */
+  indexAll(): string;
+  indexStatus(status: string): string;
+  /** Prefix of the status indexes, for Lua scripts that move a job between them. */
+  indexStatusPrefix(): string;
+  indexHost(host: string): string;
+  indexMetadata(key: string, value: string): string;
+  /** Dead-lettered jobs, scored by the time they were dead-lettered. */
+  indexDead(): string;
+  /** Hash of cluster-wide counters (jobs_created, jobs_success, ...). */
+  counters(): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
+  // Values come from clients: encode them so that ':' or spaces cannot make
+  // two different (key, value) pairs share an index key.
+  const enc = encodeURIComponent;
   return {
     job: (jobId) => `${prefix}:job:${jobId}`,
     attempts: (jobId) => `${prefix}:job:${jobId}:attempts`,
+    indexAll: () => `${prefix}:idx:all`,
+    indexStatus: (status) => `${prefix}:idx:status:${status}`,
+    indexStatusPrefix: () => `${prefix}:idx:status:`,
+    indexHost: (host) => `${prefix}:idx:host:${enc(host.toLowerCase())}`,
+    indexMetadata: (key, value) => `${prefix}:idx:meta:${enc(key)}:${enc(value)}`,
+    indexDead: () => `${prefix}:idx:dead`,
+    counters: () => `${prefix}:counters`,
   };
 }
 
@@ -31,9 +55,20 @@ export const DELAY_TIERS_MS: readonly number[] = Array.from({ length: 19 }, (_, 
 /** Below this, a message is processed now instead of taking another hop. */
 export const DELAY_TOLERANCE_MS = 10;
 
+/**
+ * RabbitMQ priority of each job priority on the work queue. A small range on
+ * purpose: RabbitMQ keeps one sub-queue per level, so few levels cost least.
+ */
+export const MAX_PRIORITY = 3;
+export const PRIORITY_LEVELS = { high: 3, normal: 2, low: 1 } as const;
+
 export interface QueueNames {
   /** Work queue: attempts and callback deliveries that are due. */
   work: string;
+  /** Fanout exchange that failed jobs (and undecodable messages) are dead-lettered to. */
+  deadLetterExchange: string;
+  /** Durable queue bound to the dead-letter exchange: the archive of dead letters. */
+  deadLetters: string;
   /** The delay queue of one tier. */
   delay(tierMs: number): string;
   /** Every delay tier's queue name (for clean-up). */
@@ -44,6 +79,8 @@ export function queueNames(prefix: string): QueueNames {
   const delay = (tierMs: number) => `${prefix}.delay.${tierMs}ms`;
   return {
     work: `${prefix}.work`,
+    deadLetterExchange: `${prefix}.dead-letter`,
+    deadLetters: `${prefix}.dead-letters`,
     delay,
     allDelay: () => DELAY_TIERS_MS.map(delay),
   };

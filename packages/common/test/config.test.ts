@@ -21,6 +21,8 @@ describe('loadConfig(commonConfigSpec)', () => {
       jobTtlSeconds: 86_400,
       logLevel: 'info',
       startupTimeoutMs: 30_000,
+      publishTimeoutMs: 5000,
+      secretKey: '',
     });
   });
 
@@ -47,6 +49,8 @@ describe('loadConfig(commonConfigSpec)', () => {
       jobTtlSeconds: 60,
       logLevel: 'silent',
       startupTimeoutMs: 0,
+      publishTimeoutMs: 5000,
+      secretKey: '',
     });
   });
 

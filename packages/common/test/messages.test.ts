@@ -11,6 +11,7 @@ const spec: JobSpec = {
   maxRetries: 3,
   retryDelay: 1000,
   timeout: 10_000,
+  priority: 'normal',
 };
 
 const attempt: AttemptMessage = {
@@ -21,6 +22,9 @@ const attempt: AttemptMessage = {
   dueAt: 1_735_732_800_000,
   createdAt: '2025-01-01T12:00:00.000Z',
   spec,
+  seriesBase: 0,
+  requestId: 'req-1',
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
 };
 
 const callback: CallbackMessage = {

@@ -16,6 +16,7 @@ export interface CallbackDeps {
   bodyCap: number;
   random: () => number;
   now: () => number;
+  metrics?: { callback(outcome: 'delivered' | 'retry_scheduled' | 'failed'): void };
 }
 
 /**
@@ -44,7 +45,8 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
   };
   if (result.statusCode !== null && isSuccessStatus(result.statusCode)) {
     log.info({ delivery: message.delivery, statusCode: result.statusCode }, 'callback delivered');
-    await deps.store.setCallback(message.jobId, state);
+    await deps.store.setCallback(message.jobId, state, 'callbacks_sent');
+    deps.metrics?.callback('delivered');
     return;
   }
   if (!state.error) state.error = { code: 'RELAY_ERR_HTTP_STATUS', message: `callback answered ${result.statusCode}` };

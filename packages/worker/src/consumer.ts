@@ -47,9 +47,15 @@ export class Consumer {
   private async onMessage(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const message = decodeMessage(msg.content);
     if (!message) {
-      // Not ours (or corrupt): redelivering it would fail the same way.
-      this.options.log.error({ bytes: msg.content.length }, 'undecodable message dropped');
-      return ack(channel, msg);
+      // Not ours (or corrupt): redelivering it would fail the same way. A
+      // reject without requeue sends it to the dead-letter archive.
+      this.options.log.error({ bytes: msg.content.length }, 'undecodable message dead-lettered');
+      try {
+        channel.nack(msg, false, false);
+      } catch {
+        // Channel closed: it comes back and is rejected on redelivery.
+      }
+      return;
     }
     try {
       await this.options.handle(message);

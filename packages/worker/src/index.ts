@@ -1,2 +1,2 @@
-export { startWorker, declareTopology, type RelayWorker, type WorkerOptions } from './worker.js';
+export { startWorker, type RelayWorker, type WorkerOptions } from './worker.js';
 export { loadWorkerConfig, workerConfigSpec, type WorkerConfig } from './config.js';

@@ -1,7 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import {
+  callbackBodyFromJob,
+  callbackMessage,
   CallbackStatus,
+  pendingCallback,
   JobStatus,
   type Attempt,
   type AttemptMessage,
@@ -9,7 +12,6 @@ import {
   type CallbackMessage,
   type JobSpec,
   type JobStore,
-  type JobView,
   type Logger,
 } from '@relay/common';
 import { deliverCallback, type CallbackDeps } from './callback-delivery.js';
@@ -27,6 +29,15 @@ export interface AttemptDeps {
   retryAfterMaxMs: number;
   random: () => number;
   now: () => number;
+  metrics?: AttemptMetrics;
+}
+
+/** What the attempt flow reports to metrics (implemented over prom-client in metrics.ts). */
+export interface AttemptMetrics {
+  attempt(entry: Attempt, decision: 'success' | 'retry' | 'fail'): void;
+  retryScheduled(): void;
+  deadLettered(): void;
+  jobFinished(status: JobStatus, createdAtMs: number): void;
 }
 
 /**
@@ -96,9 +107,15 @@ export async function processAttempt(deps: AttemptDeps, message: AttemptMessage,
   }
 }
 
+/** `traceparent` for one attempt: the job's trace, a fresh span (W3C Trace Context). */
+export function traceparent(traceId: string): string {
+  return `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+}
+
 async function runAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logger): Promise<void> {
   const { spec, attempt: n, jobId } = message;
   const { headers, body } = buildTargetRequest(spec);
+  if (message.traceId) headers.traceparent = traceparent(message.traceId);
   const result = await sendHttp(deps.dispatcher, {
     url: spec.targetUrl,
     method: spec.method,
@@ -107,9 +124,11 @@ async function runAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logge
     timeoutMs: spec.timeout,
     bodyCap: deps.bodyCap,
   });
+  // The retry budget and the backoff count attempts of the current series
+  // only, so a replayed job gets maxRetries again.
   const decision = decideNext(
     result,
-    n,
+    n - message.seriesBase,
     {
       maxRetries: spec.maxRetries,
       retryDelay: spec.retryDelay,
@@ -132,81 +151,75 @@ async function runAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logge
   if (!entry.error && decision.kind !== 'success') {
     entry.error = { code: 'RELAY_ERR_HTTP_STATUS', message: `target answered ${result.statusCode}` };
   }
+  deps.metrics?.attempt(entry, decision.kind);
 
+  const callback = spec.callbackUrl ? pendingCallback() : null;
   if (decision.kind === 'retry') {
     const dueAt = deps.now() + decision.delayMs;
     // Record first, then schedule: a crash in between is repaired by the
     // 'stale' branch above when this message is redelivered.
-    await deps.store.recordAttempt(jobId, {
+    const written = await deps.store.recordAttempt(jobId, {
       attempt: entry,
       status: JobStatus.retrying,
       nextAttemptAt: new Date(dueAt).toISOString(),
-      callback: null,
+      callback,
+      deadLettered: false,
     });
-    await deps.scheduler.schedule({ ...message, attempt: n + 1, dueAt });
-    log.info(
-      { attempt: n, statusCode: result.statusCode, error: entry.error?.code, delayMs: decision.delayMs },
-      'attempt failed; retry scheduled',
-    );
-    return;
+    if (written === JobStatus.retrying) {
+      await deps.scheduler.schedule({ ...message, attempt: n + 1, dueAt });
+      deps.metrics?.retryScheduled();
+      log.info(
+        { attempt: n, statusCode: result.statusCode, error: entry.error?.code, delayMs: decision.delayMs },
+        'attempt failed; retry scheduled',
+      );
+      return;
+    }
+    // A cancel arrived during the attempt: the job ended instead.
+    return finish(deps, message, entry, written, log);
   }
 
   const status = decision.kind === 'success' ? JobStatus.completed : JobStatus.failed;
-  const completedAt = new Date(deps.now()).toISOString();
-  await deps.store.recordAttempt(jobId, {
+  if (status === JobStatus.failed) {
+    // Dead-letter before recording: once the job reads 'failed', its
+    // message is already in the archive.
+    await deps.scheduler.deadLetter(message, entry.error?.code ?? 'failed');
+  }
+  const written = await deps.store.recordAttempt(jobId, {
     attempt: entry,
     status,
     nextAttemptAt: null,
-    callback: spec.callbackUrl ? pendingCallback() : null,
+    callback,
+    deadLettered: status === JobStatus.failed,
   });
-  log.info({ attempt: n, statusCode: result.statusCode, error: entry.error?.code, status }, 'job finished');
-  if (spec.callbackUrl) {
-    const cbBody: CallbackBody = {
-      jobId,
-      status,
-      success: status === JobStatus.completed,
-      attempts: n,
-      statusCode: result.statusCode,
-      response: result.response,
-      error: entry.error,
-      completedAt,
-      targetUrl: spec.targetUrl,
-      method: spec.method,
-    };
-    await deliverCallback(deps.callbacks, callbackMessage(jobId, spec.callbackUrl, cbBody, 1), log);
-  }
+  if (written === JobStatus.failed) deps.metrics?.deadLettered();
+  return finish(deps, message, entry, written, log);
 }
 
-function pendingCallback() {
-  return {
-    status: CallbackStatus.pending,
-    statusCode: null,
-    attempts: 0,
-    error: null,
-    lastAttemptAt: null,
-    nextAttemptAt: null,
+/** The job ended with `status` after attempt `entry`: report it to the callback URL, if any. */
+async function finish(
+  deps: AttemptDeps,
+  message: AttemptMessage,
+  entry: Attempt,
+  status: JobStatus,
+  log: Logger,
+): Promise<void> {
+  const { spec, jobId } = message;
+  deps.metrics?.jobFinished(status, Date.parse(message.createdAt));
+  log.info({ attempt: entry.attempt, statusCode: entry.statusCode, error: entry.error?.code, status }, 'job finished');
+  if (!spec.callbackUrl) return;
+  const cbBody: CallbackBody = {
+    jobId,
+    status,
+    success: status === JobStatus.completed,
+    attempts: entry.attempt,
+    statusCode: entry.statusCode,
+    response: entry.response,
+    error: entry.error,
+    completedAt: new Date(deps.now()).toISOString(),
+    targetUrl: spec.targetUrl,
+    method: spec.method,
   };
-}
-
-function callbackMessage(jobId: string, callbackUrl: string, body: CallbackBody, delivery: number): CallbackMessage {
-  return { v: 1, kind: 'callback', jobId, delivery, dueAt: 0, callbackUrl, body };
-}
-
-/** Builds the callback document from a finished job's record. */
-export function callbackBodyFromJob(job: JobView): CallbackBody {
-  const last = job.attemptsLog.at(-1);
-  return {
-    jobId: job.jobId,
-    status: job.status,
-    success: job.status === JobStatus.completed,
-    attempts: job.attempts,
-    statusCode: last?.statusCode ?? null,
-    response: job.lastResponse,
-    error: job.error,
-    completedAt: job.completedAt ?? job.updatedAt,
-    targetUrl: job.targetUrl,
-    method: job.method,
-  };
+  await deliverCallback(deps.callbacks, callbackMessage(jobId, spec.callbackUrl, cbBody, 1), log);
 }
 
 /**
@@ -217,7 +230,9 @@ export function callbackBodyFromJob(job: JobView): CallbackBody {
 async function finishCallbackAfterCrash(deps: AttemptDeps, message: AttemptMessage, log: Logger): Promise<void> {
   if (!message.spec.callbackUrl) return;
   const job = await deps.store.get(message.jobId);
-  if (!job || job.callback?.status !== CallbackStatus.pending) return;
+  // Only an inline delivery that never completed; a delivery handed to the
+  // broker (nextAttemptAt set) is owned by its message.
+  if (!job || job.callback?.status !== CallbackStatus.pending || job.callback.nextAttemptAt) return;
   log.info('job already finished; delivering its pending callback');
   const delivery = job.callback.attempts + 1;
   await deliverCallback(

@@ -1,6 +1,8 @@
 import {
   encodeMessage,
+  messageProperties,
   planDelayHop,
+  type AttemptMessage,
   publishConfirmed,
   type AmqpHandle,
   type QueueNames,
@@ -25,7 +27,27 @@ export class Scheduler {
   async schedule(message: WorkMessage): Promise<void> {
     const hop = planDelayHop(message.dueAt - this.now());
     const queue = hop === null ? this.queues.work : this.queues.delay(hop);
-    await publishConfirmed(this.amqp.channel(), queue, encodeMessage(message), this.publishTimeoutMs);
+    await publishConfirmed(
+      this.amqp.channel(),
+      { queue },
+      encodeMessage(message),
+      this.publishTimeoutMs,
+      messageProperties(message),
+    );
+  }
+
+  /**
+   * Publishes a finished job's message to the dead-letter exchange (the
+   * durable archive of failed jobs), with why it failed in the headers.
+   */
+  async deadLetter(message: AttemptMessage, reason: string): Promise<void> {
+    await publishConfirmed(
+      this.amqp.channel(),
+      { exchange: this.queues.deadLetterExchange, queue: '' },
+      encodeMessage(message),
+      this.publishTimeoutMs,
+      { ...messageProperties(message), headers: { 'x-relay-reason': reason } },
+    );
   }
 
   /** True when the message should take another hop before it is processed. */

@@ -2,7 +2,7 @@ import { Agent, type Dispatcher } from 'undici';
 import {
   connectAmqp,
   connectRedis,
-  DELAY_TIERS_MS,
+  declareTopology,
   JobStore,
   queueNames,
   redisKeys,
@@ -10,7 +10,6 @@ import {
   type Logger,
   type WorkMessage,
 } from '@relay/common';
-import type { ConfirmChannel } from 'amqplib';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from './config.js';
 import { Consumer } from './consumer.js';
@@ -32,24 +31,6 @@ export interface RelayWorker {
   stop(): Promise<void>;
 }
 
-/** Declares the work queue and every delay tier (idempotent). */
-export async function declareTopology(channel: ConfirmChannel, prefix: string): Promise<void> {
-  const queues = queueNames(prefix);
-  await channel.assertQueue(queues.work, { durable: true });
-  await Promise.all(
-    DELAY_TIERS_MS.map((ms) =>
-      channel.assertQueue(queues.delay(ms), {
-        durable: true,
-        arguments: {
-          'x-message-ttl': ms,
-          'x-dead-letter-exchange': '',
-          'x-dead-letter-routing-key': queues.work,
-        },
-      }),
-    ),
-  );
-}
-
 /** Connects, declares the topology and starts consuming. */
 export async function startWorker(options: WorkerOptions): Promise<RelayWorker> {
   const { config, log } = options;
@@ -62,7 +43,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const now = Date.now;
 
   const redis: Redis = await connectRedis({ url: config.redisUrl, log, startupTimeoutMs: config.startupTimeoutMs });
-  const store = new JobStore(redis, redisKeys(config.prefix), config.jobTtlSeconds);
+  const store = new JobStore(redis, redisKeys(config.prefix), config.jobTtlSeconds, config.secretKey);
 
   // The consumer needs the scheduler and the scheduler needs the connection:
   // the consumer attaches from the connection's setup hook.
@@ -109,7 +90,11 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const handle = async (message: WorkMessage): Promise<void> => {
     if (scheduler.notYetDue(message)) return scheduler.schedule(message);
     await scheduler.waitUntilDue(message);
-    const jobLog = log.child({ jobId: message.jobId });
+    const jobLog = log.child(
+      message.kind === 'attempt' && message.requestId
+        ? { jobId: message.jobId, requestId: message.requestId }
+        : { jobId: message.jobId },
+    );
     if (message.kind === 'attempt') return processAttempt(deps, message, jobLog);
     return processCallback(deps, message, jobLog);
   };

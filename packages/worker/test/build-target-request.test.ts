@@ -11,6 +11,7 @@ function spec(overrides: Partial<JobSpec> = {}): JobSpec {
     maxRetries: 3,
     retryDelay: 1000,
     timeout: 10_000,
+    priority: 'normal',
     ...overrides,
   };
 }

@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin';
 import {
   connectAmqp,
+  declareWorkQueue,
   encodeMessage,
+  messageProperties,
   publishConfirmed,
   queueNames,
   type AmqpHandle,
@@ -30,12 +32,18 @@ export default fp<{ config: BackendConfig }>(
       log: app.log,
       startupTimeoutMs: config.startupTimeoutMs,
       setup: async (channel) => {
-        await channel.assertQueue(queues.work, { durable: true });
+        await declareWorkQueue(channel, config.prefix);
       },
     });
     app.decorate('jobQueue', {
       publish: (message) =>
-        publishConfirmed(amqp.channel(), queues.work, encodeMessage(message), config.publishTimeoutMs),
+        publishConfirmed(
+          amqp.channel(),
+          { queue: queues.work },
+          encodeMessage(message),
+          config.publishTimeoutMs,
+          messageProperties(message),
+        ),
       connected: () => amqp.channel() !== null,
     } satisfies JobQueue);
     app.addHook('onClose', async () => {

@@ -15,7 +15,7 @@ export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
     const redis = await connectRedis({ url: config.redisUrl, log: app.log, startupTimeoutMs: config.startupTimeoutMs });
     app.decorate('redis', redis);
-    app.decorate('jobStore', new JobStore(redis, redisKeys(config.prefix), config.jobTtlSeconds));
+    app.decorate('jobStore', new JobStore(redis, redisKeys(config.prefix), config.jobTtlSeconds, config.secretKey));
     app.addHook('onClose', async () => {
       await redis.quit().catch(() => redis.disconnect());
     });

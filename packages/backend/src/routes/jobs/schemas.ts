@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { JobViewSchema } from '@relay/common';
+import { JobStatusSchema, JobSummarySchema, JobViewSchema, AttemptSchema, MetadataLimits } from '@relay/common';
 
 export const JobIdParamsSchema = Type.Object(
   { jobId: Type.String({ format: 'uuid', description: 'The id returned by POST /api/jobs' }) },
@@ -20,4 +20,93 @@ export const ErrorBodySchema = Type.Object({
   details: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
 });
 
-export { JobViewSchema };
+/** Filters shared by the job list, the dead-letter list and bulk replay. */
+const filterProperties = {
+  targetHost: Type.Optional(Type.String({ maxLength: 253, description: 'Host of targetUrl, exact match' })),
+  createdAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or after (ISO 8601)' })),
+  createdBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or before (ISO 8601)' })),
+};
+
+/** `metadata.<key>=<value>` query parameters: any number, all must match. */
+export const METADATA_QUERY_PATTERN = `^metadata\\.${MetadataLimits.keyPattern.slice(1)}`;
+
+export const ListQuerySchema = Type.Object(
+  {
+    status: Type.Optional(
+      Type.Array(JobStatusSchema, { maxItems: 6, description: 'One or several (repeat the parameter)' }),
+    ),
+    ...filterProperties,
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+    cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page' })),
+  },
+  {
+    additionalProperties: false,
+    patternProperties: { [METADATA_QUERY_PATTERN]: Type.String({ maxLength: MetadataLimits.maxValueLength }) },
+  },
+);
+
+export const JobListSchema = Type.Object({
+  jobs: Type.Array(JobSummarySchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'Pass as cursor for the next page; null at the end',
+  }),
+});
+
+export const DeadLetterListSchema = Type.Object({
+  deadLetters: Type.Array(JobSummarySchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const BulkReplayBodySchema = Type.Object(
+  {
+    ...filterProperties,
+    metadata: Type.Optional(Type.Record(Type.String(), Type.String(), { maxProperties: MetadataLimits.maxKeys })),
+    limit: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 100,
+      description: 'Most dead letters replayed by this call',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const BulkReplayResultSchema = Type.Object({
+  replayed: Type.Array(Type.String({ format: 'uuid' })),
+  failed: Type.Array(Type.Object({ jobId: Type.String(), code: Type.String(), message: Type.String() })),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'More dead letters match; call again' }),
+});
+
+export const CancelResultSchema = Type.Object({
+  jobId: Type.String({ format: 'uuid' }),
+  status: Type.Enum(['cancelled', 'in_progress']),
+  cancelRequested: Type.Optional(Type.Boolean()),
+});
+
+export const AttemptsQuerySchema = Type.Object(
+  {
+    offset: Type.Integer({ minimum: 0, default: 0 }),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const AttemptsPageSchema = Type.Object({
+  attempts: Type.Array(AttemptSchema),
+  total: Type.Integer(),
+  nextOffset: Type.Union([Type.Integer(), Type.Null()]),
+});
+
+export const CountersSchema = Type.Object({
+  jobs_created: Type.Integer(),
+  jobs_processing: Type.Integer(),
+  jobs_success: Type.Integer(),
+  jobs_failed: Type.Integer(),
+  jobs_retried: Type.Integer(),
+  jobs_dlq: Type.Integer(),
+  jobs_cancelled: Type.Integer(),
+  callbacks_sent: Type.Integer(),
+  callbacks_failed: Type.Integer(),
+});
+
+export { JobViewSchema, JobStatusSchema };

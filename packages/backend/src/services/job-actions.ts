@@ -1,0 +1,103 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  callbackBodyFromJob,
+  callbackMessage,
+  JobStatus,
+  pendingCallback,
+  RelayError,
+  type AttemptMessage,
+} from '@relay/common';
+
+/**
+ * Cancel and replay: the state change is one Lua script in the job store; the
+ * broker is told after it (and the change undone if the broker refuses).
+ */
+
+export type CancelAnswer =
+  { jobId: string; status: 'cancelled' } | { jobId: string; status: 'in_progress'; cancelRequested: true };
+
+export function unavailable(what: string, cause: unknown): RelayError {
+  return new RelayError('UNAVAILABLE', {
+    message: `${what} is unavailable; retry later`,
+    headers: { 'retry-after': '1' },
+    cause,
+  });
+}
+
+export async function cancelJob(app: FastifyInstance, jobId: string): Promise<CancelAnswer> {
+  const job = await app.jobStore.get(jobId).catch((err: unknown) => {
+    throw unavailable('Redis', err);
+  });
+  if (!job) throw new RelayError('JOB_NOT_FOUND');
+  const queuedAt = new Date().toISOString();
+  const result = await app.jobStore
+    .cancel(jobId, job.callbackUrl ? pendingCallback(queuedAt) : null)
+    .catch((err: unknown) => {
+      throw unavailable('Redis', err);
+    });
+  switch (result.outcome) {
+    case 'missing':
+      throw new RelayError('JOB_NOT_FOUND');
+    case 'final':
+      throw new RelayError('JOB_FINISHED', {
+        message: `The job is already ${result.status} and cannot be cancelled`,
+        details: [{ path: '/status', message: result.status }],
+      });
+    case 'requested':
+      return { jobId, status: JobStatus.inProgress, cancelRequested: true };
+    case 'cancelled':
+      if (job.callbackUrl) {
+        const body = {
+          ...callbackBodyFromJob(job),
+          status: JobStatus.cancelled,
+          success: false,
+          completedAt: queuedAt,
+        };
+        // Best effort after the state change: if the broker is down now, the
+        // job stays cancelled and its callback reads 'pending' (see README).
+        await app.jobQueue.publish(callbackMessage(jobId, job.callbackUrl, body, 1)).catch((err: unknown) => {
+          app.log.error({ err, jobId }, 'cancelled job: callback could not be queued');
+        });
+      }
+      return { jobId, status: JobStatus.cancelled };
+  }
+}
+
+/** Re-runs a failed or cancelled job as a new series of attempts under the same id. */
+export async function replayJob(app: FastifyInstance, jobId: string, requestId: string | null): Promise<void> {
+  const stored = await app.jobStore.specForReplay(jobId).catch((err: unknown) => {
+    throw unavailable('Redis', err);
+  });
+  if (!stored) throw new RelayError('JOB_NOT_FOUND');
+  if (stored.missingSecrets) throw new RelayError('REPLAY_NEEDS_SECRETS');
+  const result = await app.jobStore.replay(jobId, requestId).catch((err: unknown) => {
+    throw unavailable('Redis', err);
+  });
+  if (result.outcome === 'missing') throw new RelayError('JOB_NOT_FOUND');
+  if (result.outcome === 'conflict') {
+    throw new RelayError('JOB_NOT_REPLAYABLE', {
+      message: `The job is ${result.status}; only a failed or cancelled job can be replayed`,
+      details: [{ path: '/status', message: result.status }],
+    });
+  }
+  const message: AttemptMessage = {
+    v: 1,
+    kind: 'attempt',
+    jobId,
+    attempt: result.attemptsDone + 1,
+    seriesBase: result.attemptsDone,
+    dueAt: 0,
+    createdAt: stored.createdAt,
+    spec: stored.spec,
+    requestId,
+    traceId: stored.traceId,
+  };
+  try {
+    await app.jobQueue.publish(message);
+  } catch (err) {
+    await app.jobStore.undoReplay(jobId, result.attemptsDone).catch((undoErr: unknown) => {
+      app.log.error({ err: undoErr, jobId }, 'replay could not be queued nor undone; the job reads queued');
+    });
+    throw unavailable('RabbitMQ', err);
+  }
+}
