@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Logger } from '@relay/common';
+import { RelayError, type Logger } from '@relay/common';
 import type { BackendConfig } from './config.js';
 import { installErrorHandling } from './error-handler.js';
 import jobQueuePlugin from './plugins/job-queue.js';
@@ -27,8 +27,8 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
-    // Lets fastify.close() finish in-flight requests while refusing new ones.
-    return503OnClosing: true,
+    // Requests that arrive while closing are refused below, in relay's error shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // x-request-id: the caller's when sane, else a new UUID; echoed on every answer.
     requestIdHeader: false,
@@ -42,6 +42,19 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   installErrorHandling(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // fastify.close() finishes in-flight requests; new ones get a 503 to retry
+  // elsewhere (a load balancer moves on to another backend).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing)
+      throw new RelayError('UNAVAILABLE', {
+        message: 'The server is shutting down; retry',
+        headers: { connection: 'close', 'retry-after': '1' },
+      });
   });
 
   await app.register(redisPlugin, { config });

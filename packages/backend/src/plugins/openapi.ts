@@ -144,6 +144,7 @@ export const addDocumentation: SwaggerTransform = ({ schema, url }) => {
   const hasBody = s.body !== undefined;
   const applies = { always: true, hasBody, hasInput: hasBody || s.params !== undefined || s.querystring !== undefined };
   const isJobSubmit = s.body === JobSpecSchema;
+  const errorExample = (status: number) => (isJobSubmit && status === 400 ? validationErrorExample : undefined);
 
   for (const part of ['body', 'querystring', 'params'] as const) {
     if (s[part] !== undefined) doc[part] = asInput(s[part]);
@@ -155,12 +156,13 @@ export const addDocumentation: SwaggerTransform = ({ schema, url }) => {
     const status = Number(key);
     const generic = GENERIC_ERRORS[status];
     if (value === ErrorBodySchema) {
-      response[key] = errorResponse(status, generic?.description, isJobSubmit && status === 400 ? validationErrorExample : undefined);
+      response[key] = errorResponse(status, generic?.description, errorExample(status));
       continue;
     }
     const own = value as { description?: string };
     // Without a description of its own an answer shows as "Default Response": use the status text.
-    const described = own.description || !STATUS_CODES[status] ? own : { [RESPONSE_DESCRIPTION]: STATUS_CODES[status], ...own };
+    const described =
+      own.description || !STATUS_CODES[status] ? own : { [RESPONSE_DESCRIPTION]: STATUS_CODES[status], ...own };
     if (value === JobViewSchema) response[key] = { ...described, examples: [jobViewExample] };
     else if (value === JobAcceptedSchema) response[key] = { ...described, examples: [jobAcceptedExample] };
     else response[key] = described;
@@ -168,7 +170,7 @@ export const addDocumentation: SwaggerTransform = ({ schema, url }) => {
   for (const [key, generic] of Object.entries(GENERIC_ERRORS)) {
     const status = Number(key);
     if (applies[generic.when] && !declares(declared, status)) {
-      response[key] = errorResponse(status, generic.description, isJobSubmit && status === 400 ? validationErrorExample : undefined);
+      response[key] = errorResponse(status, generic.description, errorExample(status));
     }
   }
   doc.response = response;

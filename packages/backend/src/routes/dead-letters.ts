@@ -18,6 +18,7 @@ const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['dead letters'],
         summary: 'List dead-lettered jobs, most recently dead-lettered first',
+        description: 'Same filters and pages as GET /api/jobs, including `metadata.<key>=<value>`.',
         querystring: ListQuerySchema,
         response: { 200: DeadLetterListSchema, 400: ErrorBodySchema, 503: ErrorBodySchema },
       },

@@ -73,6 +73,10 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['jobs'],
         summary: 'List and search jobs, newest first',
+        description:
+          'Filters: `status` (repeat for several), `metadata.<key>=<value>` (any number, all must match), ' +
+          '`targetHost`, `createdAfter`/`createdBefore` (ISO 8601). Pages: `limit` (default 50, max 500) and ' +
+          '`cursor` (the `nextCursor` of the previous page).',
         querystring: ListQuerySchema,
         response: { 200: JobListSchema, 400: ErrorBodySchema, 503: ErrorBodySchema },
       },
