@@ -8,6 +8,8 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 /** A relay process (backend or worker) run as `node --import tsx`, so SIGKILL hits the real process. */
 export class RelayProcess {
   readonly lines: string[] = [];
+  /** Workers: the port of their Prometheus /metrics. */
+  metricsPort = 0;
   private exitPromise: Promise<number | null>;
   private waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
 
@@ -76,7 +78,8 @@ export function spawnRelay(name: 'backend' | 'worker', env: Record<string, strin
   const entry = name === 'backend' ? 'packages/backend/src/server.ts' : 'packages/worker/src/main.ts';
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: REPO_ROOT,
-    env: { ...process.env, CI: '1', ...env },
+    // Several workers run at once in tests: each takes a free metrics port.
+    env: { ...process.env, CI: '1', WORKER_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new RelayProcess(name, child);
@@ -109,6 +112,7 @@ export async function startBackend(env: Record<string, string>): Promise<{ proc:
 /** Starts a worker and waits until it consumes (its ready line is logged at warn so any level shows it). */
 export async function startWorker(env: Record<string, string>): Promise<RelayProcess> {
   const proc = spawnRelay('worker', env);
-  await proc.waitForLine('worker consuming');
+  const line = await proc.waitForLine('worker consuming');
+  proc.metricsPort = (JSON.parse(line) as { metricsPort: number }).metricsPort;
   return proc;
 }

@@ -4,6 +4,7 @@ import { RelayError, type Logger } from '@relay/common';
 import type { BackendConfig } from './config.js';
 import { installErrorHandling } from './error-handler.js';
 import jobQueuePlugin from './plugins/job-queue.js';
+import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import redisPlugin from './plugins/redis.js';
 import healthRoutes from './routes/health.js';
@@ -60,6 +61,8 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   await app.register(redisPlugin, { config });
   await app.register(jobQueuePlugin, { config });
   await app.register(openapiPlugin);
+  // After openapi, so that GET /metrics is in the document.
+  await app.register(metricsPlugin);
   await app.register(healthRoutes);
   await app.register(jobsRoutes);
   await app.register(jobActionRoutes);

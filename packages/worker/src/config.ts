@@ -18,6 +18,20 @@ export const workerConfigSpec = {
     max: 300_000,
     doc: 'On SIGTERM, how long in-flight attempts may run before their messages are left to be redelivered (ms)',
   },
+  metricsPort: {
+    kind: 'int',
+    env: 'WORKER_METRICS_PORT',
+    default: 9464,
+    min: 0,
+    max: 65_535,
+    doc: "Port of the worker's Prometheus /metrics and /health (0: any free port, logged at start)",
+  },
+  metricsHost: {
+    kind: 'string',
+    env: 'WORKER_METRICS_HOST',
+    default: '127.0.0.1',
+    doc: "Interface of the worker's metrics server (0.0.0.0 in a container)",
+  },
   responseBodyMaxBytes: {
     kind: 'int',
     env: 'RESPONSE_BODY_MAX_BYTES',

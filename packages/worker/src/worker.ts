@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import type { WorkerConfig } from './config.js';
 import { Consumer } from './consumer.js';
 import { processAttempt, processCallback, type AttemptDeps } from './process-attempt.js';
+import { attemptMetrics, callbackMetrics, createWorkerMetrics, startMetricsServer } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 
 export interface WorkerOptions {
@@ -64,6 +65,16 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     throw err;
   }
   const scheduler = new Scheduler(amqp, queues, config.publishTimeoutMs, now);
+  const metrics = createWorkerMetrics({
+    inFlight: () => consumer?.inFlightCount ?? 0,
+    queueDepth: async () => {
+      const channel = amqp.channel();
+      if (!channel) throw new Error('RabbitMQ is not connected');
+      const [work, dead] = await Promise.all([channel.checkQueue(queues.work), channel.checkQueue(queues.deadLetters)]);
+      return { [queues.work]: work.messageCount, [queues.deadLetters]: dead.messageCount };
+    },
+    log,
+  });
   const deps: AttemptDeps = {
     store,
     scheduler,
@@ -73,6 +84,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     retryAfterMaxMs: config.retryAfterMaxMs,
     random,
     now,
+    metrics: attemptMetrics(metrics, now),
     callbacks: {
       store,
       scheduler,
@@ -84,6 +96,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
       bodyCap: config.responseBodyMaxBytes,
       random,
       now,
+      metrics: callbackMetrics(metrics),
     },
   };
 
@@ -106,17 +119,27 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     await scheduler.schedule({ ...message, dueAt: now() + DEFER_MS });
   };
 
+  const metricsServer = await startMetricsServer({
+    port: config.metricsPort,
+    host: config.metricsHost,
+    registry: metrics.registry,
+    log,
+  });
   consumer = new Consumer({ queues, prefetch: config.concurrency, log, handle, defer });
   const channel = amqp.channel();
   if (channel) await consumer.attach(channel);
   // Logged at warn so that it shows at any level: supervisors and tests wait for it.
-  log.warn({ queue: queues.work, concurrency: config.concurrency }, 'worker consuming');
+  log.warn(
+    { queue: queues.work, concurrency: config.concurrency, metricsPort: metricsServer.port },
+    'worker consuming',
+  );
 
   return {
     inFlight: () => consumer?.inFlightCount ?? 0,
     async stop() {
       const left = (await consumer?.stop(config.shutdownGraceMs)) ?? 0;
       if (left > 0) log.warn({ left }, 'grace period over; unfinished messages will be redelivered');
+      await metricsServer.close();
       await amqp.close();
       redis.disconnect();
       if (ownsDispatcher) await dispatcher.close().catch(() => undefined);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { JobSpecSchema, JobStatus, RelayError, searchJobs, toSummary, type AttemptMessage } from '@relay/common';
+import { rejectionReason } from '../../plugins/metrics.js';
 import { traceIdOf } from '../../services/tracing.js';
 import { unavailable } from '../../services/job-actions.js';
 import { toFilter, parseCursor } from './filters.js';
@@ -24,6 +25,11 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Submit a job',
         body: JobSpecSchema,
         response: { 202: JobAcceptedSchema, 400: ErrorBodySchema, 413: ErrorBodySchema, 503: ErrorBodySchema },
+      },
+      // A route hook also sees the 400/413/415 answered before the handler runs.
+      onResponse: async (_request, reply) => {
+        if (reply.statusCode === 202) app.metrics.jobsAccepted.inc();
+        else app.metrics.jobsRejected.inc({ reason: rejectionReason(reply.statusCode) });
       },
     },
     async (request, reply) => {
