@@ -7,7 +7,7 @@
  *   pnpm exec tsx bench/list-jobs.ts [jobs=100000]
  */
 import { randomUUID } from 'node:crypto';
-import { createLogger, JobStore, redisKeys, connectRedis, type JobSpec } from '@relay/common';
+import { createLogger, JobStore, connectRedis, type JobSpec } from '@relay/common';
 import { buildApp } from '../packages/backend/src/app.js';
 import { loadBackendConfig } from '../packages/backend/src/config.js';
 import { cleanup, keysWithPrefix, randomPrefix } from '../e2e/support/services.js';
@@ -17,7 +17,7 @@ const prefix = randomPrefix('listbench');
 const log = createLogger({ name: 'bench', level: 'silent' });
 const config = loadBackendConfig({ RELAY_PREFIX: prefix, LOG_LEVEL: 'silent' });
 const redis = await connectRedis({ url: config.redisUrl, log, startupTimeoutMs: 5000 });
-const store = new JobStore(redis, redisKeys(prefix), config.jobTtlSeconds);
+const store = new JobStore(redis, { prefix, ttlSeconds: config.jobTtlSeconds });
 
 const t0 = performance.now();
 const base = Date.now() - total; // one job per ms, oldest first

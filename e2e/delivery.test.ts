@@ -4,7 +4,7 @@ import { reply, TestServer } from './support/http-servers.js';
 import { RelayClient } from './support/relay-client.js';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { cleanup, keysWithPrefix, randomPrefix, RABBITMQ_URL, REDIS_URL } from './support/services.js';
+import { cleanup, randomPrefix, RABBITMQ_URL, readEverything, REDIS_URL } from './support/services.js';
 
 /**
  * The whole job path with real processes: backend and worker spawned as they
@@ -18,6 +18,9 @@ const env = {
   REDIS_URL,
   LOG_LEVEL: 'info',
   CALLBACK_RETRY_DELAY_MS: '200',
+  // Credentials kept sealed for replay, and two names added to the built-in list.
+  RELAY_SECRET_KEY: randomBytes(32).toString('base64'),
+  RELAY_REDACT_HEADERS: 'X-Tenant-Token, x-signature',
 };
 let backend: RelayProcess;
 let worker: RelayProcess;
@@ -224,31 +227,92 @@ describe('delivery', () => {
   });
 
   it('sends credential headers to the target but never logs them, stores them or returns them', async () => {
-    const secrets = Array.from({ length: 3 }, () => `s3cret-${randomBytes(8).toString('hex')}`);
-    target.on('/private', (_req, res) => reply(res, 200, 'ok'));
+    const secret = () => `s3cret-${randomBytes(8).toString('hex')}`;
+    const s = {
+      authorization: secret(),
+      apiKey: secret(),
+      cookie: secret(),
+      proxy: secret(),
+      tenant: secret(),
+      signature: secret(),
+      setCookie: secret(),
+      responseSignature: secret(),
+    };
+    // The target answers with credentials of its own: a session cookie and a configured header.
+    target.on('/private', (_req, res) =>
+      reply(res, 200, 'ok', { 'Set-Cookie': `sid=${s.setCookie}; HttpOnly`, 'X-Signature': s.responseSignature }),
+    );
     const jobId = await api.submitOk({
       targetUrl: target.url('/private'),
-      headers: { Authorization: `Bearer ${secrets[0]}`, 'x-api-key': secrets[1], Cookie: `session=${secrets[2]}` },
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${s.authorization}`,
+        'x-api-key': s.apiKey,
+        Cookie: `session=${s.cookie}`,
+        'Proxy-Authorization': `Basic ${s.proxy}`,
+        'X-Tenant-Token': s.tenant, // configured, as written there
+        'X-SIGNATURE': s.signature, // configured, in another case
+        'X-Visible': 'not a secret',
+      },
+      payload: { order: 1 },
+      callbackUrl: callbacks.url('/cb-private'),
     });
-    const job = await api.waitFinal(jobId);
-    const [sent] = target.requests('/private');
-    expect(sent!.headers.authorization).toBe(`Bearer ${secrets[0]}`);
-    expect(sent!.headers['x-api-key']).toBe(secrets[1]);
-    expect(job.headers).toEqual({ Authorization: '[redacted]', 'x-api-key': '[redacted]', Cookie: '[redacted]' });
+    const job = await api.waitFinal(jobId, 15_000, { callback: true });
 
+    // The target got every credential in clear.
+    const [sent] = target.requests('/private');
+    expect(sent!.headers).toMatchObject({
+      authorization: `Bearer ${s.authorization}`,
+      'x-api-key': s.apiKey,
+      cookie: `session=${s.cookie}`,
+      'proxy-authorization': `Basic ${s.proxy}`,
+      'x-tenant-token': s.tenant,
+      'x-signature': s.signature,
+      'x-visible': 'not a secret',
+    });
+
+    // The API shows them redacted: the job's headers and the target's answer.
+    expect(job.headers).toEqual({
+      Authorization: '[redacted]',
+      'x-api-key': '[redacted]',
+      Cookie: '[redacted]',
+      'Proxy-Authorization': '[redacted]',
+      'X-Tenant-Token': '[redacted]',
+      'X-SIGNATURE': '[redacted]',
+      'X-Visible': 'not a secret',
+    });
+    expect(job.lastResponse.headers).toMatchObject({ 'set-cookie': '[redacted]', 'x-signature': '[redacted]' });
+    expect(job.attemptsLog[0].response.headers).toMatchObject({ 'set-cookie': '[redacted]' });
+
+    // Nowhere else either: every API view of the job, the callback, every
+    // log line of both processes, every key and value under the prefix.
+    const views = await Promise.all([
+      api.job(jobId),
+      api.send('GET', `/api/jobs/${jobId}`),
+      api.send('GET', '/api/jobs?limit=500'),
+      api.send('GET', `/api/job/${jobId}/attempts`),
+    ]);
+    for (const view of views) expect(view.status).toBe(200);
     const redis = new Redis(REDIS_URL);
+    let stored: Map<string, unknown>;
     try {
-      const stored: string[] = [];
-      for (const key of await keysWithPrefix(redis, prefix)) {
-        const type = await redis.type(key);
-        const value = type === 'hash' ? await redis.hgetall(key) : await redis.zrange(key, 0, -1);
-        stored.push(JSON.stringify(value));
-      }
-      const everything = [...backend.lines, ...worker.lines, ...stored].join('\n');
-      expect(stored.length).toBeGreaterThan(0);
-      for (const secret of secrets) expect(everything).not.toContain(secret);
+      stored = await readEverything(redis, prefix);
     } finally {
       redis.disconnect();
+    }
+    expect([...stored.keys()].some((k) => k.includes(jobId))).toBe(true);
+    const places: [string, string][] = [
+      ['API', views.map((v) => JSON.stringify(v.body)).join('\n')],
+      ['callback', callbacks.requests('/cb-private').map((r) => r.body).join('\n')],
+      ['backend log', backend.lines.join('\n')],
+      ['worker log', worker.lines.join('\n')],
+      ['Redis', JSON.stringify([...stored])],
+    ];
+    expect(callbacks.requests('/cb-private')).toHaveLength(1);
+    for (const [place, text] of places) {
+      for (const [name, secret] of Object.entries(s)) {
+        expect(text.includes(secret), `${name} found in ${place}`).toBe(false);
+      }
     }
   });
 });

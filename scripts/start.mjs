@@ -49,6 +49,10 @@ function apiUrl() {
 }
 
 const tsx = tsxCommand();
+// Local use without keys, unless the environment says otherwise. The backend
+// refuses RELAY_AUTH=off unless it listens on loopback, so this cannot open a
+// relay to the network by accident.
+const childEnv = { ...process.env, RELAY_AUTH: process.env.RELAY_AUTH || 'off' };
 process.stdout.write(`relay: API on ${apiUrl()}, worker alongside; Ctrl-C stops both\n`);
 
 const children = new Map();
@@ -72,7 +76,7 @@ function beginStop(signal, code) {
 }
 
 for (const { name, entry } of PROCESSES) {
-  const child = spawn(tsx.cmd, [...tsx.args, entry], { cwd: ROOT, env: process.env, stdio: 'inherit' });
+  const child = spawn(tsx.cmd, [...tsx.args, entry], { cwd: ROOT, env: childEnv, stdio: 'inherit' });
   children.set(name, child);
   child.on('error', (err) => {
     process.stderr.write(`relay: could not start ${name}: ${err.message}\n`);

@@ -79,7 +79,18 @@ export function spawnRelay(name: 'backend' | 'worker', env: Record<string, strin
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     // Several workers run at once in tests: each takes a free metrics port.
-    env: { ...process.env, CI: '1', WORKER_METRICS_PORT: '0', ...env },
+    // Targets and callbacks are local servers on 127.0.0.1, which the SSRF
+    // guard refuses unless allowed; a test may override it ('' = guard fully on).
+    env: {
+      ...process.env,
+      CI: '1',
+      WORKER_METRICS_PORT: '0',
+      RELAY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128',
+      // Most tests are about jobs, not keys: the backend listens on loopback
+      // without auth unless a test turns it on (e2e/auth.test.ts).
+      RELAY_AUTH: 'off',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new RelayProcess(name, child);

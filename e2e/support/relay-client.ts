@@ -8,15 +8,25 @@ export interface ApiResponse<T = any> {
 
 /** Minimal client of the relay API for tests. */
 export class RelayClient {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    /** Sent as `Authorization: Bearer <key>` on every request when set. */
+    readonly apiKey: string | null = null,
+  ) {}
+
+  /** The same server, with another key. */
+  withKey(apiKey: string | null): RelayClient {
+    return new RelayClient(this.baseUrl, apiKey);
+  }
 
   async send(
-    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     body?: string,
     headers: Record<string, string> = {},
   ): Promise<ApiResponse> {
-    const res = await request(this.baseUrl + path, { method, body, headers });
+    const auth: Record<string, string> = this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {};
+    const res = await request(this.baseUrl + path, { method, body, headers: { ...auth, ...headers } });
     const text = await res.body.text();
     let parsed: unknown = text;
     try {
@@ -27,8 +37,13 @@ export class RelayClient {
     return { status: res.statusCode, headers: res.headers, body: parsed };
   }
 
-  submit(spec: unknown): Promise<ApiResponse> {
-    return this.send('POST', '/api/jobs', JSON.stringify(spec), { 'content-type': 'application/json' });
+  submit(spec: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    return this.send('POST', '/api/jobs', JSON.stringify(spec), { 'content-type': 'application/json', ...headers });
+  }
+
+  /** POST/PATCH with a JSON body. */
+  json(method: 'POST' | 'PATCH', path: string, body: unknown): Promise<ApiResponse> {
+    return this.send(method, path, JSON.stringify(body), { 'content-type': 'application/json' });
   }
 
   /** Submits and asserts the 202, returning the job id. */

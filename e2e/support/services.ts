@@ -23,6 +23,31 @@ export async function keysWithPrefix(redis: Redis, prefix: string): Promise<stri
   return out;
 }
 
+/**
+ * Every key whose name starts with `prefix`, with its value read according to
+ * its type (SCAN and plain reads, no DUMP), for tests that search everything
+ * relay stored.
+ */
+export async function readEverything(redis: Redis, prefix: string): Promise<Map<string, unknown>> {
+  const out = new Map<string, unknown>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    for (const key of keys) {
+      const type = await redis.type(key);
+      if (type === 'string') out.set(key, await redis.get(key));
+      else if (type === 'hash') out.set(key, await redis.hgetall(key));
+      else if (type === 'zset') out.set(key, await redis.zrange(key, 0, -1, 'WITHSCORES'));
+      else if (type === 'set') out.set(key, await redis.smembers(key));
+      else if (type === 'list') out.set(key, await redis.lrange(key, 0, -1));
+      else if (type === 'stream') out.set(key, await redis.xrange(key, '-', '+'));
+      else if (type !== 'none') throw new Error(`${key}: unexpected type ${type}`);
+    }
+    cursor = next;
+  } while (cursor !== '0');
+  return out;
+}
+
 /** Removes every key and queue a test created under `prefix`. */
 export async function cleanup(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL);

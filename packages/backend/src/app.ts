@@ -1,12 +1,15 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { RelayError, type Logger } from '@relay/common';
+import { networkAllowlist, RelayError, type Logger } from '@relay/common';
 import type { BackendConfig } from './config.js';
 import { installErrorHandling } from './error-handler.js';
+import authPlugin from './plugins/auth.js';
 import jobQueuePlugin from './plugins/job-queue.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import redisPlugin from './plugins/redis.js';
+import applicationRoutes from './routes/applications.js';
 import healthRoutes from './routes/health.js';
 import counterRoutes from './routes/counters.js';
 import deadLetterRoutes from './routes/dead-letters.js';
@@ -60,14 +63,18 @@ export async function buildApp({ config, log }: BuildAppOptions) {
 
   await app.register(redisPlugin, { config });
   await app.register(jobQueuePlugin, { config });
+  // Authentication, then rate limits (counted per application), before any route.
+  await app.register(authPlugin, { config });
+  await app.register(rateLimitPlugin, { config });
   await app.register(openapiPlugin);
   // After openapi, so that GET /metrics is in the document.
   await app.register(metricsPlugin);
   await app.register(healthRoutes);
-  await app.register(jobsRoutes);
+  await app.register(jobsRoutes, { networkAllowlist: networkAllowlist(config.allowPrivateNetworks) });
   await app.register(jobActionRoutes);
   await app.register(deadLetterRoutes);
   await app.register(counterRoutes);
+  await app.register(applicationRoutes);
   await app.ready();
   return app;
 }

@@ -1,10 +1,14 @@
-import { createLogger, loadConfigOrExit, stopOnSignals } from '@relay/common';
+import { createLogger, HeaderRedactor, loadConfigOrExit, stopOnSignals } from '@relay/common';
 import { buildApp } from './app.js';
 import { loadBackendConfig } from './config.js';
 
 /** Process entry point: config, logger, app, listen, signals. */
 const config = loadConfigOrExit('relay backend', () => loadBackendConfig());
-const log = createLogger({ name: 'relay-backend', level: config.logLevel });
+const log = createLogger({
+  name: 'relay-backend',
+  level: config.logLevel,
+  redactor: new HeaderRedactor(config.redactHeaders),
+});
 
 try {
   const app = await buildApp({ config, log });

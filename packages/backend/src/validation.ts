@@ -1,7 +1,7 @@
-import { Ajv, type ErrorObject, type Options } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type SchemaValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import type { ErrorDetail } from '@relay/common';
+import { headerBytes, type ErrorDetail } from '@relay/common';
 
 /**
  * Two Ajv instances: bodies are validated strictly (no type coercion, unknown
@@ -11,6 +11,29 @@ import type { ErrorDetail } from '@relay/common';
 const shared: Options = { allErrors: true, useDefaults: true, removeAdditional: false, strict: false };
 const bodyAjv = addFormats.default(new Ajv({ ...shared, coerceTypes: false }));
 const paramAjv = addFormats.default(new Ajv({ ...shared, coerceTypes: 'array' }));
+
+/**
+ * `x-maxTotalBytes: n` on a headers object: its names and values together
+ * take at most n bytes (UTF-8). See HeaderLimits in the job schema.
+ */
+const maxTotalBytes: SchemaValidateFunction = (limit: number, data: unknown): boolean => {
+  if (typeof data !== 'object' || data === null) return true;
+  // Values that are not strings fail their own schema; only sum proper headers.
+  const entries = Object.entries(data).filter((e): e is [string, string] => typeof e[1] === 'string');
+  const total = headerBytes(Object.fromEntries(entries));
+  if (total <= limit) return true;
+  maxTotalBytes.errors = [
+    {
+      keyword: 'x-maxTotalBytes',
+      params: { limit, total },
+      message: `take ${total} bytes in all (names and values); at most ${limit} are allowed`,
+    },
+  ];
+  return false;
+};
+for (const ajv of [bodyAjv, paramAjv]) {
+  ajv.addKeyword({ keyword: 'x-maxTotalBytes', type: 'object', schemaType: 'number', errors: true, validate: maxTotalBytes });
+}
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
   const ajv = httpPart === 'body' ? bodyAjv : paramAjv;

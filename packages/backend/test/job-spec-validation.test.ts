@@ -176,6 +176,51 @@ describe('JobSpecSchema with the backend validator', () => {
     );
   });
 
+  describe('header limits', () => {
+    /** `count` headers named x-h-<i>, each value `size` bytes of ASCII. */
+    const headers = (count: number, size: number) =>
+      Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-h-${String(i).padStart(2, '0')}`, 'v'.repeat(size)]));
+
+    it('accepts 64 headers and a value of 8 KiB, within 32 KiB in all', () => {
+      expect(check({ targetUrl: TARGET, headers: headers(64, 100) }).valid).toBe(true);
+      expect(check({ targetUrl: TARGET, headers: headers(1, 8192) }).valid).toBe(true);
+      // 4 × (6 + 8186) = 32 768 bytes: exactly the bound.
+      expect(check({ targetUrl: TARGET, headers: headers(4, 8186) }).details).toEqual([]);
+    });
+
+    it('refuses a 65th header and a value over 8 KiB', () => {
+      expect(check({ targetUrl: TARGET, headers: headers(65, 1) }).details.map((d) => d.path)).toEqual([
+        '/body/headers',
+      ]);
+      expect(check({ targetUrl: TARGET, headers: headers(1, 8193) }).details.map((d) => d.path)).toEqual([
+        '/body/headers/x-h-00',
+      ]);
+    });
+
+    it('refuses headers over 32 KiB in all, saying how many bytes they take', () => {
+      const { valid, details } = check({ targetUrl: TARGET, headers: headers(4, 8187) });
+      expect(valid).toBe(false);
+      expect(details).toEqual([
+        {
+          path: '/body/headers',
+          message: 'take 32772 bytes in all (names and values); at most 32768 are allowed',
+        },
+      ]);
+    });
+
+    it('counts bytes, not characters: 8 KiB characters of 4-byte UTF-8 are 32 KiB', () => {
+      const { details } = check({ targetUrl: TARGET, headers: { 'x-a': '😀'.repeat(8192), 'x-b': 'v' } });
+      expect(details).toEqual([
+        { path: '/body/headers', message: 'take 32775 bytes in all (names and values); at most 32768 are allowed' },
+      ]);
+    });
+
+    it('is reported together with the other problems of the body', () => {
+      const { details } = check({ targetUrl: 'ftp://x', headers: { ...headers(5, 8000), Host: 'h' } });
+      expect(details.map((d) => d.path).sort()).toEqual(['/body/headers', '/body/headers/Host', '/body/targetUrl']);
+    });
+  });
+
   it('escapes "/" and "~" in a field name as a JSON pointer', () => {
     const { details } = check({ targetUrl: TARGET, 'a/b~c': 1 });
     expect(details).toEqual([{ path: '/body/a~1b~0c', message: 'is not a known field' }]);

@@ -88,7 +88,10 @@ describe('rejectionReason', () => {
     [413, 'too_large'],
     [503, 'unavailable'],
     [500, 'other'],
-    [429, 'other'],
+    [429, 'rate_limited'],
+    [401, 'unauthorized'],
+    [422, 'idempotency'],
+    [502, 'other'],
   ])('%i is %s', (status, reason) => {
     expect(rejectionReason(status)).toBe(reason);
   });

@@ -24,7 +24,11 @@ type Operation = {
 type Document = { openapi: string; info: { version: string }; paths: Record<string, Record<string, Operation>> };
 
 const prefix = `t-openapi-${randomBytes(4).toString('hex')}`;
-const config = loadBackendConfig({ RELAY_PREFIX: prefix, LOG_LEVEL: 'silent' });
+const config = loadBackendConfig({
+  RELAY_PREFIX: prefix,
+  LOG_LEVEL: 'silent',
+  RELAY_MASTER_KEY: randomBytes(32).toString('base64'),
+});
 let app: Awaited<ReturnType<typeof buildApp>>;
 let doc: Document;
 

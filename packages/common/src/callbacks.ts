@@ -23,8 +23,9 @@ export function callbackMessage(
   callbackUrl: string,
   body: CallbackBody,
   delivery: number,
+  application: string,
 ): CallbackMessage {
-  return { v: 1, kind: 'callback', jobId, delivery, dueAt: 0, callbackUrl, body };
+  return { v: 1, kind: 'callback', jobId, delivery, dueAt: 0, callbackUrl, body, application };
 }
 
 /** The callback document of a finished job, from its record. */

@@ -3,15 +3,27 @@
  * Every problem is collected and reported together; the result is frozen.
  */
 
+import { parseNetworkAllowlist } from './address-policy.js';
+
 type FieldSpec =
   | { kind: 'string'; env: string; default: string; doc: string }
   | { kind: 'url'; env: string; default: string; protocols: readonly string[]; doc: string }
   | { kind: 'int'; env: string; default: number; min: number; max: number; doc: string }
   | { kind: 'enum'; env: string; default: string; values: readonly string[]; doc: string }
   /** 32 random bytes, base64; '' when unset. Never echoed in errors. */
-  | { kind: 'key'; env: string; default: ''; doc: string };
+  | { kind: 'key'; env: string; default: ''; doc: string }
+  /** A password-like string of at least `minLength` characters; '' when unset. Never echoed in errors. */
+  | { kind: 'secret'; env: string; default: ''; minLength: number; doc: string }
+  /** Comma-separated HTTP header names; read as a lower-case list ([] when unset). */
+  | { kind: 'headerNames'; env: string; default: ''; doc: string }
+  /** Comma-separated CIDRs and host names (see address-policy.ts); kept as written, '' when unset. */
+  | { kind: 'networks'; env: string; default: ''; doc: string };
 
-type ValueOf<F extends FieldSpec> = F extends { kind: 'int' } ? number : string;
+type ValueOf<F extends FieldSpec> = F extends { kind: 'int' }
+  ? number
+  : F extends { kind: 'headerNames' }
+    ? readonly string[]
+    : string;
 export type ConfigOf<S extends Record<string, FieldSpec>> = { readonly [K in keyof S]: ValueOf<S[K]> };
 
 export class ConfigError extends Error {
@@ -80,11 +92,43 @@ export const commonConfigSpec = {
     max: 60_000,
     doc: 'How long to wait for a RabbitMQ publisher confirm before giving up (ms); the backend then answers 503',
   },
+  // In the common spec so that the backend (API, job store) and the worker
+  // (logs, recorded response headers) redact the same names.
+  redactHeaders: {
+    kind: 'headerNames',
+    env: 'RELAY_REDACT_HEADERS',
+    default: '',
+    doc: 'Comma-separated header names (any case) treated as credentials on top of the built-in `authorization`, `cookie`, `set-cookie`, `x-api-key`, `proxy-authorization`: never logged, shown as `[redacted]`, kept in Redis only sealed',
+  },
+  // In the common spec: the backend refuses literal addresses at submission,
+  // the worker refuses the addresses it would connect to.
+  allowPrivateNetworks: {
+    kind: 'networks',
+    env: 'RELAY_ALLOW_PRIVATE_NETWORKS',
+    default: '',
+    doc: 'Comma-separated CIDRs (`127.0.0.0/8`, `::1/128`) and host names (`localhost`) that targets and callbacks may reach although loopback, private, link-local or reserved; unset: all such addresses are refused (see SSRF guard)',
+  },
 } as const satisfies Record<string, FieldSpec>;
 
 export type CommonConfig = ConfigOf<typeof commonConfigSpec>;
 
-function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]): string | number {
+/** RFC 9110 token: what an HTTP header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function parseField(
+  spec: FieldSpec,
+  raw: string | undefined,
+  problems: string[],
+): string | number | readonly string[] {
+  if (spec.kind === 'headerNames') {
+    const names = (raw ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== '');
+    const bad = names.filter((n) => !HEADER_NAME.test(n));
+    if (bad.length > 0) problems.push(`${spec.env}: not HTTP header names: ${bad.map((n) => JSON.stringify(n)).join(', ')}`);
+    return Object.freeze([...new Set(names.map((n) => n.toLowerCase()))]);
+  }
   if (raw === undefined || raw === '') return spec.default;
   switch (spec.kind) {
     case 'string':
@@ -115,6 +159,13 @@ function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]
         problems.push(`${spec.env}=${raw}: must be between ${spec.min} and ${spec.max}`);
       return n;
     }
+    case 'secret':
+      if (raw.length < spec.minLength || /\s/.test(raw)) {
+        problems.push(
+          `${spec.env}: must be at least ${spec.minLength} characters without spaces (e.g. \`openssl rand -base64 32\`)`,
+        );
+      }
+      return raw;
     case 'key':
       if (Buffer.from(raw, 'base64').length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(raw)) {
         problems.push(`${spec.env}: must be 32 random bytes in base64 (e.g. \`openssl rand -base64 32\`)`);
@@ -122,6 +173,9 @@ function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]
       return raw;
     case 'enum':
       if (!spec.values.includes(raw)) problems.push(`${spec.env}=${raw}: must be one of ${spec.values.join(', ')}`);
+      return raw;
+    case 'networks':
+      for (const problem of parseNetworkAllowlist(raw).problems) problems.push(`${spec.env}: ${problem}`);
       return raw;
   }
 }
@@ -132,7 +186,7 @@ export function loadConfig<S extends Record<string, FieldSpec>>(
   env: Record<string, string | undefined> = process.env,
 ): ConfigOf<S> {
   const problems: string[] = [];
-  const out: Record<string, string | number> = {};
+  const out: Record<string, string | number | readonly string[]> = {};
   for (const [key, field] of Object.entries(spec)) out[key] = parseField(field, env[field.env], problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(out) as ConfigOf<S>;

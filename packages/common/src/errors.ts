@@ -34,6 +34,32 @@ export const ErrorCodes = {
     statusCode: 400,
     message: 'The cursor is not one this server made',
   },
+  UNAUTHORIZED: {
+    code: 'RELAY_ERR_UNAUTHORIZED',
+    statusCode: 401,
+    message: 'Send a valid API key as `Authorization: Bearer <key>` or `x-api-key: <key>`',
+  },
+  FORBIDDEN: { code: 'RELAY_ERR_FORBIDDEN', statusCode: 403, message: 'This key may not use this route' },
+  APPLICATION_NOT_FOUND: {
+    code: 'RELAY_ERR_APPLICATION_NOT_FOUND',
+    statusCode: 404,
+    message: 'No application with this id',
+  },
+  RATE_LIMITED: {
+    code: 'RELAY_ERR_RATE_LIMITED',
+    statusCode: 429,
+    message: 'Too many requests for this application; retry after the time in Retry-After',
+  },
+  IDEMPOTENCY_IN_PROGRESS: {
+    code: 'RELAY_ERR_IDEMPOTENCY_IN_PROGRESS',
+    statusCode: 409,
+    message: 'A request with this Idempotency-Key is still being processed; retry shortly',
+  },
+  IDEMPOTENCY_MISMATCH: {
+    code: 'RELAY_ERR_IDEMPOTENCY_MISMATCH',
+    statusCode: 422,
+    message: 'This Idempotency-Key was used with a different request body',
+  },
   METHOD_NOT_ALLOWED: { code: 'RELAY_ERR_METHOD_NOT_ALLOWED', statusCode: 405, message: 'Method not allowed' },
   UNAVAILABLE: {
     code: 'RELAY_ERR_UNAVAILABLE',
@@ -45,6 +71,17 @@ export const ErrorCodes = {
   TIMEOUT: { code: 'RELAY_ERR_TIMEOUT', statusCode: 504, message: 'The attempt did not finish within its timeout' },
   NETWORK: { code: 'RELAY_ERR_NETWORK', statusCode: 502, message: 'The request failed at the network level' },
   HTTP_STATUS: { code: 'RELAY_ERR_HTTP_STATUS', statusCode: 502, message: 'The target answered with a non-2xx status' },
+  /** The SSRF guard refused every address the host resolved to (never retried). */
+  FORBIDDEN_ADDRESS: {
+    code: 'RELAY_ERR_FORBIDDEN_ADDRESS',
+    statusCode: 403,
+    message: 'Refused to connect to a loopback, private, link-local or reserved address',
+  },
+  RECEIVER_STOPPED: {
+    code: 'RELAY_ERR_RECEIVER_STOPPED',
+    statusCode: 502,
+    message: 'The receiver answered non-2xx and asked not to be retried (Relay-No-Retry, or 410 from a callback URL)',
+  },
 } as const satisfies Record<string, { code: `RELAY_ERR_${string}`; statusCode: number; message: string }>;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;

@@ -15,3 +15,6 @@ export * from './secrets.js';
 export * from './job-search.js';
 export * from './amqp-topology.js';
 export * from './callbacks.js';
+export * from './application-schema.js';
+export * from './application-store.js';
+export * from './address-policy.js';

@@ -58,6 +58,23 @@ export const JobSpecLimits = {
   timeout: { minimum: 100, maximum: 60_000, default: 10_000 },
 } as const;
 
+/**
+ * Job headers. Each value is bounded by the schema; the total is bounded too
+ * (names and values, UTF-8 bytes), because 64 values of 8 KiB would make a
+ * 512 KiB header block that most servers refuse (Node's default limit is
+ * 16 KiB) and that every copy of the message would carry. The total is
+ * checked by the `x-maxTotalBytes` keyword, which the backend's validator
+ * implements (JSON Schema cannot sum lengths).
+ */
+export const HeaderLimits = { maxCount: 64, maxValueLength: 8192, maxTotalBytes: 32_768 } as const;
+
+/** Bytes of a header block as relay bounds it: every name and value, UTF-8. */
+export function headerBytes(headers: Record<string, string>): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(headers)) total += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return total;
+}
+
 /** Operator labels: small on purpose, they are indexed for search. */
 export const MetadataLimits = { maxKeys: 16, keyPattern: '^[A-Za-z0-9_.-]{1,64}$', maxValueLength: 256 } as const;
 
@@ -77,11 +94,12 @@ export const JobSpecSchema = Type.Object(
     method: Type.Enum(HTTP_METHODS, { default: 'GET' }),
     headers: Type.Record(
       Type.String({ pattern: HEADER_NAME_PATTERN }),
-      Type.String({ pattern: HEADER_VALUE_PATTERN, maxLength: 8192 }),
+      Type.String({ pattern: HEADER_VALUE_PATTERN, maxLength: HeaderLimits.maxValueLength }),
       // additionalProperties: false turns a name that fails the pattern into an error.
       {
         default: {},
-        maxProperties: 64,
+        maxProperties: HeaderLimits.maxCount,
+        'x-maxTotalBytes': HeaderLimits.maxTotalBytes,
         additionalProperties: false,
         propertyNames: { not: { pattern: RESERVED_HEADER_PATTERN } },
       },

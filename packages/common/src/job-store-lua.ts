@@ -28,7 +28,7 @@ end
  *
  * KEYS: job, idx:all. ARGV: attempt, leaseToken, leaseMs, nowIso, ttlSeconds,
  * specJson ('' = do not recreate), createdAt, createdAtMs, jobId,
- * statusPrefix, idxTtl.
+ * statusPrefix, idxTtl, application (of a recreated job).
  */
 export const BEGIN_ATTEMPT = `${HELPERS}
 local t = redis.call('TIME')
@@ -37,7 +37,7 @@ local n = tonumber(ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then
   if ARGV[6] == '' then return {'missing'} end
   redis.call('HSET', KEYS[1], 'spec', ARGV[6], 'status', 'queued', 'attempts', n - 1,
-    'createdAt', ARGV[7], 'createdAtMs', ARGV[8], 'updatedAt', ARGV[4], 'recreated', '1')
+    'createdAt', ARGV[7], 'createdAtMs', ARGV[8], 'updatedAt', ARGV[4], 'recreated', '1', 'app', ARGV[12])
   redis.call('ZADD', KEYS[2], ARGV[8], ARGV[9])
 end
 local f = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt')

@@ -9,10 +9,10 @@ import type {
   StoredResponse,
 } from './job-schema.js';
 import * as lua from './job-store-lua.js';
-import { redactHeaders } from './redact.js';
-import { sealJson, sensitiveHeaders, unsealJson } from './secrets.js';
+import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from './redact.js';
+import { sealJson, unsealJson } from './secrets.js';
 import { JobStatus, type JobPriority } from './status.js';
-import type { RedisKeys } from './topology.js';
+import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from './topology.js';
 
 /**
  * The job record in Redis: one hash for the job (scalar fields plus JSON
@@ -60,6 +60,20 @@ export type CounterName =
   | 'callbacks_sent'
   | 'callbacks_failed';
 
+/** Every counter of GET /api/metrics, in the order it shows them. */
+export const COUNTER_NAMES = [
+  'jobs_created',
+  'jobs_processing',
+  'jobs_success',
+  'jobs_failed',
+  'jobs_retried',
+  'jobs_dlq',
+  'jobs_cancelled',
+  'callbacks_sent',
+  'callbacks_failed',
+] as const;
+export type Counters = Record<(typeof COUNTER_NAMES)[number], number>;
+
 export interface CreateJobInput {
   jobId: string;
   spec: JobSpec;
@@ -104,30 +118,71 @@ interface Commands {
   relaySetCallback(...args: (string | number)[]): Promise<unknown>;
 }
 
+/**
+ * The jobs of one application (`keys.application`): its jobs' records, its
+ * indexes and its counters. A job of another application reads as missing.
+ * `forApplication` gives the store of another application on the same
+ * connection.
+ */
+export interface JobStoreOptions {
+  /** RELAY_PREFIX: every key starts with it. */
+  prefix: string;
+  /** Whose jobs. @defaultValue DEFAULT_APPLICATION */
+  application?: string;
+  /** JOB_TTL_SECONDS: how long a job lives after its last write. */
+  ttlSeconds: number;
+  /** RELAY_SECRET_KEY, or '' to keep credentials out of Redis entirely. @defaultValue '' */
+  secretKey?: string;
+  /** Which headers are credentials (RELAY_REDACT_HEADERS). @defaultValue the built-in list */
+  redactor?: HeaderRedactor;
+}
+
 export class JobStore {
+  readonly keys: RedisKeys;
   private readonly cmd: Commands;
   private readonly idxTtl: number;
+  private readonly ttlSeconds: number;
+  private readonly secretKey: string;
+  private readonly redactor: HeaderRedactor;
 
   constructor(
     readonly redis: Redis,
-    readonly keys: RedisKeys,
-    private readonly ttlSeconds: number,
-    /** RELAY_SECRET_KEY, or '' to keep credentials out of Redis entirely. */
-    private readonly secretKey = '',
+    private readonly options: JobStoreOptions,
   ) {
+    this.keys = redisKeys(options.prefix, options.application);
+    this.ttlSeconds = options.ttlSeconds;
+    this.secretKey = options.secretKey ?? '';
+    this.redactor = options.redactor ?? defaultHeaderRedactor;
+    this.cmd = redis as unknown as Commands;
+    this.idxTtl = this.ttlSeconds + INDEX_SLACK_SECONDS;
+    // Scripts are defined once per connection; stores of other applications share them.
+    if (typeof this.cmd.relayBegin === 'function') return;
     redis.defineCommand('relayBegin', { numberOfKeys: 2, lua: lua.BEGIN_ATTEMPT });
     redis.defineCommand('relayRecord', { numberOfKeys: 4, lua: lua.RECORD_ATTEMPT });
     redis.defineCommand('relayCancel', { numberOfKeys: 2, lua: lua.CANCEL });
     redis.defineCommand('relayReplay', { numberOfKeys: 2, lua: lua.REPLAY });
     redis.defineCommand('relayUndoReplay', { numberOfKeys: 2, lua: lua.UNDO_REPLAY });
     redis.defineCommand('relaySetCallback', { numberOfKeys: 2, lua: lua.SET_CALLBACK });
-    this.cmd = redis as unknown as Commands;
-    this.idxTtl = ttlSeconds + INDEX_SLACK_SECONDS;
+  }
+
+  get application(): string {
+    return this.keys.application;
+  }
+
+  /** The store of `application`'s jobs, on the same connection. */
+  forApplication(application: string): JobStore {
+    if (application === this.keys.application) return this;
+    return new JobStore(this.redis, { ...this.options, application });
+  }
+
+  /** Whether a raw job hash belongs to this store's application. */
+  private owns(job: Record<string, string>): boolean {
+    return (job.app || DEFAULT_APPLICATION) === this.keys.application;
   }
 
   /** The spec as stored: credential headers redacted. */
   private storedSpec(spec: JobSpec): string {
-    return JSON.stringify({ ...spec, headers: redactHeaders(spec.headers) });
+    return JSON.stringify({ ...spec, headers: this.redactor.redact(spec.headers) });
   }
 
   /**
@@ -151,8 +206,9 @@ export class JobStore {
       requestId: input.requestId ?? '',
       host: targetHost(spec.targetUrl),
       metadata: json(spec.metadata ?? {}),
+      app: this.keys.application,
     };
-    const secrets = sensitiveHeaders(spec.headers);
+    const secrets = this.redactor.secrets(spec.headers);
     if (this.secretKey && Object.keys(secrets).length > 0) fields.sealedHeaders = sealJson(secrets, this.secretKey);
 
     const cutoff = createdAtMs - this.idxTtl * 1000;
@@ -188,7 +244,7 @@ export class JobStore {
       .exec()
       .then(assertExec);
     const job = results[0] as Record<string, string>;
-    if (!job.spec) return null;
+    if (!job.spec || !this.owns(job)) return null;
     const log = Object.values(results[1] as Record<string, string>)
       .map((raw) => JSON.parse(raw) as Attempt)
       .sort((a, b) => a.attempt - b.attempt);
@@ -203,14 +259,15 @@ export class JobStore {
   ): Promise<{ attempts: Attempt[]; total: number } | null> {
     const key = this.keys.attempts(jobId);
     const fields = Array.from({ length: limit }, (_, i) => String(offset + i + 1));
-    const [exists, total, values] = await this.redis
+    const [job, total, values] = await this.redis
       .pipeline()
-      .exists(this.keys.job(jobId))
+      .hmget(this.keys.job(jobId), 'status', 'app')
       .hlen(key)
       .hmget(key, ...fields)
       .exec()
       .then(assertExec);
-    if (!exists) return null;
+    const [status, owner] = job as (string | null)[];
+    if (!status || (owner || DEFAULT_APPLICATION) !== this.keys.application) return null;
     const attempts = (values as (string | null)[]).filter((v): v is string => v !== null).map((v) => JSON.parse(v));
     return { attempts, total: total as number };
   }
@@ -223,23 +280,25 @@ export class JobStore {
     const results = await pipeline.exec().then(assertExec);
     return results.map((r) => {
       const h = r as Record<string, string>;
-      return h.spec ? h : null;
+      return h.spec && this.owns(h) ? h : null;
     });
   }
 
   /** The full spec for a replay: stored spec plus unsealed credential headers. */
   async specForReplay(jobId: string): Promise<ReplaySource | null> {
-    const [spec, sealed, createdAt, traceId] = await this.redis.hmget(
+    const [spec, sealed, createdAt, traceId, app] = await this.redis.hmget(
       this.keys.job(jobId),
       'spec',
       'sealedHeaders',
       'createdAt',
       'traceId',
+      'app',
     );
-    if (!spec) return null;
+    if (!spec || (app || DEFAULT_APPLICATION) !== this.keys.application) return null;
     const parsed = JSON.parse(spec) as JobSpec;
     const base = { spec: parsed, createdAt: createdAt ?? '', traceId: traceId ?? '', missingSecrets: false };
-    if (Object.keys(sensitiveHeaders(parsed.headers)).length === 0) return base;
+    // What was redacted when the job was stored, whatever the list says now.
+    if (!Object.values(parsed.headers).includes(REDACTED)) return base;
     if (!sealed || !this.secretKey) return { ...base, missingSecrets: true };
     const secrets = unsealJson<Record<string, string>>(sealed, this.secretKey);
     return { ...base, spec: { ...parsed, headers: { ...parsed.headers, ...secrets } } };
@@ -272,6 +331,7 @@ export class JobStore {
       jobId,
       this.keys.indexStatusPrefix(),
       this.idxTtl,
+      this.keys.application,
     )) as [string, ...(string | number)[]];
     const [outcome, status, done, extra] = raw;
     switch (outcome) {
@@ -394,27 +454,25 @@ export class JobStore {
     );
   }
 
-  /** Cluster-wide counters, plus jobs running right now (from the in_progress index). */
-  async counters(): Promise<Record<CounterName | 'jobs_processing', number>> {
-    const [raw, processing] = await this.redis
-      .pipeline()
-      .hgetall(this.keys.counters())
-      .zcard(this.keys.indexStatus(JobStatus.inProgress))
-      .exec()
-      .then(assertExec);
-    const r = raw as Record<string, string>;
-    const n = (name: CounterName) => Number(r[name] ?? 0);
-    return {
-      jobs_created: n('jobs_created'),
-      jobs_processing: processing as number,
-      jobs_success: n('jobs_success'),
-      jobs_failed: n('jobs_failed'),
-      jobs_retried: n('jobs_retried'),
-      jobs_dlq: n('jobs_dlq'),
-      jobs_cancelled: n('jobs_cancelled'),
-      callbacks_sent: n('callbacks_sent'),
-      callbacks_failed: n('callbacks_failed'),
-    };
+  /**
+   * The counters of this store's application, or with `applications` the sum
+   * over those applications, plus jobs running right now (from the
+   * in_progress indexes). Counters live in Redis so all processes add up.
+   */
+  async counters(applications: readonly string[] = [this.keys.application]): Promise<Counters> {
+    const pipeline = this.redis.pipeline();
+    for (const application of applications) {
+      const keys = redisKeys(this.options.prefix, application);
+      pipeline.hgetall(keys.counters()).zcard(keys.indexStatus(JobStatus.inProgress));
+    }
+    const results = await pipeline.exec().then(assertExec);
+    const totals = Object.fromEntries(COUNTER_NAMES.map((name) => [name, 0])) as Counters;
+    for (let i = 0; i < results.length; i += 2) {
+      const raw = results[i] as Record<string, string>;
+      for (const name of COUNTER_NAMES) if (name !== 'jobs_processing') totals[name] += Number(raw[name] ?? 0);
+      totals.jobs_processing += results[i + 1] as number;
+    }
+    return totals;
   }
 }
 

@@ -1,24 +1,33 @@
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from './redact.js';
 
 /**
- * Header names whose values are credentials. They are removed from every log
- * line wherever they appear (request headers, job headers, nested objects).
+ * pino redact paths for the credential headers of `redactor`, wherever a
+ * headers object appears in a log line (request headers, job headers, nested
+ * objects). Paths are case-sensitive, so each name is listed as Node gives
+ * incoming headers (lower case) and in the canonical Title-Case clients
+ * usually write (`Authorization`, `X-Api-Key`).
  */
-export const SENSITIVE_HEADER_NAMES = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'proxy-authorization'];
-
-const redactPaths = SENSITIVE_HEADER_NAMES.flatMap((h) => [
-  `req.headers["${h}"]`,
-  `headers["${h}"]`,
-  `*.headers["${h}"]`,
-  `spec.headers["${h}"]`,
-  `*.spec.headers["${h}"]`,
-]);
+export function logRedactPaths(redactor: HeaderRedactor): string[] {
+  const spellings = (name: string) => [
+    ...new Set([name, name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())]),
+  ];
+  return redactor.names.flatMap(spellings).flatMap((h) => [
+    `req.headers["${h}"]`,
+    `headers["${h}"]`,
+    `*.headers["${h}"]`,
+    `spec.headers["${h}"]`,
+    `*.spec.headers["${h}"]`,
+  ]);
+}
 
 export interface LoggerSettings {
   name: string;
   level: string;
   /** Where JSON lines go; tests pass a sink to assert on them. Defaults to stdout. */
   destination?: DestinationStream;
+  /** Which headers are credentials (built from RELAY_REDACT_HEADERS). @defaultValue the built-in list */
+  redactor?: HeaderRedactor;
 }
 
 /**
@@ -29,7 +38,7 @@ export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
     name: settings.name,
     level: settings.level,
-    redact: { paths: redactPaths, censor: '[redacted]' },
+    redact: { paths: logRedactPaths(settings.redactor ?? defaultHeaderRedactor), censor: REDACTED },
     serializers: { err: pino.stdSerializers.err },
   };
   if (settings.destination) return pino(options, settings.destination);

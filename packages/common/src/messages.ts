@@ -1,6 +1,6 @@
 import type { Options } from 'amqplib';
 import type { CallbackBody, JobSpec } from './job-schema.js';
-import { PRIORITY_LEVELS } from './topology.js';
+import { DEFAULT_APPLICATION, PRIORITY_LEVELS } from './topology.js';
 
 /**
  * What travels on the work queue. Each message is self-contained (it carries
@@ -28,6 +28,8 @@ export interface AttemptMessage {
   requestId: string | null;
   /** W3C trace id; each attempt sends `traceparent: 00-<traceId>-<new span>-01`. */
   traceId: string;
+  /** Id of the application that owns the job (DEFAULT_APPLICATION without auth). */
+  application: string;
 }
 
 /** Deliver a finished job's result to its callback URL (delivery is 1-based). */
@@ -39,6 +41,8 @@ export interface CallbackMessage {
   dueAt: number;
   callbackUrl: string;
   body: CallbackBody;
+  /** Id of the application that owns the job: whose secrets sign the delivery. */
+  application: string;
 }
 
 /** AMQP properties of a work message: its job's priority (callbacks go at normal priority). */
@@ -72,10 +76,13 @@ export function decodeMessage(content: Buffer): WorkMessage | null {
     a.seriesBase ??= 0;
     a.requestId ??= null;
     a.traceId ??= '';
+    a.application ??= DEFAULT_APPLICATION;
     return a;
   }
   if (m.kind === 'callback' && typeof m.delivery === 'number' && typeof m.callbackUrl === 'string') {
-    return m as CallbackMessage;
+    const c = m as CallbackMessage;
+    c.application ??= DEFAULT_APPLICATION;
+    return c;
   }
   return null;
 }

@@ -1,25 +1,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { SENSITIVE_HEADER_NAMES } from './logger.js';
 
 /**
  * Credential headers at rest. Redis stores them redacted; with a configured
  * key it also stores them sealed (AES-256-GCM) so that a replay can send them
  * again. The key never leaves configuration; the sealed form is
- * base64(iv ‖ tag ‖ ciphertext).
+ * base64(iv ‖ tag ‖ ciphertext). Which headers are credentials is the
+ * HeaderRedactor's call (redact.ts).
  */
-
-const SENSITIVE = new Set(SENSITIVE_HEADER_NAMES);
-
-export function isSensitiveHeader(name: string): boolean {
-  return SENSITIVE.has(name.toLowerCase());
-}
-
-/** The credential-bearing subset of `headers` (empty object when none). */
-export function sensitiveHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (isSensitiveHeader(name)) out[name] = value;
-  return out;
-}
 
 export function sealJson(value: unknown, keyBase64: string): string {
   const iv = randomBytes(12);

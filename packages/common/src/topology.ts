@@ -4,14 +4,24 @@
  * isolate itself with a random prefix.
  */
 
+/**
+ * The application that owns jobs submitted without authentication
+ * (RELAY_AUTH=off) and jobs stored before applications existed.
+ */
+export const DEFAULT_APPLICATION = 'default';
+
 export interface RedisKeys {
-  /** Hash: the job's state and spec. */
+  /** The application whose indexes and counters these keys address. */
+  readonly application: string;
+  /** Hash: the job's state and spec. Job ids are global (UUIDs); the hash names its application. */
   job(jobId: string): string;
   /** Hash: attempt number -> JSON attempt entry. */
   attempts(jobId: string): string;
   /**
    * Sorted sets of job ids scored by creation time (ms), for listing newest
    * first without scanning the keyspace. Each expires with the jobs in it.
+   * One set of indexes per application, so a listing never sees another
+   * application's jobs.
    */
   indexAll(): string;
   indexStatus(status: string): string;
@@ -21,24 +31,41 @@ export interface RedisKeys {
   indexMetadata(key: string, value: string): string;
   /** Dead-lettered jobs, scored by the time they were dead-lettered. */
   indexDead(): string;
-  /** Hash of cluster-wide counters (jobs_created, jobs_success, ...). */
+  /** Hash of the application's counters (jobs_created, jobs_success, ...). */
   counters(): string;
+  /** String: an Idempotency-Key's state (by SHA-256 of the key), kept 24 h. */
+  idempotency(keyHash: string): string;
+  /** Hash: one application (name, key hash, rate limit, signing secrets). Never expires. */
+  applicationRecord(applicationId: string): string;
+  /** Set of every application id. */
+  applications(): string;
+  /** String: application id, by SHA-256 (hex) of its API key. */
+  apiKey(keyHash: string): string;
+  /** Prefix of @fastify/rate-limit's counters. */
+  rateLimitNamespace(): string;
 }
 
-export function redisKeys(prefix: string): RedisKeys {
+export function redisKeys(prefix: string, application: string = DEFAULT_APPLICATION): RedisKeys {
   // Values come from clients: encode them so that ':' or spaces cannot make
   // two different (key, value) pairs share an index key.
   const enc = encodeURIComponent;
+  const scope = `${prefix}:app:${enc(application)}`;
   return {
+    application,
     job: (jobId) => `${prefix}:job:${jobId}`,
     attempts: (jobId) => `${prefix}:job:${jobId}:attempts`,
-    indexAll: () => `${prefix}:idx:all`,
-    indexStatus: (status) => `${prefix}:idx:status:${status}`,
-    indexStatusPrefix: () => `${prefix}:idx:status:`,
-    indexHost: (host) => `${prefix}:idx:host:${enc(host.toLowerCase())}`,
-    indexMetadata: (key, value) => `${prefix}:idx:meta:${enc(key)}:${enc(value)}`,
-    indexDead: () => `${prefix}:idx:dead`,
-    counters: () => `${prefix}:counters`,
+    indexAll: () => `${scope}:idx:all`,
+    indexStatus: (status) => `${scope}:idx:status:${status}`,
+    indexStatusPrefix: () => `${scope}:idx:status:`,
+    indexHost: (host) => `${scope}:idx:host:${enc(host.toLowerCase())}`,
+    indexMetadata: (key, value) => `${scope}:idx:meta:${enc(key)}:${enc(value)}`,
+    indexDead: () => `${scope}:idx:dead`,
+    counters: () => `${scope}:counters`,
+    idempotency: (keyHash) => `${scope}:idem:${keyHash}`,
+    applicationRecord: (id) => `${prefix}:application:${enc(id)}`,
+    applications: () => `${prefix}:applications`,
+    apiKey: (keyHash) => `${prefix}:apikey:${keyHash}`,
+    rateLimitNamespace: () => `${prefix}:ratelimit:`,
   };
 }
 

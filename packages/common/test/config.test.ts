@@ -23,6 +23,8 @@ describe('loadConfig(commonConfigSpec)', () => {
       startupTimeoutMs: 30_000,
       publishTimeoutMs: 5000,
       secretKey: '',
+      redactHeaders: [],
+      allowPrivateNetworks: '',
     });
   });
 
@@ -51,6 +53,8 @@ describe('loadConfig(commonConfigSpec)', () => {
       startupTimeoutMs: 0,
       publishTimeoutMs: 5000,
       secretKey: '',
+      redactHeaders: [],
+      allowPrivateNetworks: '',
     });
   });
 
@@ -119,6 +123,43 @@ describe('loadConfig(commonConfigSpec)', () => {
       expect(err.message).not.toContain('s3cr3t-pw');
       expect(err.problems.join('\n')).not.toContain('s3cr3t-pw');
     });
+  });
+});
+
+describe('RELAY_REDACT_HEADERS', () => {
+  it('reads a comma-separated list of header names, lower-cased, trimmed, without duplicates', () => {
+    const config = loadConfig(commonConfigSpec, { RELAY_REDACT_HEADERS: ' X-Tenant-Token, x-signature,,X-SIGNATURE ' });
+    expect(config.redactHeaders).toEqual(['x-tenant-token', 'x-signature']);
+    expect(Object.isFrozen(config.redactHeaders)).toBe(true);
+  });
+
+  it('is an empty list when unset', () => {
+    expect(loadConfig(commonConfigSpec, {}).redactHeaders).toEqual([]);
+    expect(loadConfig(commonConfigSpec, { RELAY_REDACT_HEADERS: '' }).redactHeaders).toEqual([]);
+  });
+
+  it('refuses names that are not HTTP tokens, naming each, with the other problems', () => {
+    const err = configError({ RELAY_REDACT_HEADERS: 'x-ok, bad name,x:colon', LOG_LEVEL: 'loud' });
+    expect(err.problems).toHaveLength(2);
+    const problem = err.problems.find((p) => p.startsWith('RELAY_REDACT_HEADERS'));
+    expect(problem).toBe('RELAY_REDACT_HEADERS: not HTTP header names: "bad name", "x:colon"');
+  });
+});
+
+describe('RELAY_ALLOW_PRIVATE_NETWORKS', () => {
+  it('keeps a valid list of CIDRs, addresses and host names as written', () => {
+    const raw = '127.0.0.0/8, ::1/128,10.1.2.3,localhost,billing.internal.';
+    expect(loadConfig(commonConfigSpec, { RELAY_ALLOW_PRIVATE_NETWORKS: raw }).allowPrivateNetworks).toBe(raw);
+  });
+
+  it('reports each unusable entry, with the other problems', () => {
+    const err = configError({ RELAY_ALLOW_PRIVATE_NETWORKS: '10.0.0.0/33,localhost,http://x,::1/129', LOG_LEVEL: 'loud' });
+    expect(err.problems).toEqual([
+      'LOG_LEVEL=loud: must be one of fatal, error, warn, info, debug, trace, silent',
+      'RELAY_ALLOW_PRIVATE_NETWORKS: "10.0.0.0/33" is not a valid CIDR (such as 10.0.0.0/8 or fd00::/8)',
+      'RELAY_ALLOW_PRIVATE_NETWORKS: "http://x" is not a valid CIDR (such as 10.0.0.0/8 or fd00::/8)',
+      'RELAY_ALLOW_PRIVATE_NETWORKS: "::1/129" is not a valid CIDR (such as 10.0.0.0/8 or fd00::/8)',
+    ]);
   });
 });
 

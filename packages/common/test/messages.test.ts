@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobSpec } from '../src/job-schema.js';
+import { DEFAULT_APPLICATION } from '../src/topology.js';
 import { decodeMessage, encodeMessage, type AttemptMessage, type CallbackMessage } from '../src/messages.js';
 
 const spec: JobSpec = {
@@ -25,6 +26,7 @@ const attempt: AttemptMessage = {
   seriesBase: 0,
   requestId: 'req-1',
   traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  application: 'app_test',
 };
 
 const callback: CallbackMessage = {
@@ -46,6 +48,7 @@ const callback: CallbackMessage = {
     targetUrl: spec.targetUrl,
     method: 'POST',
   },
+  application: 'app_test',
 };
 
 const raw = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -58,6 +61,13 @@ describe('encodeMessage / decodeMessage', () => {
     const encoded = encodeMessage(message);
     expect(Buffer.isBuffer(encoded)).toBe(true);
     expect(decodeMessage(encoded)).toEqual(message);
+  });
+
+  it('reads messages queued before applications existed as the default application', () => {
+    const { application: _a, ...oldAttempt } = attempt;
+    const { application: _c, ...oldCallback } = callback;
+    expect(decodeMessage(raw(oldAttempt))).toMatchObject({ application: DEFAULT_APPLICATION });
+    expect(decodeMessage(raw(oldCallback))).toMatchObject({ application: DEFAULT_APPLICATION });
   });
 
   it.each<[string, Buffer]>([

@@ -1,16 +1,19 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { SENSITIVE_HEADER_NAMES } from '../src/logger.js';
-import { REDACTED, redactHeaders } from '../src/redact.js';
+import { createLogger, logRedactPaths } from '../src/logger.js';
+import { defaultHeaderRedactor, HeaderRedactor, REDACTED, SENSITIVE_HEADER_NAMES } from '../src/redact.js';
 
-describe('redactHeaders', () => {
-  it.each(SENSITIVE_HEADER_NAMES)('redacts %s', (name) => {
-    expect(redactHeaders({ [name]: 'secret-value' })).toEqual({ [name]: REDACTED });
+describe('HeaderRedactor', () => {
+  const redactor = new HeaderRedactor();
+
+  it.each(SENSITIVE_HEADER_NAMES)('redacts the built-in %s', (name) => {
+    expect(redactor.redact({ [name]: 'secret-value' })).toEqual({ [name]: REDACTED });
   });
 
   it.each(['Authorization', 'AUTHORIZATION', 'Cookie', 'X-Api-Key', 'X-API-KEY', 'Proxy-Authorization', 'Set-Cookie'])(
     'matches %s whatever its case, and keeps the name as given',
     (name) => {
-      expect(redactHeaders({ [name]: 'secret-value' })).toEqual({ [name]: REDACTED });
+      expect(redactor.redact({ [name]: 'secret-value' })).toEqual({ [name]: REDACTED });
     },
   );
 
@@ -21,7 +24,7 @@ describe('redactHeaders', () => {
       'X-Authorization-Hint': 'not a credential',
       Authorization: 'Bearer t0ken',
     };
-    expect(redactHeaders(headers)).toEqual({
+    expect(redactor.redact(headers)).toEqual({
       'Content-Type': 'application/json',
       'X-Trace-Id': 'abc',
       'X-Authorization-Hint': 'not a credential',
@@ -31,12 +34,76 @@ describe('redactHeaders', () => {
 
   it('returns a copy and does not mutate its input', () => {
     const headers = { Authorization: 'Bearer t0ken', Accept: '*/*' };
-    const out = redactHeaders(headers);
+    const out = redactor.redact(headers);
     expect(headers).toEqual({ Authorization: 'Bearer t0ken', Accept: '*/*' });
     expect(out).not.toBe(headers);
   });
 
   it('returns an empty object for no headers', () => {
-    expect(redactHeaders({})).toEqual({});
+    expect(redactor.redact({})).toEqual({});
+    expect(redactor.secrets({})).toEqual({});
+  });
+
+  it('adds configured names (any case) to the built-in ones, which cannot be removed', () => {
+    const custom = new HeaderRedactor(['X-Tenant-Token', 'x-signature', 'AUTHORIZATION']);
+    expect(custom.names).toEqual([...SENSITIVE_HEADER_NAMES, 'x-tenant-token', 'x-signature']);
+    expect(
+      custom.redact({ 'x-tenant-token': 'a', 'X-SIGNATURE': 'b', Authorization: 'c', 'X-Other': 'd' }),
+    ).toEqual({ 'x-tenant-token': REDACTED, 'X-SIGNATURE': REDACTED, Authorization: REDACTED, 'X-Other': 'd' });
+    // The default redactor does not know the configured names.
+    expect(defaultHeaderRedactor.isSensitive('x-tenant-token')).toBe(false);
+  });
+
+  it('picks the credential subset for sealing, names as given', () => {
+    const custom = new HeaderRedactor(['x-signature']);
+    expect(custom.secrets({ Cookie: 'c=1', 'X-Signature': 's', Accept: '*/*' })).toEqual({
+      Cookie: 'c=1',
+      'X-Signature': 's',
+    });
+  });
+});
+
+describe('log redaction', () => {
+  function logOnce(redactor: HeaderRedactor, obj: Record<string, unknown>): string {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    createLogger({ name: 'test', level: 'info', destination: sink, redactor }).info(obj, 'line');
+    return lines.join('');
+  }
+
+  it('lists each name lower case and in Title-Case', () => {
+    const paths = logRedactPaths(new HeaderRedactor(['x-tenant-token']));
+    expect(paths).toContain('headers["x-tenant-token"]');
+    expect(paths).toContain('*.spec.headers["X-Tenant-Token"]');
+    expect(paths).toContain('req.headers["authorization"]');
+    expect(paths).toContain('headers["Authorization"]');
+  });
+
+  it('removes built-in and configured credential headers from log lines', () => {
+    const line = logOnce(new HeaderRedactor(['x-tenant-token']), {
+      req: { headers: { authorization: 'Bearer s1', 'x-tenant-token': 's2' } },
+      spec: { headers: { Authorization: 'Bearer s3', 'X-Tenant-Token': 's4', Accept: 'text/plain' } },
+      job: { headers: { cookie: 's5' } },
+    });
+    for (const secret of ['s1', 's2', 's3', 's4', 's5']) expect(line).not.toContain(`"${secret}"`);
+    expect(line).not.toContain('Bearer');
+    expect(line).toContain('text/plain');
+    expect(JSON.parse(line).spec.headers['X-Tenant-Token']).toBe(REDACTED);
+  });
+
+  it('does not know configured names unless given them', () => {
+    const line = logOnce(defaultHeaderRedactor, { headers: { 'x-tenant-token': 'visible' } });
+    expect(line).toContain('visible');
+  });
+
+  it('accepts any header token as a name without breaking the logger', () => {
+    const odd = new HeaderRedactor(["x-a'b", 'x.dot', 'x_under', 'x~tilde', 'x|pipe', 'x#hash']);
+    const line = logOnce(odd, { headers: { "x-a'b": 'q1', 'x.dot': 'q2', 'x|pipe': 'q3' } });
+    for (const secret of ['q1', 'q2', 'q3']) expect(line).not.toContain(secret);
   });
 });

@@ -1,7 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { CallbackStatus, type CallbackMessage, type CallbackState, type JobStore, type Logger } from '@relay/common';
+import { outcomeError } from './error-classification.js';
 import { sendHttp } from './http-call.js';
-import { backoffDelayMs, isSuccessStatus } from './retry-policy.js';
+import { decideCallback } from './retry-policy.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface CallbackDeps {
@@ -35,39 +36,51 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
     timeoutMs: deps.timeoutMs,
     bodyCap: Math.min(deps.bodyCap, 4096),
   });
+  const decision = decideCallback(
+    result,
+    message.delivery,
+    { maxAttempts: deps.maxAttempts, retryDelayMs: deps.retryDelayMs, maxDelayMs: deps.maxDelayMs },
+    deps.random(),
+  );
   const state: CallbackState = {
     status: CallbackStatus.delivered,
     statusCode: result.statusCode,
     attempts: message.delivery,
-    error: result.error ? { code: result.error.code, message: result.error.message } : null,
+    error: outcomeError(result, decision, 'callback'),
     lastAttemptAt: result.startedAt,
     nextAttemptAt: null,
   };
-  if (result.statusCode !== null && isSuccessStatus(result.statusCode)) {
+  if (decision.kind === 'success') {
     log.info({ delivery: message.delivery, statusCode: result.statusCode }, 'callback delivered');
-    await deps.store.setCallback(message.jobId, state, 'callbacks_sent');
+    await deps.store.forApplication(message.application).setCallback(message.jobId, state, 'callbacks_sent');
     deps.metrics?.callback('delivered');
     return;
   }
-  if (!state.error) state.error = { code: 'RELAY_ERR_HTTP_STATUS', message: `callback answered ${result.statusCode}` };
-  if (message.delivery >= deps.maxAttempts) {
+  // Final: the last delivery, the receiver's stop (Relay-No-Retry, 410), or a
+  // failure that would repeat itself (an address the SSRF guard refuses, a
+  // URL undici cannot send to). See decideCallback.
+  if (decision.kind === 'fail') {
     log.warn(
       { delivery: message.delivery, statusCode: result.statusCode, error: state.error },
       'callback failed for good',
     );
-    await deps.store.setCallback(message.jobId, { ...state, status: CallbackStatus.failed });
+    await deps.store
+      .forApplication(message.application)
+      .setCallback(message.jobId, { ...state, status: CallbackStatus.failed }, 'callbacks_failed');
+    deps.metrics?.callback('failed');
     return;
   }
-  const delay = backoffDelayMs(message.delivery, deps.retryDelayMs, deps.maxDelayMs, deps.random());
+  const delay = decision.delayMs;
   const dueAt = deps.now() + delay;
   await deps.scheduler.schedule({ ...message, delivery: message.delivery + 1, dueAt });
   log.info(
     { delivery: message.delivery, statusCode: result.statusCode, delayMs: delay },
     'callback failed; retry scheduled',
   );
-  await deps.store.setCallback(message.jobId, {
+  await deps.store.forApplication(message.application).setCallback(message.jobId, {
     ...state,
     status: CallbackStatus.retrying,
     nextAttemptAt: new Date(dueAt).toISOString(),
   });
+  deps.metrics?.callback('retry_scheduled');
 }

@@ -1,4 +1,4 @@
-import { commonConfigSpec, loadConfig, type ConfigOf } from '@relay/common';
+import { commonConfigSpec, JobSpecLimits, loadConfig, type ConfigOf } from '@relay/common';
 
 export const workerConfigSpec = {
   ...commonConfigSpec,
@@ -39,6 +39,15 @@ export const workerConfigSpec = {
     min: 0,
     max: 10_485_760,
     doc: 'Bytes of a target response body stored per attempt; reading stops past this, and the entry is flagged truncated',
+  },
+  attemptTimeoutMaxMs: {
+    kind: 'int',
+    env: 'ATTEMPT_TIMEOUT_MAX_MS',
+    // A job's timeout is at most 60 s by schema: a higher ceiling would do nothing.
+    default: JobSpecLimits.timeout.maximum,
+    min: JobSpecLimits.timeout.minimum,
+    max: JobSpecLimits.timeout.maximum,
+    doc: "Ceiling of one target request (ms): a job's `timeout` above it is clamped to it, since each running attempt holds a worker slot until its deadline",
   },
   retryMaxDelayMs: {
     kind: 'int',

@@ -1,10 +1,14 @@
-import { createLogger, loadConfigOrExit, stopOnSignals } from '@relay/common';
+import { createLogger, HeaderRedactor, loadConfigOrExit, stopOnSignals } from '@relay/common';
 import { loadWorkerConfig } from './config.js';
 import { startWorker } from './worker.js';
 
 /** Process entry point: config, logger, worker, signals. */
 const config = loadConfigOrExit('relay worker', () => loadWorkerConfig());
-const log = createLogger({ name: 'relay-worker', level: config.logLevel });
+const log = createLogger({
+  name: 'relay-worker',
+  level: config.logLevel,
+  redactor: new HeaderRedactor(config.redactHeaders),
+});
 
 try {
   const worker = await startWorker({ config, log });

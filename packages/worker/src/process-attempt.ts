@@ -10,11 +10,14 @@ import {
   type AttemptMessage,
   type CallbackBody,
   type CallbackMessage,
+  type HeaderRedactor,
   type JobSpec,
   type JobStore,
   type Logger,
+  type StoredResponse,
 } from '@relay/common';
 import { deliverCallback, type CallbackDeps } from './callback-delivery.js';
+import { outcomeError } from './error-classification.js';
 import { sendHttp } from './http-call.js';
 import { decideNext } from './retry-policy.js';
 import type { Scheduler } from './scheduler.js';
@@ -25,6 +28,10 @@ export interface AttemptDeps {
   dispatcher: Dispatcher;
   callbacks: CallbackDeps;
   bodyCap: number;
+  /** ATTEMPT_TIMEOUT_MAX_MS: a job's timeout above it is clamped to it. */
+  attemptTimeoutMaxMs: number;
+  /** Redacts credential headers of target responses before they are recorded (RELAY_REDACT_HEADERS). */
+  redactor: HeaderRedactor;
   maxDelayMs: number;
   retryAfterMaxMs: number;
   random: () => number;
@@ -46,6 +53,20 @@ export interface AttemptMetrics {
  * delay tier) instead of calling the target a second time.
  */
 const LEASE_GRACE_MS = 5000;
+
+/** The deadline of one attempt: the job's timeout, never above the worker's ceiling. */
+function attemptTimeoutMs(deps: AttemptDeps, spec: JobSpec): number {
+  return Math.min(spec.timeout, deps.attemptTimeoutMaxMs);
+}
+
+/**
+ * A target's answer as it is recorded (Redis, API, callback body): a
+ * `set-cookie` or any other credential header the target sent is redacted,
+ * like the job's own.
+ */
+function recordedResponse(deps: AttemptDeps, response: StoredResponse | null): StoredResponse | null {
+  return response && { ...response, headers: deps.redactor.redact(response.headers) };
+}
 
 /** Methods that get `payload` as a JSON body (when the payload is not null). */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -71,14 +92,19 @@ export function buildTargetRequest(spec: JobSpec): { headers: Record<string, str
  * is either done or safely on the broker. Throws when a backing service
  * failed; the caller then defers the message.
  */
+/** The job store of the application that owns the message's job. */
+function storeOf(deps: AttemptDeps, message: AttemptMessage | CallbackMessage): JobStore {
+  return deps.store.forApplication(message.application);
+}
+
 export async function processAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logger): Promise<void> {
   const { jobId, attempt: n } = message;
-  const lease = { token: randomUUID(), ms: message.spec.timeout + LEASE_GRACE_MS };
-  let begin = await deps.store.beginAttempt(jobId, n, lease);
+  const lease = { token: randomUUID(), ms: attemptTimeoutMs(deps, message.spec) + LEASE_GRACE_MS };
+  let begin = await storeOf(deps, message).beginAttempt(jobId, n, lease);
   if (begin.outcome === 'missing') {
     // Expired, or lost with a Redis restart: the message is the durable copy.
     log.warn({ attempt: n }, 'job record missing; recreating it from the message');
-    begin = await deps.store.beginAttempt(jobId, n, lease, { spec: message.spec, createdAt: message.createdAt });
+    begin = await storeOf(deps, message).beginAttempt(jobId, n, lease, { spec: message.spec, createdAt: message.createdAt });
   }
 
   switch (begin.outcome) {
@@ -121,7 +147,7 @@ async function runAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logge
     method: spec.method,
     headers,
     body,
-    timeoutMs: spec.timeout,
+    timeoutMs: attemptTimeoutMs(deps, spec),
     bodyCap: deps.bodyCap,
   });
   // The retry budget and the backoff count attempts of the current series
@@ -144,13 +170,10 @@ async function runAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logge
     durationMs: result.durationMs,
     statusCode: result.statusCode,
     success: decision.kind === 'success',
-    response: result.response,
-    error: result.error ? { code: result.error.code, message: result.error.message } : null,
+    response: recordedResponse(deps, result.response),
+    error: outcomeError(result, decision, 'target'),
     retryable: decision.kind === 'retry' || (decision.kind === 'fail' && decision.retryable),
   };
-  if (!entry.error && decision.kind !== 'success') {
-    entry.error = { code: 'RELAY_ERR_HTTP_STATUS', message: `target answered ${result.statusCode}` };
-  }
   deps.metrics?.attempt(entry, decision.kind);
 
   const callback = spec.callbackUrl ? pendingCallback() : null;
@@ -158,7 +181,7 @@ async function runAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logge
     const dueAt = deps.now() + decision.delayMs;
     // Record first, then schedule: a crash in between is repaired by the
     // 'stale' branch above when this message is redelivered.
-    const written = await deps.store.recordAttempt(jobId, {
+    const written = await storeOf(deps, message).recordAttempt(jobId, {
       attempt: entry,
       status: JobStatus.retrying,
       nextAttemptAt: new Date(dueAt).toISOString(),
@@ -184,7 +207,7 @@ async function runAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logge
     // message is already in the archive.
     await deps.scheduler.deadLetter(message, entry.error?.code ?? 'failed');
   }
-  const written = await deps.store.recordAttempt(jobId, {
+  const written = await storeOf(deps, message).recordAttempt(jobId, {
     attempt: entry,
     status,
     nextAttemptAt: null,
@@ -219,7 +242,7 @@ async function finish(
     targetUrl: spec.targetUrl,
     method: spec.method,
   };
-  await deliverCallback(deps.callbacks, callbackMessage(jobId, spec.callbackUrl, cbBody, 1), log);
+  await deliverCallback(deps.callbacks, callbackMessage(jobId, spec.callbackUrl, cbBody, 1, message.application), log);
 }
 
 /**
@@ -229,7 +252,7 @@ async function finish(
  */
 async function finishCallbackAfterCrash(deps: AttemptDeps, message: AttemptMessage, log: Logger): Promise<void> {
   if (!message.spec.callbackUrl) return;
-  const job = await deps.store.get(message.jobId);
+  const job = await storeOf(deps, message).get(message.jobId);
   // Only an inline delivery that never completed; a delivery handed to the
   // broker (nextAttemptAt set) is owned by its message.
   if (!job || job.callback?.status !== CallbackStatus.pending || job.callback.nextAttemptAt) return;
@@ -237,14 +260,14 @@ async function finishCallbackAfterCrash(deps: AttemptDeps, message: AttemptMessa
   const delivery = job.callback.attempts + 1;
   await deliverCallback(
     deps.callbacks,
-    callbackMessage(job.jobId, message.spec.callbackUrl, callbackBodyFromJob(job), delivery),
+    callbackMessage(job.jobId, message.spec.callbackUrl, callbackBodyFromJob(job), delivery, message.application),
     log,
   );
 }
 
 /** Handles a callback message taken from the queue (deliveries 2 and later). */
 export async function processCallback(deps: AttemptDeps, message: CallbackMessage, log: Logger): Promise<void> {
-  const state = await deps.store.getCallback(message.jobId);
+  const state = await storeOf(deps, message).getCallback(message.jobId);
   if (state && (state.status === CallbackStatus.delivered || state.status === CallbackStatus.failed)) {
     log.debug({ delivery: message.delivery }, 'callback already settled; duplicate dropped');
     return;

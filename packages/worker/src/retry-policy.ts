@@ -26,9 +26,15 @@ export interface RetryOptions {
   retryAfterMaxMs: number;
 }
 
+/**
+ * Why the receiver ended the retries itself: it sent `Relay-No-Retry`, or (a
+ * callback URL) it answered 410 Gone.
+ */
+export type StopReason = 'no-retry-header' | 'gone';
+
 export type Decision =
   | { kind: 'success' }
-  | { kind: 'fail'; retryable: boolean }
+  | { kind: 'fail'; retryable: boolean; stop?: StopReason }
   | { kind: 'retry'; delayMs: number; retryAfterMs: number | null };
 
 /** Statuses worth another try: the server may answer differently later. */
@@ -46,6 +52,27 @@ export function isSuccessStatus(statusCode: number): boolean {
 export function isRetryable(result: AttemptResult): boolean {
   if (result.statusCode === null) return result.error?.retryable ?? true;
   return result.statusCode >= 500 || RETRYABLE_STATUS.has(result.statusCode);
+}
+
+/**
+ * Receiver control, in the manner of QStash's `Upstash-NonRetryable-Error:
+ * true` and Svix's `webhook-delivery: abort-message`: a target or callback
+ * receiver that knows trying again is pointless (the order was cancelled, the
+ * payload can never be valid) answers non-2xx with this header, and relay
+ * stops at once instead of spending the retry budget. Lower case, as response
+ * headers are recorded.
+ */
+export const NO_RETRY_HEADER = 'relay-no-retry';
+
+/**
+ * Whether a non-2xx answer carries `Relay-No-Retry: true` (or `1`, any case,
+ * surrounding spaces ignored). Any other value, a 2xx, or no answer at all
+ * (network error, timeout: the receiver said nothing) is not a stop.
+ */
+export function asksNoRetry(result: AttemptResult): boolean {
+  if (result.statusCode === null || isSuccessStatus(result.statusCode)) return false;
+  const value = result.headers[NO_RETRY_HEADER]?.trim().toLowerCase();
+  return value === 'true' || value === '1';
 }
 
 /** Jitter of ±JITTER around the exponential delay. */
@@ -95,6 +122,7 @@ export function decideNext(
   nowMs: number,
 ): Decision {
   if (result.statusCode !== null && isSuccessStatus(result.statusCode)) return { kind: 'success' };
+  if (asksNoRetry(result)) return { kind: 'fail', retryable: false, stop: 'no-retry-header' };
   const retryable = isRetryable(result);
   if (!retryable || attemptsDone > options.maxRetries) return { kind: 'fail', retryable };
   const backoff = backoffDelayMs(attemptsDone, options.retryDelay, options.maxDelayMs, random);
@@ -104,4 +132,38 @@ export function decideNext(
     if (requested !== null) retryAfterMs = Math.min(requested, options.retryAfterMaxMs);
   }
   return { kind: 'retry', delayMs: Math.max(backoff, retryAfterMs ?? 0), retryAfterMs };
+}
+
+export interface CallbackRetryOptions {
+  /** Deliveries in all before giving up (CALLBACK_MAX_ATTEMPTS). */
+  maxAttempts: number;
+  /** Base of the backoff (CALLBACK_RETRY_DELAY_MS). */
+  retryDelayMs: number;
+  /** Upper bound of one delay (RETRY_MAX_DELAY_MS). */
+  maxDelayMs: number;
+}
+
+/**
+ * What to do after callback delivery number `delivery` produced `result`.
+ * Unlike a target, a receiver's other 4xx answers are retried: they are
+ * usually a receiver being deployed or misconfigured for a while, and
+ * re-sending a callback has no side effect on the target. Final are only:
+ * `Relay-No-Retry`, 410 Gone (the receiver says the URL is gone for good:
+ * no later delivery can succeed), a network error that would repeat itself
+ * (`retryable: false`, e.g. an address the SSRF guard refuses), and the last
+ * delivery. Retry-After is not honoured for callbacks.
+ */
+export function decideCallback(
+  result: AttemptResult,
+  delivery: number,
+  options: CallbackRetryOptions,
+  random: number,
+): Decision {
+  if (result.statusCode !== null && isSuccessStatus(result.statusCode)) return { kind: 'success' };
+  if (asksNoRetry(result)) return { kind: 'fail', retryable: false, stop: 'no-retry-header' };
+  if (result.statusCode === 410) return { kind: 'fail', retryable: false, stop: 'gone' };
+  const retryable = result.statusCode !== null || (result.error?.retryable ?? true);
+  if (!retryable || delivery >= options.maxAttempts) return { kind: 'fail', retryable };
+  const delayMs = backoffDelayMs(delivery, options.retryDelayMs, options.maxDelayMs, random);
+  return { kind: 'retry', delayMs, retryAfterMs: null };
 }

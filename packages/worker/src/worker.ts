@@ -1,16 +1,18 @@
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   connectAmqp,
   connectRedis,
   declareTopology,
+  HeaderRedactor,
   JobStore,
+  networkAllowlist,
   queueNames,
-  redisKeys,
   type AmqpHandle,
   type Logger,
   type WorkMessage,
 } from '@relay/common';
 import type { Redis } from 'ioredis';
+import { createGuardedAgent, type LookupFunction } from './address-guard.js';
 import type { WorkerConfig } from './config.js';
 import { Consumer } from './consumer.js';
 import { processAttempt, processCallback, type AttemptDeps } from './process-attempt.js';
@@ -20,8 +22,13 @@ import { Scheduler } from './scheduler.js';
 export interface WorkerOptions {
   config: WorkerConfig;
   log: Logger;
-  /** Outbound HTTP; tests may pass a MockAgent. Defaults to a keep-alive Agent. */
+  /**
+   * Outbound HTTP; tests may pass a MockAgent (which bypasses the SSRF guard).
+   * Defaults to a keep-alive Agent behind the guard.
+   */
   dispatcher?: Dispatcher;
+  /** DNS resolution of the default Agent's guard; defaults to `dns.lookup`. */
+  lookup?: LookupFunction;
   random?: () => number;
 }
 
@@ -39,12 +46,24 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const ownsDispatcher = !options.dispatcher;
   const dispatcher =
     options.dispatcher ??
-    new Agent({ keepAliveTimeout: 4000, connections: Math.max(16, config.concurrency), connect: { timeout: 10_000 } });
+    createGuardedAgent({
+      allowlist: networkAllowlist(config.allowPrivateNetworks),
+      lookup: options.lookup,
+      keepAliveTimeout: 4000,
+      connections: Math.max(16, config.concurrency),
+      connectTimeoutMs: 10_000,
+    });
   const random = options.random ?? Math.random;
   const now = Date.now;
 
   const redis: Redis = await connectRedis({ url: config.redisUrl, log, startupTimeoutMs: config.startupTimeoutMs });
-  const store = new JobStore(redis, redisKeys(config.prefix), config.jobTtlSeconds, config.secretKey);
+  const redactor = new HeaderRedactor(config.redactHeaders);
+  const store = new JobStore(redis, {
+    prefix: config.prefix,
+    ttlSeconds: config.jobTtlSeconds,
+    secretKey: config.secretKey,
+    redactor,
+  });
 
   // The consumer needs the scheduler and the scheduler needs the connection:
   // the consumer attaches from the connection's setup hook.
@@ -80,6 +99,8 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     scheduler,
     dispatcher,
     bodyCap: config.responseBodyMaxBytes,
+    attemptTimeoutMaxMs: config.attemptTimeoutMaxMs,
+    redactor,
     maxDelayMs: config.retryMaxDelayMs,
     retryAfterMaxMs: config.retryAfterMaxMs,
     random,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@relay/common';
-import { classifyRequestError } from '../src/error-classification.js';
+import { classifyRequestError, outcomeError } from '../src/error-classification.js';
+import type { AttemptResult } from '../src/retry-policy.js';
 
 /** An Error shaped like undici's: a name, a `code`, sometimes a `cause`. */
 function undiciError(name: string, code: string | undefined, message: string, cause?: unknown): Error {
@@ -92,6 +93,44 @@ describe('classifyRequestError', () => {
       ['a plain object', {}, '[object Object]'],
     ])('something thrown that is not an Error (%s) -> RELAY_ERR_NETWORK', (_label, thrown, message) => {
       expect(classifyRequestError(thrown)).toEqual({ code: ErrorCodes.NETWORK.code, message, retryable: true });
+    });
+  });
+});
+
+describe('outcomeError', () => {
+  const answered = (statusCode: number): AttemptResult => ({ statusCode, headers: {}, error: null });
+
+  it('is null on success', () => {
+    expect(outcomeError(answered(200), { kind: 'success' }, 'target')).toBeNull();
+  });
+
+  it('keeps a network error or timeout as classified', () => {
+    const result: AttemptResult = { statusCode: null, headers: {}, error: { ...TIMEOUT } };
+    expect(outcomeError(result, { kind: 'retry', delayMs: 100, retryAfterMs: null }, 'target')).toEqual({
+      code: ErrorCodes.TIMEOUT.code,
+      message: ErrorCodes.TIMEOUT.message,
+    });
+  });
+
+  it('names a non-2xx and who answered it', () => {
+    expect(outcomeError(answered(500), { kind: 'fail', retryable: true }, 'target')).toEqual({
+      code: 'RELAY_ERR_HTTP_STATUS',
+      message: 'target answered 500',
+    });
+    expect(outcomeError(answered(404), { kind: 'retry', delayMs: 1, retryAfterMs: null }, 'callback')).toEqual({
+      code: 'RELAY_ERR_HTTP_STATUS',
+      message: 'callback answered 404',
+    });
+  });
+
+  it('reports a receiver stop with its own code', () => {
+    expect(outcomeError(answered(503), { kind: 'fail', retryable: false, stop: 'no-retry-header' }, 'target')).toEqual({
+      code: 'RELAY_ERR_RECEIVER_STOPPED',
+      message: 'target answered 503 with Relay-No-Retry; not retried',
+    });
+    expect(outcomeError(answered(410), { kind: 'fail', retryable: false, stop: 'gone' }, 'callback')).toEqual({
+      code: 'RELAY_ERR_RECEIVER_STOPPED',
+      message: 'callback answered 410 Gone; not retried',
     });
   });
 });

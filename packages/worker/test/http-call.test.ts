@@ -213,6 +213,22 @@ describe('sendHttp', () => {
     expect(result.durationMs).toBeLessThan(3000);
   });
 
+  it('times out a body that trickles forever: the deadline covers the whole exchange, not the gaps', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const { url } = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      // A byte every 50 ms: never idle long enough for an inactivity timeout.
+      timer = setInterval(() => res.write('.'), 50);
+      res.on('close', () => clearInterval(timer));
+    });
+    const result = await sendHttp(agent, call(url, { timeoutMs: 400 }));
+    clearInterval(timer);
+    expect(result.statusCode).toBeNull();
+    expect(result.error?.code).toBe(ErrorCodes.TIMEOUT.code);
+    expect(result.durationMs).toBeGreaterThanOrEqual(350);
+    expect(result.durationMs).toBeLessThan(1500);
+  });
+
   it('reports a refused connection as a retryable network error', async () => {
     const { server, url } = await listen(() => {});
     servers.splice(servers.indexOf(server), 1);

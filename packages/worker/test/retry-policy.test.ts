@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  asksNoRetry,
   backoffDelayMs,
+  decideCallback,
   decideNext,
   isRetryable,
   isSuccessStatus,
@@ -215,6 +217,111 @@ describe('decideNext', () => {
     it('does not extend the number of attempts', () => {
       const d = decideNext(status(429, { 'retry-after': '5' }), options.maxRetries + 1, options, 0.5, NOW);
       expect(d).toEqual({ kind: 'fail', retryable: true });
+    });
+  });
+});
+
+describe('asksNoRetry (Relay-No-Retry)', () => {
+  it.each(['true', '1', 'TRUE', 'True', ' true ', '1 '])('stops on a non-2xx with the value %j', (value) => {
+    expect(asksNoRetry(status(503, { 'relay-no-retry': value }))).toBe(true);
+  });
+
+  it.each(['false', '0', 'yes', '', 'true, true', 'truthy'])('does not stop on the value %j', (value) => {
+    expect(asksNoRetry(status(503, { 'relay-no-retry': value }))).toBe(false);
+  });
+
+  it.each([400, 404, 429, 500, 502, 503, 302])('applies to any non-2xx: %i', (code) => {
+    expect(asksNoRetry(status(code, { 'relay-no-retry': 'true' }))).toBe(true);
+  });
+
+  it.each([200, 201, 204])('is irrelevant on a 2xx: %i', (code) => {
+    expect(asksNoRetry(status(code, { 'relay-no-retry': 'true' }))).toBe(false);
+  });
+
+  it('is not a stop without an answer (network error, timeout)', () => {
+    expect(asksNoRetry(networkError(true))).toBe(false);
+  });
+
+  it('is not a stop without the header', () => {
+    expect(asksNoRetry(status(503))).toBe(false);
+  });
+});
+
+describe('decideNext with Relay-No-Retry', () => {
+  it('fails a retryable status at once, flagged as stopped by the receiver', () => {
+    expect(decideNext(status(503, { 'relay-no-retry': 'true' }), 1, options, 0.5, NOW)).toEqual({
+      kind: 'fail',
+      retryable: false,
+      stop: 'no-retry-header',
+    });
+  });
+
+  it('wins over a Retry-After on the same answer', () => {
+    const d = decideNext(status(429, { 'relay-no-retry': '1', 'retry-after': '5' }), 1, options, 0.5, NOW);
+    expect(d).toEqual({ kind: 'fail', retryable: false, stop: 'no-retry-header' });
+  });
+
+  it('also names the stop on an answer that was final anyway', () => {
+    expect(decideNext(status(422, { 'relay-no-retry': 'true' }), 1, options, 0.5, NOW)).toEqual({
+      kind: 'fail',
+      retryable: false,
+      stop: 'no-retry-header',
+    });
+  });
+
+  it('leaves a 2xx a success', () => {
+    expect(decideNext(status(200, { 'relay-no-retry': 'true' }), 1, options, 0.5, NOW)).toEqual({ kind: 'success' });
+  });
+
+  it('retries as usual when the value is not true or 1', () => {
+    expect(decideNext(status(503, { 'relay-no-retry': 'false' }), 1, options, 0.5, NOW).kind).toBe('retry');
+  });
+});
+
+describe('decideCallback', () => {
+  const cb = { maxAttempts: 4, retryDelayMs: 1000, maxDelayMs: 60_000 };
+
+  it.each([200, 202, 204])('is delivered on %i', (code) => {
+    expect(decideCallback(status(code), 1, cb, 0.5)).toEqual({ kind: 'success' });
+    expect(decideCallback(status(code), cb.maxAttempts, cb, 0.5)).toEqual({ kind: 'success' });
+  });
+
+  it.each([400, 404, 429, 500, 503])('retries %i with the backoff (a receiver may be redeploying)', (code) => {
+    expect(decideCallback(status(code), 1, cb, 0.5)).toEqual({ kind: 'retry', delayMs: 1000, retryAfterMs: null });
+    expect(decideCallback(status(code), 3, cb, 0.5)).toEqual({ kind: 'retry', delayMs: 4000, retryAfterMs: null });
+  });
+
+  it('makes exactly maxAttempts deliveries', () => {
+    const kinds = [1, 2, 3, 4].map((n) => decideCallback(status(500), n, cb, 0.5).kind);
+    expect(kinds).toEqual(['retry', 'retry', 'retry', 'fail']);
+    expect(decideCallback(status(500), 4, cb, 0.5)).toEqual({ kind: 'fail', retryable: true });
+  });
+
+  it('stops at once on 410 Gone', () => {
+    expect(decideCallback(status(410), 1, cb, 0.5)).toEqual({ kind: 'fail', retryable: false, stop: 'gone' });
+  });
+
+  it('stops at once on Relay-No-Retry, whatever the status', () => {
+    for (const code of [400, 500, 503, 410]) {
+      expect(decideCallback(status(code, { 'relay-no-retry': 'true' }), 1, cb, 0.5)).toEqual({
+        kind: 'fail',
+        retryable: false,
+        stop: 'no-retry-header',
+      });
+    }
+  });
+
+  it('retries a retryable network error, and fails at once on one that would repeat', () => {
+    expect(decideCallback(networkError(true), 1, cb, 0.5).kind).toBe('retry');
+    expect(decideCallback(networkError(false), 1, cb, 0.5)).toEqual({ kind: 'fail', retryable: false });
+  });
+
+  it('caps the delay at maxDelayMs and does not honour Retry-After', () => {
+    const capped = { ...cb, maxAttempts: 20, maxDelayMs: 5000 };
+    expect(decideCallback(status(503, { 'retry-after': '60' }), 10, capped, ALMOST_ONE)).toEqual({
+      kind: 'retry',
+      delayMs: 5000,
+      retryAfterMs: null,
     });
   });
 });

@@ -2,9 +2,16 @@ import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /** `reason` of a refused job submission. */
-export type JobRejectReason = 'validation' | 'unavailable' | 'too_large' | 'other';
-
-const REJECT_REASONS: readonly JobRejectReason[] = ['validation', 'unavailable', 'too_large', 'other'];
+const REJECT_REASONS = [
+  'validation',
+  'unavailable',
+  'too_large',
+  'unauthorized',
+  'rate_limited',
+  'idempotency',
+  'other',
+] as const;
+export type JobRejectReason = (typeof REJECT_REASONS)[number];
 
 /** Answer times of the API: a cached 404 (~1 ms) to a submit waiting on a slow broker confirm. */
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -14,7 +21,8 @@ export const UNMATCHED_ROUTE = 'unmatched';
 
 export interface BackendMetrics {
   registry: Registry;
-  jobsAccepted: Counter;
+  /** `application`: the owning application's id (`default` with RELAY_AUTH=off). */
+  jobsAccepted: Counter<'application'>;
   jobsRejected: Counter<'reason'>;
   httpRequests: Counter<'method' | 'route' | 'status_code'>;
   httpDuration: Histogram<'method' | 'route'>;
@@ -45,6 +53,9 @@ export interface MetricsPluginOptions {
 export function rejectionReason(statusCode: number): JobRejectReason {
   if (statusCode === 400 || statusCode === 415) return 'validation';
   if (statusCode === 413) return 'too_large';
+  if (statusCode === 401 || statusCode === 403) return 'unauthorized';
+  if (statusCode === 429) return 'rate_limited';
+  if (statusCode === 409 || statusCode === 422) return 'idempotency';
   if (statusCode === 503) return 'unavailable';
   return 'other';
 }
@@ -67,7 +78,8 @@ export default fp<MetricsPluginOptions>(
       registry,
       jobsAccepted: new Counter({
         name: 'relay_jobs_accepted_total',
-        help: 'Jobs accepted (202) by POST /api/jobs',
+        help: 'Jobs accepted (202) by POST /api/jobs, by application',
+        labelNames: ['application'] as const,
         registers,
       }),
       jobsRejected: new Counter({

@@ -35,7 +35,19 @@ const RESPONSE_DESCRIPTION = 'x-response-description';
  * route's code. Descriptions take the codes from ErrorCodes so they cannot
  * drift from what the server sends.
  */
-const GENERIC_ERRORS: Record<number, { when: 'always' | 'hasBody' | 'hasInput'; description: string }> = {
+const GENERIC_ERRORS: Record<number, { when: 'always' | 'hasBody' | 'hasInput' | 'api'; description: string }> = {
+  401: {
+    when: 'api',
+    description: `No API key, or an unknown or revoked one (${ErrorCodes.UNAUTHORIZED.code})`,
+  },
+  403: {
+    when: 'api',
+    description: `The key may not use this route: the master key manages applications, application keys use the rest (${ErrorCodes.FORBIDDEN.code})`,
+  },
+  429: {
+    when: 'api',
+    description: `The application's rate limit is exhausted; see Retry-After and RateLimit-* (${ErrorCodes.RATE_LIMITED.code})`,
+  },
   400: {
     when: 'hasInput',
     description: `The request is invalid; \`details\` lists every problem (${ErrorCodes.VALIDATION.code}, or ${ErrorCodes.INVALID_JSON.code} for a body that is not JSON)`,
@@ -142,7 +154,13 @@ export const addDocumentation: SwaggerTransform = ({ schema, url }) => {
   const s = schema as FastifySchema & { response?: Record<string, unknown> };
   const doc: Record<string, unknown> = { ...s };
   const hasBody = s.body !== undefined;
-  const applies = { always: true, hasBody, hasInput: hasBody || s.params !== undefined || s.querystring !== undefined };
+  const isApi = url.startsWith('/api');
+  const applies = {
+    always: true,
+    hasBody,
+    hasInput: hasBody || s.params !== undefined || s.querystring !== undefined,
+    api: isApi,
+  };
   const isJobSubmit = s.body === JobSpecSchema;
   const errorExample = (status: number) => (isJobSubmit && status === 400 ? validationErrorExample : undefined);
 
@@ -180,6 +198,8 @@ export const addDocumentation: SwaggerTransform = ({ schema, url }) => {
     doc.body = { ...asInput(JobSpecSchema), 'x-examples': jobSpecExamples };
     doc.callbacks = { jobResult: jobResultCallback };
   }
+  // Every /api route takes either form of the key; the others are open.
+  doc.security = isApi ? [{ bearerKey: [] }, { headerKey: [] }] : [];
   if (!s.tags?.length) {
     const tags = fallbackTags(url);
     if (tags) doc.tags = tags;
@@ -216,10 +236,24 @@ export default fp(
             'backoff, records every attempt in Redis and POSTs the result to your callback URL. Every error answer ' +
             'is the same JSON shape, with a stable `code` to switch on.',
         },
+        components: {
+          securitySchemes: {
+            bearerKey: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'An application key (jobs) or RELAY_MASTER_KEY (applications)',
+            },
+            headerKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key, as a header' },
+          },
+        },
         tags: [
           { name: 'jobs', description: 'Submit jobs, read their status and attempt log, cancel and replay them' },
           { name: 'dead letters', description: 'Jobs that failed for good' },
           { name: 'metrics', description: 'Cluster-wide counters' },
+          {
+            name: 'applications',
+            description: 'Tenants and their API keys, rate limits and signing secrets (master key)',
+          },
           { name: 'health', description: 'Whether Redis and RabbitMQ are reachable' },
         ],
       },

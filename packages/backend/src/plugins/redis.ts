@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { connectRedis, JobStore, redisKeys } from '@relay/common';
+import { connectRedis, HeaderRedactor, JobStore } from '@relay/common';
 import type { BackendConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -15,7 +15,15 @@ export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
     const redis = await connectRedis({ url: config.redisUrl, log: app.log, startupTimeoutMs: config.startupTimeoutMs });
     app.decorate('redis', redis);
-    app.decorate('jobStore', new JobStore(redis, redisKeys(config.prefix), config.jobTtlSeconds, config.secretKey));
+    app.decorate(
+      'jobStore',
+      new JobStore(redis, {
+        prefix: config.prefix,
+        ttlSeconds: config.jobTtlSeconds,
+        secretKey: config.secretKey,
+        redactor: new HeaderRedactor(config.redactHeaders),
+      }),
+    );
     app.addHook('onClose', async () => {
       await redis.quit().catch(() => redis.disconnect());
     });

@@ -26,7 +26,7 @@ const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const query = request.query as typeof request.query & Record<string, unknown>;
       const filter = { ...toFilter(query), deadLettered: true };
-      const page = await searchJobs(app.jobStore, filter, query.limit, parseCursor(query.cursor)).catch(
+      const page = await searchJobs(request.jobs, filter, query.limit, parseCursor(query.cursor)).catch(
         (err: unknown) => {
           throw unavailable('Redis', err);
         },
@@ -47,7 +47,7 @@ const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const body = request.body;
-      const page = await searchJobs(app.jobStore, { ...toFilter(body), deadLettered: true }, body.limit, null).catch(
+      const page = await searchJobs(request.jobs, { ...toFilter(body), deadLettered: true }, body.limit, null).catch(
         (err: unknown) => {
           throw unavailable('Redis', err);
         },
@@ -56,7 +56,7 @@ const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const failed: { jobId: string; code: string; message: string }[] = [];
       for (const { jobId } of page.items) {
         try {
-          await replayJob(app, jobId, request.id);
+          await replayJob(app, request.jobs, jobId, request.id);
           replayed.push(jobId);
         } catch (err) {
           if (!(err instanceof RelayError) || err.statusCode >= 500) throw err;

@@ -6,6 +6,7 @@ import {
   pendingCallback,
   RelayError,
   type AttemptMessage,
+  type JobStore,
 } from '@relay/common';
 
 /**
@@ -24,17 +25,16 @@ export function unavailable(what: string, cause: unknown): RelayError {
   });
 }
 
-export async function cancelJob(app: FastifyInstance, jobId: string): Promise<CancelAnswer> {
-  const job = await app.jobStore.get(jobId).catch((err: unknown) => {
+/** Cancels one of `jobs`' jobs (the caller's application's). */
+export async function cancelJob(app: FastifyInstance, jobs: JobStore, jobId: string): Promise<CancelAnswer> {
+  const job = await jobs.get(jobId).catch((err: unknown) => {
     throw unavailable('Redis', err);
   });
   if (!job) throw new RelayError('JOB_NOT_FOUND');
   const queuedAt = new Date().toISOString();
-  const result = await app.jobStore
-    .cancel(jobId, job.callbackUrl ? pendingCallback(queuedAt) : null)
-    .catch((err: unknown) => {
-      throw unavailable('Redis', err);
-    });
+  const result = await jobs.cancel(jobId, job.callbackUrl ? pendingCallback(queuedAt) : null).catch((err: unknown) => {
+    throw unavailable('Redis', err);
+  });
   switch (result.outcome) {
     case 'missing':
       throw new RelayError('JOB_NOT_FOUND');
@@ -55,22 +55,29 @@ export async function cancelJob(app: FastifyInstance, jobId: string): Promise<Ca
         };
         // Best effort after the state change: if the broker is down now, the
         // job stays cancelled and its callback reads 'pending' (see README).
-        await app.jobQueue.publish(callbackMessage(jobId, job.callbackUrl, body, 1)).catch((err: unknown) => {
-          app.log.error({ err, jobId }, 'cancelled job: callback could not be queued');
-        });
+        await app.jobQueue
+          .publish(callbackMessage(jobId, job.callbackUrl, body, 1, jobs.application))
+          .catch((err: unknown) => {
+            app.log.error({ err, jobId }, 'cancelled job: callback could not be queued');
+          });
       }
       return { jobId, status: JobStatus.cancelled };
   }
 }
 
 /** Re-runs a failed or cancelled job as a new series of attempts under the same id. */
-export async function replayJob(app: FastifyInstance, jobId: string, requestId: string | null): Promise<void> {
-  const stored = await app.jobStore.specForReplay(jobId).catch((err: unknown) => {
+export async function replayJob(
+  app: FastifyInstance,
+  jobs: JobStore,
+  jobId: string,
+  requestId: string | null,
+): Promise<void> {
+  const stored = await jobs.specForReplay(jobId).catch((err: unknown) => {
     throw unavailable('Redis', err);
   });
   if (!stored) throw new RelayError('JOB_NOT_FOUND');
   if (stored.missingSecrets) throw new RelayError('REPLAY_NEEDS_SECRETS');
-  const result = await app.jobStore.replay(jobId, requestId).catch((err: unknown) => {
+  const result = await jobs.replay(jobId, requestId).catch((err: unknown) => {
     throw unavailable('Redis', err);
   });
   if (result.outcome === 'missing') throw new RelayError('JOB_NOT_FOUND');
@@ -91,11 +98,12 @@ export async function replayJob(app: FastifyInstance, jobId: string, requestId: 
     spec: stored.spec,
     requestId,
     traceId: stored.traceId,
+    application: jobs.application,
   };
   try {
     await app.jobQueue.publish(message);
   } catch (err) {
-    await app.jobStore.undoReplay(jobId, result.attemptsDone).catch((undoErr: unknown) => {
+    await jobs.undoReplay(jobId, result.attemptsDone).catch((undoErr: unknown) => {
       app.log.error({ err: undoErr, jobId }, 'replay could not be queued nor undone; the job reads queued');
     });
     throw unavailable('RabbitMQ', err);

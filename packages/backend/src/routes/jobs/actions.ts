@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cancelJob, replayJob } from '../../services/job-actions.js';
 import { CancelResultSchema, ErrorBodySchema, JobAcceptedSchema, JobIdParamsSchema } from './schemas.js';
 
@@ -19,8 +20,8 @@ const jobActionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   };
-  const handler = async (request: { params: { jobId: string } }, reply: { code(n: number): unknown }) => {
-    const result = await cancelJob(app, request.params.jobId);
+  const handler = async (request: FastifyRequest<{ Params: { jobId: string } }>, reply: FastifyReply) => {
+    const result = await cancelJob(app, request.jobs, request.params.jobId);
     reply.code(result.status === 'cancelled' ? 200 : 202);
     return result;
   };
@@ -45,7 +46,7 @@ const jobActionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await replayJob(app, request.params.jobId, request.id);
+      await replayJob(app, request.jobs, request.params.jobId, request.id);
       return reply
         .code(202)
         .header('location', `/api/job/${request.params.jobId}`)

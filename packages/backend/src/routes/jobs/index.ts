@@ -1,7 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { JobSpecSchema, JobStatus, RelayError, searchJobs, toSummary, type AttemptMessage } from '@relay/common';
+import type { FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import {
+  JobSpecSchema,
+  JobStatus,
+  RelayError,
+  searchJobs,
+  toSummary,
+  type AttemptMessage,
+  type JobSpec,
+  type NetworkAllowlist,
+} from '@relay/common';
 import { rejectionReason } from '../../plugins/metrics.js';
+import { Idempotency, IDEMPOTENCY_KEY_PATTERN, type StoredAnswer } from '../../services/idempotency.js';
+import { rejectInvalidSubmission } from '../../services/address-guard.js';
 import { traceIdOf } from '../../services/tracing.js';
 import { unavailable } from '../../services/job-actions.js';
 import { toFilter, parseCursor } from './filters.js';
@@ -16,60 +29,106 @@ import {
   ListQuerySchema,
 } from './schemas.js';
 
-const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+const SubmitHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      pattern: IDEMPOTENCY_KEY_PATTERN,
+      description:
+        'Makes the submission safe to retry: the same key with the same body within 24 h answers with the ' +
+        'first job instead of creating another (per application)',
+    }),
+  ),
+});
+
+const jobsRoutes: FastifyPluginAsyncTypebox<{ networkAllowlist: NetworkAllowlist }> = async (app, options) => {
+  /** Records, publishes and answers one new job. */
+  async function acceptJob(
+    request: FastifyRequest,
+    spec: JobSpec,
+  ): Promise<StoredAnswer<Static<typeof JobAcceptedSchema>, 202>> {
+    const jobs = request.jobs;
+    const jobId = randomUUID();
+    const createdAt = new Date();
+    const traceId = traceIdOf(request.headers.traceparent);
+    try {
+      await jobs.create({ jobId, spec, createdAt, requestId: request.id, traceId });
+    } catch (err) {
+      throw unavailable('Redis', err);
+    }
+    const message: AttemptMessage = {
+      v: 1,
+      kind: 'attempt',
+      jobId,
+      attempt: 1,
+      seriesBase: 0,
+      dueAt: 0,
+      createdAt: createdAt.toISOString(),
+      spec,
+      requestId: request.id,
+      traceId,
+      application: jobs.application,
+    };
+    try {
+      await app.jobQueue.publish(message);
+    } catch (err) {
+      // No confirm: take the record back so no job claims to be queued. If
+      // the confirm was merely late, the worker recreates the record from
+      // the message (see README, delivery guarantees).
+      await jobs.delete(jobId, spec).catch((delErr: unknown) => {
+        request.log.error({ err: delErr, jobId }, 'could not remove the record of a job that was not queued');
+      });
+      throw unavailable('RabbitMQ', err);
+    }
+    request.log.info({ jobId, method: spec.method, application: jobs.application }, 'job accepted');
+    return {
+      statusCode: 202,
+      headers: { location: `/api/job/${jobId}` },
+      body: { jobId, status: JobStatus.queued, message: 'Job accepted for processing' },
+    };
+  }
+
   app.post(
     '/api/jobs',
     {
       schema: {
         tags: ['jobs'],
         summary: 'Submit a job',
+        headers: SubmitHeadersSchema,
         body: JobSpecSchema,
-        response: { 202: JobAcceptedSchema, 400: ErrorBodySchema, 413: ErrorBodySchema, 503: ErrorBodySchema },
+        response: {
+          202: JobAcceptedSchema,
+          400: ErrorBodySchema,
+          401: ErrorBodySchema,
+          409: ErrorBodySchema,
+          413: ErrorBodySchema,
+          422: ErrorBodySchema,
+          429: ErrorBodySchema,
+          503: ErrorBodySchema,
+        },
       },
+      // The handler reports schema problems together with forbidden addresses.
+      attachValidation: true,
       // A route hook also sees the 400/413/415 answered before the handler runs.
-      onResponse: async (_request, reply) => {
-        if (reply.statusCode === 202) app.metrics.jobsAccepted.inc();
+      onResponse: async (request, reply) => {
+        const application = request.principal?.kind === 'application' ? request.principal.application.id : 'none';
+        if (reply.statusCode === 202) app.metrics.jobsAccepted.inc({ application });
         else app.metrics.jobsRejected.inc({ reason: rejectionReason(reply.statusCode) });
       },
     },
     async (request, reply) => {
+      rejectInvalidSubmission(request, options.networkAllowlist);
       const spec = request.body;
-      const jobId = randomUUID();
-      const createdAt = new Date();
-      const traceId = traceIdOf(request.headers.traceparent);
-      try {
-        await app.jobStore.create({ jobId, spec, createdAt, requestId: request.id, traceId });
-      } catch (err) {
-        throw unavailable('Redis', err);
-      }
-      const message: AttemptMessage = {
-        v: 1,
-        kind: 'attempt',
-        jobId,
-        attempt: 1,
-        seriesBase: 0,
-        dueAt: 0,
-        createdAt: createdAt.toISOString(),
-        spec,
-        requestId: request.id,
-        traceId,
-      };
-      try {
-        await app.jobQueue.publish(message);
-      } catch (err) {
-        // No confirm: take the record back so no job claims to be queued. If
-        // the confirm was merely late, the worker recreates the record from
-        // the message (see README, delivery guarantees).
-        await app.jobStore.delete(jobId, spec).catch((delErr: unknown) => {
-          request.log.error({ err: delErr, jobId }, 'could not remove the record of a job that was not queued');
-        });
-        throw unavailable('RabbitMQ', err);
-      }
-      request.log.info({ jobId, method: spec.method }, 'job accepted');
-      return reply
-        .code(202)
-        .header('location', `/api/job/${jobId}`)
-        .send({ jobId, status: JobStatus.queued, message: 'Job accepted for processing' });
+      const idempotencyKey = request.headers['idempotency-key'];
+      const answer = idempotencyKey
+        ? await new Idempotency(app.redis, request.jobs.keys, request.log)
+            .run(idempotencyKey, spec, () => acceptJob(request, spec))
+            .catch((err: unknown) => {
+              if (err instanceof RelayError) throw err;
+              throw unavailable('Redis', err);
+            })
+        : { ...(await acceptJob(request, spec)), replayed: false };
+      if (answer.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
     },
   );
 
@@ -89,7 +148,7 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const query = request.query as typeof request.query & Record<string, unknown>;
-      const page = await searchJobs(app.jobStore, toFilter(query), query.limit, parseCursor(query.cursor)).catch(
+      const page = await searchJobs(request.jobs, toFilter(query), query.limit, parseCursor(query.cursor)).catch(
         (err: unknown) => {
           throw unavailable('Redis', err);
         },
@@ -108,7 +167,7 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   };
   for (const url of ['/api/job/:jobId', '/api/jobs/:jobId']) {
     app.get(url, getJob, async (request) => {
-      const job = await app.jobStore.get(request.params.jobId).catch((err: unknown) => {
+      const job = await request.jobs.get(request.params.jobId).catch((err: unknown) => {
         throw unavailable('Redis', err);
       });
       if (!job)
@@ -130,7 +189,7 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { offset, limit } = request.query;
-      const page = await app.jobStore.attemptsPage(request.params.jobId, offset, limit).catch((err: unknown) => {
+      const page = await request.jobs.attemptsPage(request.params.jobId, offset, limit).catch((err: unknown) => {
         throw unavailable('Redis', err);
       });
       if (!page) throw new RelayError('JOB_NOT_FOUND');

@@ -1,0 +1,47 @@
+import type { FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import { describeForbidden, forbiddenUrlHost, type NetworkAllowlist } from '@relay/common';
+
+/** The URL fields of a job spec that relay connects to. */
+const URL_FIELDS = ['targetUrl', 'callbackUrl'] as const;
+
+/**
+ * The SSRF guard at submission: a targetUrl or callbackUrl whose host is a
+ * literal forbidden IP (in any form: `127.1`, `2130706433`, `[::ffff:7f00:1]`…)
+ * is a problem of the request, reported as the schema's own problems are.
+ * Host names are not resolved here: the worker judges the addresses they
+ * resolve to when it connects.
+ */
+export function forbiddenAddressProblems(body: unknown, allowlist: NetworkAllowlist): FastifySchemaValidationError[] {
+  if (typeof body !== 'object' || body === null) return [];
+  const problems: FastifySchemaValidationError[] = [];
+  for (const field of URL_FIELDS) {
+    const url = (body as Record<string, unknown>)[field];
+    if (typeof url !== 'string') continue;
+    const forbidden = forbiddenUrlHost(url, allowlist);
+    if (!forbidden) continue;
+    problems.push({
+      keyword: 'x-forbiddenAddress',
+      instancePath: `/${field}`,
+      schemaPath: '#/x-forbiddenAddress',
+      params: { address: forbidden.address, range: forbidden.range },
+      message: `must not point at a loopback, private, link-local or reserved address: ${describeForbidden(forbidden)} (see RELAY_ALLOW_PRIVATE_NETWORKS)`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * For a route with `attachValidation: true`: throws the schema's problems and
+ * the forbidden addresses together, as one validation error for the central
+ * error handler, so that the client sees every problem at once.
+ */
+export function rejectInvalidSubmission(request: FastifyRequest, allowlist: NetworkAllowlist): void {
+  const schemaError = request.validationError;
+  const validation = [...(schemaError?.validation ?? []), ...forbiddenAddressProblems(request.body, allowlist)];
+  if (validation.length === 0) return;
+  throw Object.assign(new Error('The request is invalid'), {
+    statusCode: 400,
+    validation,
+    validationContext: schemaError?.validationContext ?? 'body',
+  });
+}

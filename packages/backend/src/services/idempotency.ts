@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { RelayError, type LogSink, type RedisKeys } from '@relay/common';
+
+/**
+ * `Idempotency-Key` on POST /api/jobs, per application, kept 24 h (the IETF
+ * httpapi idempotency-key draft, as Stripe does it): the first request with a
+ * key claims it ("pending"); its answer is then stored ("done") and replayed
+ * to any later request with the same key and the same body. A different body
+ * is a 422; a duplicate arriving while the first is still being accepted is a
+ * 409 (retry shortly). A request that fails (503) releases the key, so the
+ * client's retry runs afresh.
+ */
+
+export const IDEMPOTENCY_TTL_SECONDS = 86_400;
+/**
+ * How long a claim may stay pending: longer than any acceptance can take
+ * (Redis write + publisher confirm, PUBLISH_TIMEOUT_MS at most 60 s), short
+ * enough that a backend that died mid-request does not block the key for a day.
+ */
+const PENDING_TTL_SECONDS = 90;
+
+/** Printable ASCII without spaces, as the draft suggests; 255 at most. */
+export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7e]{1,255}$';
+
+/** A successful answer, as stored for replay (failures are never stored). */
+export interface StoredAnswer<Body = unknown, Status extends number = number> {
+  statusCode: Status;
+  body: Body;
+  headers: Record<string, string>;
+}
+
+type Entry<A = StoredAnswer> =
+  { state: 'pending'; fingerprint: string } | { state: 'done'; fingerprint: string; answer: A };
+
+/** JSON with object keys sorted, so that key order does not make two bodies differ. Pure. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function fingerprint(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+/** What to do with a request whose key is already taken. Pure. */
+export function decide(existing: Entry<unknown>, requestFingerprint: string): 'replay' | 'in_progress' | 'mismatch' {
+  if (existing.fingerprint !== requestFingerprint) return 'mismatch';
+  return existing.state === 'done' ? 'replay' : 'in_progress';
+}
+
+export class Idempotency {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly log: LogSink,
+  ) {}
+
+  /**
+   * Runs `accept` once per (application, key, body). Returns its answer, or
+   * the stored answer of the first request with `replayed: true`.
+   */
+  async run<A extends StoredAnswer>(
+    idempotencyKey: string,
+    body: unknown,
+    accept: () => Promise<A>,
+  ): Promise<A & { replayed: boolean }> {
+    const key = this.keys.idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
+    const print = fingerprint(body);
+    const pending: Entry<A> = { state: 'pending', fingerprint: print };
+    // Two tries: the entry may expire between a failed SET NX and the GET.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const claimed = await this.redis.set(key, JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS, 'NX');
+      if (claimed) return { ...(await this.acceptOnce(key, print, accept)), replayed: false };
+      const raw = await this.redis.get(key);
+      if (raw === null) continue;
+      const existing = JSON.parse(raw) as Entry<A>;
+      switch (decide(existing, print)) {
+        case 'mismatch':
+          throw new RelayError('IDEMPOTENCY_MISMATCH', {
+            details: [{ path: '/headers/idempotency-key', message: 'already used with a different body' }],
+          });
+        case 'in_progress':
+          throw new RelayError('IDEMPOTENCY_IN_PROGRESS', { headers: { 'retry-after': '1' } });
+        case 'replay':
+          return { ...(existing as Extract<Entry<A>, { state: 'done' }>).answer, replayed: true };
+      }
+    }
+    throw new RelayError('IDEMPOTENCY_IN_PROGRESS', { headers: { 'retry-after': '1' } });
+  }
+
+  private async acceptOnce<A extends StoredAnswer>(key: string, print: string, accept: () => Promise<A>): Promise<A> {
+    let answer: A;
+    try {
+      answer = await accept();
+    } catch (err) {
+      // Nothing was accepted: free the key for the client's retry.
+      await this.redis.del(key).catch(() => undefined);
+      throw err;
+    }
+    const done: Entry<A> = { state: 'done', fingerprint: print, answer };
+    // The job is accepted whatever happens here. If this write fails, the
+    // claim expires and a later retry with the key could create a second job:
+    // rare (Redis failed between two commands) and logged.
+    await this.redis.set(key, JSON.stringify(done), 'EX', IDEMPOTENCY_TTL_SECONDS).catch((err: unknown) => {
+      this.log.error(
+        { err },
+        'idempotency: the answer could not be stored; the key is released when its claim expires',
+      );
+    });
+    return answer;
+  }
+}

@@ -1,0 +1,92 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * Applications: the tenants of a relay. Each has one API key (shown once, kept
+ * only as a SHA-256 hash), its own jobs, its own rate limit and its own
+ * Standard Webhooks signing secrets.
+ */
+
+export const RateLimitSchema = Type.Object(
+  {
+    max: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Requests allowed per window' }),
+    windowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, description: 'Window length (ms)' }),
+  },
+  { additionalProperties: false, description: "The application's own limit on /api requests" },
+);
+export type RateLimit = Static<typeof RateLimitSchema>;
+
+export const SigningSecretInfoSchema = Type.Object({
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When a rotated-out secret stops signing (null: the current secret)',
+  }),
+});
+
+export const ApplicationSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  rateLimit: Type.Union([RateLimitSchema, Type.Null()], {
+    description: 'null: the server default (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS)',
+  }),
+  signTargetRequests: Type.Boolean({
+    description: 'Target requests are signed like callbacks (webhook-id, webhook-timestamp, webhook-signature)',
+  }),
+  signingSecrets: Type.Array(SigningSecretInfoSchema, {
+    description: 'Secrets that sign deliveries now, newest first (values are never shown again)',
+  }),
+});
+export type Application = Static<typeof ApplicationSchema>;
+
+export const ApplicationNameSchema = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '^[^\\u0000-\\u001f]+$',
+  description: 'A label for people',
+});
+
+export const CreateApplicationSchema = Type.Object(
+  {
+    name: ApplicationNameSchema,
+    rateLimit: Type.Optional(RateLimitSchema),
+    signTargetRequests: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);
+export type CreateApplication = Static<typeof CreateApplicationSchema>;
+
+export const UpdateApplicationSchema = Type.Object(
+  {
+    name: Type.Optional(ApplicationNameSchema),
+    rateLimit: Type.Optional(Type.Union([RateLimitSchema, Type.Null()])),
+    signTargetRequests: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateApplication = Static<typeof UpdateApplicationSchema>;
+
+export const CreatedApplicationSchema = Type.Intersect([
+  ApplicationSchema,
+  Type.Object({
+    apiKey: Type.String({ description: 'Shown only in this answer: relay keeps only its SHA-256 hash' }),
+    signingSecret: Type.String({ description: 'Standard Webhooks secret (whsec_...), to verify signed deliveries' }),
+  }),
+]);
+
+export const RotateSigningSecretSchema = Type.Object(
+  {
+    graceSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 30 * 86_400,
+      default: 86_400,
+      description: 'How long the previous secret keeps signing next to the new one',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const RotatedSigningSecretSchema = Type.Object({
+  signingSecret: Type.String({ description: 'The new secret (whsec_...); shown only in this answer' }),
+  signingSecrets: Type.Array(SigningSecretInfoSchema),
+});

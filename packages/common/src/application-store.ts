@@ -1,0 +1,266 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Application, RateLimit } from './application-schema.js';
+import { sealJson, unsealJson } from './secrets.js';
+import { redisKeys, type RedisKeys } from './topology.js';
+
+/**
+ * Applications in Redis: one hash per application (never expires), a set of
+ * all ids, and `apikey:<sha256>` -> id for authentication. The API key itself
+ * is never stored. Signing secrets must be usable by the worker, so they are
+ * stored: a JSON list of {secret, createdAt, expiresAt}, each secret sealed
+ * with RELAY_SECRET_KEY when one is configured.
+ */
+
+/** A Standard Webhooks signing secret and its validity. */
+export interface SigningSecret {
+  /** `whsec_` + base64 of the key bytes. */
+  secret: string;
+  createdAt: string;
+  /** When a rotated-out secret stops signing; null for the current one. */
+  expiresAt: string | null;
+}
+
+/** Who a request authenticated as (RELAY_AUTH=off: the default application). */
+export interface AuthenticatedApplication {
+  id: string;
+  rateLimit: RateLimit | null;
+}
+
+export function hashApiKey(apiKey: string): string {
+  return createHash('sha256').update(apiKey, 'utf8').digest('hex');
+}
+
+/** 32 random bytes; the prefix lets secret scanners recognise a leaked key. */
+function newApiKey(): string {
+  return `rk_${randomBytes(32).toString('base64url')}`;
+}
+
+function newSigningSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+function newApplicationId(): string {
+  return `app_${randomBytes(12).toString('base64url')}`;
+}
+
+/** One round trip: key hash -> id -> the fields a request needs. */
+const AUTHENTICATE = `
+local id = redis.call('GET', KEYS[1])
+if not id then return false end
+local f = redis.call('HMGET', ARGV[1] .. id, 'revokedAt', 'rateLimit')
+if f[1] and f[1] ~= '' then return false end
+return {id, f[2] or ''}
+`;
+
+/**
+ * Rotation in one step: every current secret gets an expiry, expired ones are
+ * dropped, the new one goes first. Atomic, so two rotations cannot lose one.
+ * ISO-8601 UTC timestamps compare correctly as strings.
+ * KEYS: application. ARGV: newEntryJson, expiresAtIso, nowIso.
+ */
+const ROTATE = `
+local raw = redis.call('HGET', KEYS[1], 'signingSecrets')
+if not raw then return 0 end
+local out = {cjson.decode(ARGV[1])}
+for _, s in ipairs(cjson.decode(raw)) do
+  if s.expiresAt == cjson.null or s.expiresAt == nil then s.expiresAt = ARGV[2] end
+  if s.expiresAt > ARGV[3] then table.insert(out, s) end
+end
+redis.call('HSET', KEYS[1], 'signingSecrets', cjson.encode(out))
+return 1
+`;
+
+interface Commands {
+  relayAuthenticate(key: string, recordPrefix: string): Promise<[string, string] | null>;
+  relayRotateSecret(key: string, entry: string, expiresAt: string, now: string): Promise<number>;
+}
+
+export class ApplicationStore {
+  private readonly keys: RedisKeys;
+  private readonly cmd: Commands;
+  private readonly secretKey: string;
+
+  constructor(
+    readonly redis: Redis,
+    options: { prefix: string; secretKey?: string },
+  ) {
+    this.keys = redisKeys(options.prefix);
+    this.secretKey = options.secretKey ?? '';
+    this.cmd = redis as unknown as Commands;
+    if (typeof this.cmd.relayAuthenticate !== 'function') {
+      redis.defineCommand('relayAuthenticate', { numberOfKeys: 1, lua: AUTHENTICATE });
+      redis.defineCommand('relayRotateSecret', { numberOfKeys: 1, lua: ROTATE });
+    }
+  }
+
+  /** The stored form of one secret entry. */
+  private sealEntry(entry: SigningSecret): SigningSecret {
+    return this.secretKey ? { ...entry, secret: `sealed:${sealJson(entry.secret, this.secretKey)}` } : entry;
+  }
+
+  private unsealSecrets(raw: string | undefined | null): SigningSecret[] {
+    if (!raw) return [];
+    return (JSON.parse(raw) as SigningSecret[]).map((entry) => {
+      if (!entry.secret.startsWith('sealed:')) return entry;
+      if (!this.secretKey) throw new Error('signing secrets are sealed; RELAY_SECRET_KEY is needed to read them');
+      return { ...entry, secret: unsealJson<string>(entry.secret.slice('sealed:'.length), this.secretKey) };
+    });
+  }
+
+  /**
+   * Creates an application; the only time its API key and first signing
+   * secret are returned.
+   */
+  async create(input: {
+    name: string;
+    rateLimit?: RateLimit | null;
+    signTargetRequests?: boolean;
+  }): Promise<{ application: Application; apiKey: string; signingSecret: string }> {
+    const id = newApplicationId();
+    const apiKey = newApiKey();
+    const keyHash = hashApiKey(apiKey);
+    const createdAt = new Date().toISOString();
+    const signingSecret = newSigningSecret();
+    await this.redis
+      .multi()
+      .hset(this.keys.applicationRecord(id), {
+        id,
+        name: input.name,
+        createdAt,
+        keyHash,
+        revokedAt: '',
+        rateLimit: input.rateLimit ? JSON.stringify(input.rateLimit) : '',
+        signTargetRequests: input.signTargetRequests ? '1' : '0',
+        signingSecrets: JSON.stringify([this.sealEntry({ secret: signingSecret, createdAt, expiresAt: null })]),
+      })
+      .sadd(this.keys.applications(), id)
+      .set(this.keys.apiKey(keyHash), id)
+      .exec();
+    const application = await this.get(id);
+    return { application: application!, apiKey, signingSecret };
+  }
+
+  /** The application a key belongs to, or null (unknown or revoked key). */
+  async authenticate(apiKey: string): Promise<AuthenticatedApplication | null> {
+    const found = await this.cmd.relayAuthenticate(
+      this.keys.apiKey(hashApiKey(apiKey)),
+      this.keys.applicationRecord(''),
+    );
+    if (!found) return null;
+    const [id, rateLimit] = found;
+    return { id, rateLimit: rateLimit ? (JSON.parse(rateLimit) as RateLimit) : null };
+  }
+
+  async get(id: string): Promise<Application | null> {
+    const raw = await this.redis.hgetall(this.keys.applicationRecord(id));
+    return raw.id ? this.toView(raw) : null;
+  }
+
+  /** Every application, revoked ones included, oldest first. */
+  async list(): Promise<Application[]> {
+    const ids = await this.redis.smembers(this.keys.applications());
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.applicationRecord(id));
+    const results = (await pipeline.exec()) ?? [];
+    return results
+      .map(([, raw]) => raw as Record<string, string>)
+      .filter((raw) => raw.id)
+      .map((raw) => this.toView(raw))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** Every application id (for cluster-wide counters). */
+  async ids(): Promise<string[]> {
+    return this.redis.smembers(this.keys.applications());
+  }
+
+  async update(
+    id: string,
+    patch: { name?: string; rateLimit?: RateLimit | null; signTargetRequests?: boolean },
+  ): Promise<Application | null> {
+    const key = this.keys.applicationRecord(id);
+    if (!(await this.redis.exists(key))) return null;
+    const fields: Record<string, string> = {};
+    if (patch.name !== undefined) fields.name = patch.name;
+    if (patch.rateLimit !== undefined) fields.rateLimit = patch.rateLimit ? JSON.stringify(patch.rateLimit) : '';
+    if (patch.signTargetRequests !== undefined) fields.signTargetRequests = patch.signTargetRequests ? '1' : '0';
+    await this.redis.hset(key, fields);
+    return this.get(id);
+  }
+
+  /**
+   * Revokes the application's key at once (its hash index is deleted, so the
+   * next request with it fails). The record stays, marked revoked; its jobs
+   * run to the end and expire as usual.
+   */
+  async revoke(id: string): Promise<Application | null> {
+    const key = this.keys.applicationRecord(id);
+    const [keyHash, revokedAt] = await this.redis.hmget(key, 'keyHash', 'revokedAt');
+    if (!keyHash) return null;
+    if (!revokedAt) {
+      await this.redis.multi().del(this.keys.apiKey(keyHash)).hset(key, 'revokedAt', new Date().toISOString()).exec();
+    }
+    return this.get(id);
+  }
+
+  /**
+   * Adds a new signing secret; the current one keeps signing for
+   * `graceSeconds` more, so receivers can switch without missing a delivery.
+   */
+  async rotateSigningSecret(
+    id: string,
+    graceSeconds: number,
+  ): Promise<{ signingSecret: string; application: Application } | null> {
+    const now = new Date();
+    const signingSecret = newSigningSecret();
+    const entry = this.sealEntry({ secret: signingSecret, createdAt: now.toISOString(), expiresAt: null });
+    const rotated = await this.cmd.relayRotateSecret(
+      this.keys.applicationRecord(id),
+      JSON.stringify(entry),
+      new Date(now.getTime() + graceSeconds * 1000).toISOString(),
+      now.toISOString(),
+    );
+    if (!rotated) return null;
+    return { signingSecret, application: (await this.get(id))! };
+  }
+
+  /**
+   * The secrets that sign deliveries for `id` now, newest first, and whether
+   * target requests are signed too. Null for an unknown application.
+   */
+  async signing(id: string): Promise<{ secrets: string[]; signTargetRequests: boolean } | null> {
+    const [raw, signTarget] = await this.redis.hmget(
+      this.keys.applicationRecord(id),
+      'signingSecrets',
+      'signTargetRequests',
+    );
+    if (raw === null) return null;
+    return {
+      secrets: activeSecrets(this.unsealSecrets(raw), new Date()).map((s) => s.secret),
+      signTargetRequests: signTarget === '1',
+    };
+  }
+
+  private toView(raw: Record<string, string>): Application {
+    return {
+      id: raw.id!,
+      name: raw.name ?? '',
+      createdAt: raw.createdAt ?? '',
+      revokedAt: raw.revokedAt || null,
+      rateLimit: raw.rateLimit ? (JSON.parse(raw.rateLimit) as RateLimit) : null,
+      signTargetRequests: raw.signTargetRequests === '1',
+      signingSecrets: activeSecrets(this.unsealSecrets(raw.signingSecrets), new Date()).map(
+        ({ createdAt, expiresAt }) => ({ createdAt, expiresAt }),
+      ),
+    };
+  }
+}
+
+/** Secrets still valid at `now`, newest first. Pure. */
+export function activeSecrets(secrets: SigningSecret[], now: Date): SigningSecret[] {
+  return secrets
+    .filter((s) => s.expiresAt === null || Date.parse(s.expiresAt) > now.getTime())
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
