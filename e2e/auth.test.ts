@@ -106,6 +106,8 @@ describe('API keys', () => {
     // Prometheus: accepted jobs are labelled by application.
     const text = (await stack.api.send('GET', '/metrics')).body as string;
     expect(text).toContain(`relay_jobs_accepted_total{application="${a.id}"} 1`);
+    const workerText = await (await fetch(`http://127.0.0.1:${stack.workers[0]!.metricsPort}/metrics`)).text();
+    expect(workerText).toContain(`relay_jobs_finished_total{status="completed",application="${a.id}"} 1`);
   });
 
   it('keeps master routes for the master key and job routes for application keys (403)', async () => {

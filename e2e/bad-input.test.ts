@@ -50,6 +50,11 @@ const invalidSpecs: [string, unknown, string[]][] = [
   ['header name not a token', { ...valid, headers: { 'bad name': 'x' } }, ['/body/headers/bad name']],
   ['header value with CRLF', { ...valid, headers: { 'x-a': 'a\r\nInjected: 1' } }, ['/body/headers/x-a']],
   ['reserved header', { ...valid, headers: { Host: 'evil.test' } }, ['/body/headers/Host']],
+  [
+    'headers over 32 KiB in all',
+    { ...valid, headers: Object.fromEntries(['x-a', 'x-b', 'x-c', 'x-d', 'x-e'].map((h) => [h, 'v'.repeat(8000)])) },
+    ['/body/headers'],
+  ],
   ['unknown fields', { ...valid, retries: 3, extra: true }, ['/body/retries', '/body/extra']],
   [
     'several problems at once',

@@ -309,6 +309,10 @@ describe('delivery', () => {
       ['Redis', JSON.stringify([...stored])],
     ];
     expect(callbacks.requests('/cb-private')).toHaveLength(1);
+    // Control: a value that is not a credential is found where the job is kept, so a leak would be too.
+    for (const [place, text] of places.filter(([p]) => p === 'API' || p === 'Redis')) {
+      expect(text.includes('not a secret'), `control value in ${place}`).toBe(true);
+    }
     for (const [place, text] of places) {
       for (const [name, secret] of Object.entries(s)) {
         expect(text.includes(secret), `${name} found in ${place}`).toBe(false);

@@ -91,9 +91,15 @@ describe('with no allowlist', () => {
       retryable: false,
       error: { code: 'RELAY_ERR_FORBIDDEN_ADDRESS' },
     });
-    expect(job.attemptsLog[0].error.message).toContain('refused to connect to localhost: 127.0.0.1 is a loopback address');
+    expect(job.attemptsLog[0].error.message).toContain(
+      'refused to connect to localhost: 127.0.0.1 is a loopback address',
+    );
     // The callback is refused too, once: retrying cannot change the answer.
-    expect(job.callback).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'RELAY_ERR_FORBIDDEN_ADDRESS' } });
+    expect(job.callback).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'RELAY_ERR_FORBIDDEN_ADDRESS' },
+    });
     expect(target.requests('/by-name')).toHaveLength(0);
     expect(callbacks.requests('/by-name-cb')).toHaveLength(0);
   });

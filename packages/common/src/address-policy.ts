@@ -126,8 +126,11 @@ function specialRange(ip: IP): { range: string; embedded?: string } | null {
 function inAllowlist(ip: IP, allowlist: NetworkAllowlist): boolean {
   // An IPv4-mapped address is the IPv4 address on a dual-stack socket.
   const forms: IP[] = [ip];
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) forms.push((ip as ipaddr.IPv6).toIPv4Address());
-  return forms.some((form) => allowlist.cidrs.some(([net, bits]) => net.kind() === form.kind() && form.match(net, bits)));
+  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress())
+    forms.push((ip as ipaddr.IPv6).toIPv4Address());
+  return forms.some((form) =>
+    allowlist.cidrs.some(([net, bits]) => net.kind() === form.kind() && form.match(net, bits)),
+  );
 }
 
 /**

@@ -113,8 +113,14 @@ describe('checkAddress with no allowlist', () => {
   });
 
   it('names the embedded IPv4 address it refused', () => {
-    expect(checkAddress('::ffff:7f00:1')).toEqual({ address: '::ffff:7f00:1', range: 'loopback', embedded: '127.0.0.1' });
-    expect(describeForbidden(checkAddress('64:ff9b::a00:1')!)).toBe('64:ff9b::a00:1 leads to 10.0.0.1, a private address');
+    expect(checkAddress('::ffff:7f00:1')).toEqual({
+      address: '::ffff:7f00:1',
+      range: 'loopback',
+      embedded: '127.0.0.1',
+    });
+    expect(describeForbidden(checkAddress('64:ff9b::a00:1')!)).toBe(
+      '64:ff9b::a00:1 leads to 10.0.0.1, a private address',
+    );
     expect(describeForbidden(checkAddress('169.254.169.254')!)).toBe('169.254.169.254 is a link-local address');
     expect(describeForbidden(checkAddress('0.0.0.0')!)).toBe('0.0.0.0 is an unspecified address');
   });
@@ -123,12 +129,20 @@ describe('checkAddress with no allowlist', () => {
 describe('checkAddress with an allowlist', () => {
   const allowlist = networkAllowlist('127.0.0.0/8, ::1/128, 10.1.0.0/16, 192.168.7.7, localhost');
 
-  it.each(['127.0.0.1', '127.9.9.9', '2130706433', '0x7f.0.0.1', '127.1', '::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '10.1.2.3', '192.168.7.7'])(
-    'allows allowlisted %s',
-    (address) => {
-      expect(checkAddress(address, allowlist)).toBeNull();
-    },
-  );
+  it.each([
+    '127.0.0.1',
+    '127.9.9.9',
+    '2130706433',
+    '0x7f.0.0.1',
+    '127.1',
+    '::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '10.1.2.3',
+    '192.168.7.7',
+  ])('allows allowlisted %s', (address) => {
+    expect(checkAddress(address, allowlist)).toBeNull();
+  });
 
   it.each([
     ['10.2.0.1', 'private'],
@@ -205,7 +219,9 @@ describe('forbiddenUrlHost (submission: IP literals only, no DNS)', () => {
 
 describe('parseNetworkAllowlist', () => {
   it('reads CIDRs, single addresses and host names, ignoring blanks', () => {
-    const { allowlist, problems } = parseNetworkAllowlist(' 10.0.0.0/8 ,, fd00::/8, 192.168.1.1, ::1, Billing.Internal. ');
+    const { allowlist, problems } = parseNetworkAllowlist(
+      ' 10.0.0.0/8 ,, fd00::/8, 192.168.1.1, ::1, Billing.Internal. ',
+    );
     expect(problems).toEqual([]);
     expect(allowlist.cidrs.map(([ip, bits]) => `${ip.toString()}/${bits}`)).toEqual([
       '10.0.0.0/8',

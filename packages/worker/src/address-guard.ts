@@ -31,9 +31,7 @@ export class ForbiddenAddressError extends Error {
     readonly refused: ForbiddenAddress[],
   ) {
     const why = refused.map(describeForbidden).join('; ');
-    super(
-      `refused to connect to ${host}: ${why || 'no address'} (allow it with RELAY_ALLOW_PRIVATE_NETWORKS)`,
-    );
+    super(`refused to connect to ${host}: ${why || 'no address'} (allow it with RELAY_ALLOW_PRIVATE_NETWORKS)`);
     this.name = 'ForbiddenAddressError';
   }
 }

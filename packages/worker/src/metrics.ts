@@ -12,14 +12,11 @@ export type AttemptOutcome = 'success' | 'retryable_failure' | 'final_failure';
  * accepts any three digits): kept as one value so the label stays bounded.
  */
 export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'network' | 'timeout' | 'other';
-/** `status` of a finished job. */
-export type FinishedStatus = 'completed' | 'failed' | 'cancelled';
 /** `outcome` of one callback delivery. */
 export type CallbackOutcome = 'delivered' | 'retry_scheduled' | 'failed';
 
 const ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = ['success', 'retryable_failure', 'final_failure'];
 const STATUS_CLASSES: readonly StatusClass[] = ['2xx', '3xx', '4xx', '5xx', 'network', 'timeout'];
-const FINISHED_STATUSES: readonly FinishedStatus[] = ['completed', 'failed', 'cancelled'];
 const CALLBACK_OUTCOMES: readonly CallbackOutcome[] = ['delivered', 'retry_scheduled', 'failed'];
 
 /** Attempt durations: from a loopback answer (~1 ms) to the longest allowed timeout (60 s). */
@@ -54,7 +51,7 @@ export interface WorkerMetrics {
   registry: Registry;
   attempts: Counter<'outcome' | 'status_class'>;
   retriesScheduled: Counter;
-  jobsFinished: Counter<'status'>;
+  jobsFinished: Counter<'status' | 'application'>;
   deadLettered: Counter;
   callbacks: Counter<'outcome'>;
   attemptDuration: Histogram<'outcome'>;
@@ -85,8 +82,8 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
     }),
     jobsFinished: new Counter({
       name: 'relay_jobs_finished_total',
-      help: 'Jobs that reached a final status',
-      labelNames: ['status'] as const,
+      help: 'Jobs that reached a final status, by status and owning application',
+      labelNames: ['status', 'application'] as const,
       registers,
     }),
     deadLettered: new Counter({
@@ -144,7 +141,6 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
   for (const outcome of ATTEMPT_OUTCOMES) {
     for (const status_class of STATUS_CLASSES) metrics.attempts.inc({ outcome, status_class }, 0);
   }
-  for (const status of FINISHED_STATUSES) metrics.jobsFinished.inc({ status }, 0);
   for (const outcome of CALLBACK_OUTCOMES) metrics.callbacks.inc({ outcome }, 0);
   return metrics;
 }
@@ -181,9 +177,9 @@ export function attemptMetrics(metrics: WorkerMetrics, now: () => number = Date.
     },
     retryScheduled: () => metrics.retriesScheduled.inc(),
     deadLettered: () => metrics.deadLettered.inc(),
-    jobFinished(status, createdAtMs) {
+    jobFinished(status, createdAtMs, application) {
       if (!FINISHED.has(status)) return;
-      metrics.jobsFinished.inc({ status });
+      metrics.jobsFinished.inc({ status, application });
       // A message from before createdAt was carried has NaN here: count the job, skip its latency.
       const seconds = (now() - createdAtMs) / 1000;
       if (Number.isFinite(seconds) && seconds >= 0) metrics.endToEndLatency.observe({ status }, seconds);

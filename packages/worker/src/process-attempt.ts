@@ -44,7 +44,8 @@ export interface AttemptMetrics {
   attempt(entry: Attempt, decision: 'success' | 'retry' | 'fail'): void;
   retryScheduled(): void;
   deadLettered(): void;
-  jobFinished(status: JobStatus, createdAtMs: number): void;
+  /** `application`: the owning application's id, a label of the finished-jobs counter. */
+  jobFinished(status: JobStatus, createdAtMs: number, application: string): void;
 }
 
 /**
@@ -227,7 +228,7 @@ async function finish(
   log: Logger,
 ): Promise<void> {
   const { spec, jobId } = message;
-  deps.metrics?.jobFinished(status, Date.parse(message.createdAt));
+  deps.metrics?.jobFinished(status, Date.parse(message.createdAt), message.application);
   log.info({ attempt: entry.attempt, statusCode: entry.statusCode, error: entry.error?.code, status }, 'job finished');
   if (!spec.callbackUrl) return;
   const cbBody: CallbackBody = {

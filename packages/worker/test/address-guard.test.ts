@@ -4,12 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EMPTY_ALLOWLIST, ErrorCodes, networkAllowlist } from '@relay/common';
-import {
-  createGuardedAgent,
-  ForbiddenAddressError,
-  guardedLookup,
-  type LookupFunction,
-} from '../src/address-guard.js';
+import { createGuardedAgent, ForbiddenAddressError, guardedLookup, type LookupFunction } from '../src/address-guard.js';
 import { classifyRequestError } from '../src/error-classification.js';
 import { sendHttp } from '../src/http-call.js';
 
@@ -20,7 +15,9 @@ import { sendHttp } from '../src/http-call.js';
  */
 
 /** A lookup over a fixed table: each call takes the next answer of its host (the last one repeats). */
-function fakeLookup(table: Record<string, string[][]>): LookupFunction & { calls: { hostname: string; all: boolean }[] } {
+function fakeLookup(
+  table: Record<string, string[][]>,
+): LookupFunction & { calls: { hostname: string; all: boolean }[] } {
   const calls: { hostname: string; all: boolean }[] = [];
   const lookup = ((hostname: string, options: dns.LookupOptions, callback: Parameters<LookupFunction>[2]) => {
     const answers = table[hostname];
@@ -58,7 +55,11 @@ describe('guardedLookup', () => {
 
   it('refuses a name that resolves to 127.0.0.1 with no allowlist', async () => {
     for (const all of [true, false]) {
-      const { err, address } = await resolve(guardedLookup(EMPTY_ALLOWLIST, fakeLookup(dnsTable)), 'loopback.test', all);
+      const { err, address } = await resolve(
+        guardedLookup(EMPTY_ALLOWLIST, fakeLookup(dnsTable)),
+        'loopback.test',
+        all,
+      );
       expect(err).toBeInstanceOf(ForbiddenAddressError);
       expect(err).toMatchObject({ code: 'RELAY_ERR_FORBIDDEN_ADDRESS' });
       expect(err?.message).toBe(

@@ -88,10 +88,10 @@ describe('createWorkerMetrics', () => {
     );
     report.retryScheduled();
     report.deadLettered();
-    report.jobFinished(JobStatus.completed, now - 1500);
-    report.jobFinished(JobStatus.failed, now - 2 * 3600_000);
+    report.jobFinished(JobStatus.completed, now - 1500, 'app_a');
+    report.jobFinished(JobStatus.failed, now - 2 * 3600_000, 'app_b');
     // Not final: not counted.
-    report.jobFinished(JobStatus.retrying, now - 10);
+    report.jobFinished(JobStatus.retrying, now - 10, 'app_a');
     const callbacks = callbackMetrics(metrics);
     callbacks.callback('delivered');
     callbacks.callback('retry_scheduled');
@@ -107,9 +107,8 @@ describe('createWorkerMetrics', () => {
       'relay_attempts_total{outcome="final_failure",status_class="4xx"} 0',
       'relay_retries_scheduled_total 1',
       'relay_jobs_dead_lettered_total 1',
-      'relay_jobs_finished_total{status="completed"} 1',
-      'relay_jobs_finished_total{status="failed"} 1',
-      'relay_jobs_finished_total{status="cancelled"} 0',
+      'relay_jobs_finished_total{status="completed",application="app_a"} 1',
+      'relay_jobs_finished_total{status="failed",application="app_b"} 1',
       'relay_callback_deliveries_total{outcome="delivered"} 1',
       'relay_callback_deliveries_total{outcome="retry_scheduled"} 2',
       'relay_callback_deliveries_total{outcome="failed"} 0',
