@@ -22,7 +22,9 @@ export class TestServer {
   private readonly sockets = new Set<import('node:net').Socket>();
 
   constructor() {
-    this.server.keepAliveTimeout = 1000;
+    // Node's default. Shorter would make undici (keepAliveTimeoutThreshold
+    // 2 s) close the socket after every answer: a new connection per request.
+    this.server.keepAliveTimeout = 5000;
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

@@ -76,7 +76,10 @@ export class RelayProcess {
 
 export function spawnRelay(name: 'backend' | 'worker', env: Record<string, string>): RelayProcess {
   const entry = name === 'backend' ? 'packages/backend/src/server.ts' : 'packages/worker/src/main.ts';
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // RELAY_NODE_ARGS: extra node flags for the relay processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+  // (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     // Several workers run at once in tests: each takes a free metrics port.
     // Targets and callbacks are local servers on 127.0.0.1, which the SSRF

@@ -100,6 +100,8 @@ export const JobSpecSchema = Type.Object(
         default: {},
         maxProperties: HeaderLimits.maxCount,
         'x-maxTotalBytes': HeaderLimits.maxTotalBytes,
+        description:
+          'Headers sent to the target: at most 64, values at most 8 KiB, names and values at most 32 KiB in all (x-maxTotalBytes)',
         additionalProperties: false,
         propertyNames: { not: { pattern: RESERVED_HEADER_PATTERN } },
       },
