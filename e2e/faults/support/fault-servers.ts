@@ -57,7 +57,10 @@ export class FaultTarget {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         const chunk = Buffer.alloc(64 * 1024, 120);
         const pump = () => {
-          while (!res.destroyed && res.write(chunk)) this.endlessBytes += chunk.length;
+          while (!res.destroyed) {
+            this.endlessBytes += chunk.length;
+            if (!res.write(chunk)) break;
+          }
           if (!res.destroyed) res.once('drain', pump);
         };
         res.on('close', () => res.removeAllListeners('drain'));

@@ -18,14 +18,36 @@ export function pendingCallback(queuedAt: string | null = null): CallbackState {
   };
 }
 
+/**
+ * Standard Webhooks `webhook-id`s of a job's results. Every delivery of one
+ * result carries the same id, and each result of a job gets its own: a result
+ * comes either from an attempt (attempt numbers never repeat within a job; a
+ * replay numbers on) or from the cancel of a waiting job, which happens at
+ * most once per series (the job's replay count).
+ */
+export function attemptWebhookId(jobId: string, attempt: number): string {
+  return `msg_${jobId}_a${attempt}`;
+}
+
+/** The `webhook-id` of the result of cancelling a waiting job (see attemptWebhookId). */
+export function cancelWebhookId(jobId: string, replays: number): string {
+  return `msg_${jobId}_c${replays}`;
+}
+
+/**
+ * A callback message for a result. `webhookId` defaults to the id of the
+ * result of attempt `body.attempts`; a cancel of a waiting job passes
+ * cancelWebhookId.
+ */
 export function callbackMessage(
   jobId: string,
   callbackUrl: string,
   body: CallbackBody,
   delivery: number,
   application: string,
+  webhookId: string = attemptWebhookId(jobId, body.attempts),
 ): CallbackMessage {
-  return { v: 1, kind: 'callback', jobId, delivery, dueAt: 0, callbackUrl, body, application };
+  return { v: 1, kind: 'callback', jobId, delivery, dueAt: 0, callbackUrl, body, application, webhookId };
 }
 
 /** The callback document of a finished job, from its record. */

@@ -1,5 +1,6 @@
 import type { Options } from 'amqplib';
 import type { CallbackBody, JobSpec } from './job-schema.js';
+import { attemptWebhookId } from './callbacks.js';
 import { DEFAULT_APPLICATION, PRIORITY_LEVELS } from './topology.js';
 
 /**
@@ -43,6 +44,11 @@ export interface CallbackMessage {
   body: CallbackBody;
   /** Id of the application that owns the job: whose secrets sign the delivery. */
   application: string;
+  /**
+   * Standard Webhooks `webhook-id` of this result: the same on every delivery
+   * of it (retries copy the message), so receivers can drop duplicates.
+   */
+  webhookId: string;
 }
 
 /** AMQP properties of a work message: its job's priority (callbacks go at normal priority). */
@@ -82,6 +88,7 @@ export function decodeMessage(content: Buffer): WorkMessage | null {
   if (m.kind === 'callback' && typeof m.delivery === 'number' && typeof m.callbackUrl === 'string') {
     const c = m as CallbackMessage;
     c.application ??= DEFAULT_APPLICATION;
+    c.webhookId ??= attemptWebhookId(c.jobId, c.body?.attempts ?? 0);
     return c;
   }
   return null;

@@ -49,6 +49,7 @@ const callback: CallbackMessage = {
     method: 'POST',
   },
   application: 'app_test',
+  webhookId: `msg_${attempt.jobId}_a4`,
 };
 
 const raw = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -68,6 +69,11 @@ describe('encodeMessage / decodeMessage', () => {
     const { application: _c, ...oldCallback } = callback;
     expect(decodeMessage(raw(oldAttempt))).toMatchObject({ application: DEFAULT_APPLICATION });
     expect(decodeMessage(raw(oldCallback))).toMatchObject({ application: DEFAULT_APPLICATION });
+  });
+
+  it('gives a callback queued before signed deliveries the webhook-id of its attempt', () => {
+    const { webhookId: _w, ...oldCallback } = callback;
+    expect(decodeMessage(raw(oldCallback))).toMatchObject({ webhookId: `msg_${attempt.jobId}_a4` });
   });
 
   it.each<[string, Buffer]>([

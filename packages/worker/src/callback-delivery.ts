@@ -4,6 +4,8 @@ import { outcomeError } from './error-classification.js';
 import { sendHttp } from './http-call.js';
 import { decideCallback } from './retry-policy.js';
 import type { Scheduler } from './scheduler.js';
+import type { SigningLookup } from './signing-secrets.js';
+import { signWebhook } from './webhook-signature.js';
 
 export interface CallbackDeps {
   store: JobStore;
@@ -17,6 +19,8 @@ export interface CallbackDeps {
   bodyCap: number;
   random: () => number;
   now: () => number;
+  /** The secrets of the job's application; a delivery is signed when it has any. */
+  signing: SigningLookup;
   metrics?: { callback(outcome: 'delivered' | 'retry_scheduled' | 'failed'): void };
 }
 
@@ -28,11 +32,19 @@ export interface CallbackDeps {
  * `retrying`, so a crash in between leaves a duplicate delivery, never none.
  */
 export async function deliverCallback(deps: CallbackDeps, message: CallbackMessage, log: Logger): Promise<void> {
+  const body = JSON.stringify(message.body);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'relay-callback/0.1' };
+  const signing = await deps.signing.get(message.application);
+  if (signing && signing.secrets.length > 0) {
+    // Signed at each send: the timestamp is this delivery's, the id the result's.
+    const timestamp = Math.floor(deps.now() / 1000);
+    Object.assign(headers, signWebhook({ id: message.webhookId, timestamp, body, secrets: signing.secrets }));
+  }
   const result = await sendHttp(deps.dispatcher, {
     url: message.callbackUrl,
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'relay-callback/0.1' },
-    body: JSON.stringify(message.body),
+    headers,
+    body,
     timeoutMs: deps.timeoutMs,
     bodyCap: Math.min(deps.bodyCap, 4096),
   });

@@ -21,6 +21,8 @@ import { outcomeError } from './error-classification.js';
 import { sendHttp } from './http-call.js';
 import { decideNext } from './retry-policy.js';
 import type { Scheduler } from './scheduler.js';
+import type { SigningLookup } from './signing-secrets.js';
+import { signWebhook, withWebhookHeaders } from './webhook-signature.js';
 
 export interface AttemptDeps {
   store: JobStore;
@@ -36,6 +38,8 @@ export interface AttemptDeps {
   retryAfterMaxMs: number;
   random: () => number;
   now: () => number;
+  /** The secrets of the job's application; target requests are signed when it asks for it. */
+  signing: SigningLookup;
   metrics?: AttemptMetrics;
 }
 
@@ -139,15 +143,43 @@ export function traceparent(traceId: string): string {
   return `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
 }
 
+/**
+ * The `webhook-id` of a job's signed target requests: one id for all its
+ * attempts, replays included, since each one re-sends the same request.
+ */
+export function targetWebhookId(jobId: string): string {
+  return `msg_${jobId}`;
+}
+
+/** The target request's headers, signed (Standard Webhooks) when the application signs target requests. */
+async function signedTargetHeaders(
+  deps: AttemptDeps,
+  message: AttemptMessage,
+  headers: Record<string, string>,
+  body: string | null,
+): Promise<Record<string, string>> {
+  const signing = await deps.signing.get(message.application);
+  if (!signing?.signTargetRequests || signing.secrets.length === 0) return headers;
+  // A request without a body (a GET) is signed over the empty string.
+  const signed = signWebhook({
+    id: targetWebhookId(message.jobId),
+    timestamp: Math.floor(deps.now() / 1000),
+    body: body ?? '',
+    secrets: signing.secrets,
+  });
+  return withWebhookHeaders(headers, signed);
+}
+
 async function runAttempt(deps: AttemptDeps, message: AttemptMessage, log: Logger): Promise<void> {
   const { spec, attempt: n, jobId } = message;
-  const { headers, body } = buildTargetRequest(spec);
-  if (message.traceId) headers.traceparent = traceparent(message.traceId);
+  const request = buildTargetRequest(spec);
+  if (message.traceId) request.headers.traceparent = traceparent(message.traceId);
+  const headers = await signedTargetHeaders(deps, message, request.headers, request.body);
   const result = await sendHttp(deps.dispatcher, {
     url: spec.targetUrl,
     method: spec.method,
     headers,
-    body,
+    body: request.body,
     timeoutMs: attemptTimeoutMs(deps, spec),
     bodyCap: deps.bodyCap,
   });

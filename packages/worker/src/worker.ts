@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import {
+  ApplicationStore,
   connectAmqp,
   connectRedis,
   declareTopology,
@@ -18,6 +19,7 @@ import { Consumer } from './consumer.js';
 import { processAttempt, processCallback, type AttemptDeps } from './process-attempt.js';
 import { attemptMetrics, callbackMetrics, createWorkerMetrics, startMetricsServer } from './metrics.js';
 import { Scheduler } from './scheduler.js';
+import { SigningSecretCache } from './signing-secrets.js';
 
 export interface WorkerOptions {
   config: WorkerConfig;
@@ -64,6 +66,11 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     secretKey: config.secretKey,
     redactor,
   });
+  // Signing secrets of applications, re-read every few seconds: a rotation
+  // reaches this worker within the cache's time (SigningSecretCache).
+  const signing = new SigningSecretCache(
+    new ApplicationStore(redis, { prefix: config.prefix, secretKey: config.secretKey }),
+  );
 
   // The consumer needs the scheduler and the scheduler needs the connection:
   // the consumer attaches from the connection's setup hook.
@@ -105,6 +112,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     retryAfterMaxMs: config.retryAfterMaxMs,
     random,
     now,
+    signing,
     metrics: attemptMetrics(metrics, now),
     callbacks: {
       store,
@@ -117,6 +125,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
       bodyCap: config.responseBodyMaxBytes,
       random,
       now,
+      signing,
       metrics: callbackMetrics(metrics),
     },
   };

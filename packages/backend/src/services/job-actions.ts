@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   callbackBodyFromJob,
   callbackMessage,
+  cancelWebhookId,
   JobStatus,
   pendingCallback,
   RelayError,
@@ -56,7 +57,9 @@ export async function cancelJob(app: FastifyInstance, jobs: JobStore, jobId: str
         // Best effort after the state change: if the broker is down now, the
         // job stays cancelled and its callback reads 'pending' (see README).
         await app.jobQueue
-          .publish(callbackMessage(jobId, job.callbackUrl, body, 1, jobs.application))
+          .publish(
+            callbackMessage(jobId, job.callbackUrl, body, 1, jobs.application, cancelWebhookId(jobId, job.replays)),
+          )
           .catch((err: unknown) => {
             app.log.error({ err, jobId }, 'cancelled job: callback could not be queued');
           });

@@ -1,0 +1,118 @@
+/**
+ * Starts and stops what the benchmark measures: relay (a backend and a worker
+ * on a random RELAY_PREFIX, through the e2e helpers), the bare pipeline, the
+ * target, and the callback receiver. Everything listens on 127.0.0.1.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { REPO_ROOT, startBackend, startWorker, type RelayProcess } from '../e2e/support/processes.js';
+import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL } from '../e2e/support/services.js';
+import { CallbackReceiver } from './callback-receiver.js';
+import type { WatchedProcess } from './process-cost.js';
+import { RedisUsage } from './redis-usage.js';
+
+export interface Stack {
+  prefix: string;
+  relayOrigin: string;
+  bareOrigin: string;
+  targetOrigin: string;
+  receiver: CallbackReceiver;
+  redis: RedisUsage;
+  /** The processes whose cost is reported. */
+  processes: { backend: WatchedProcess; worker: WatchedProcess; bare: WatchedProcess; target: WatchedProcess };
+  logLevel: string;
+  /** Stops everything started (idempotent) and removes the prefix's keys and queues. */
+  stop(): Promise<void>;
+}
+
+/** A bench-only process (`node --import tsx bench/<file>`) that prints `{"port":N}` when it listens. */
+async function startScript(file: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `bench/${file}`], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${file} did not start in 30 s`)), 30_000);
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { port: number }).port);
+    });
+  });
+  return { child, port };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startStack(log: (line: string) => void): Promise<Stack> {
+  const prefix = randomPrefix('bench');
+  // Info logging writes a few lines per job, and a few lines per job cost
+  // more CPU than some of the work measured: the benchmark runs at warn.
+  const logLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
+  const env = {
+    RELAY_PREFIX: prefix,
+    RABBITMQ_URL,
+    REDIS_URL,
+    LOG_LEVEL: logLevel,
+    RELAY_AUTH: 'off',
+    // The targets and the callback receiver are on loopback, which the SSRF guard refuses by default.
+    RELAY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128',
+    // Out of the way (6000 a minute by default), but still checked on every
+    // request, so its Redis round trip is part of the figures.
+    RATE_LIMIT_MAX: '10000000',
+  };
+  const stoppers: (() => Promise<void>)[] = [];
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    (stopped ??= (async () => {
+      for (const s of stoppers.reverse()) await s().catch((err: Error) => log(`stop: ${err.message}`));
+    })());
+  try {
+    const redis = await RedisUsage.connect(REDIS_URL, prefix);
+    stoppers.push(async () => {
+      // Queues and exchanges (and any key left) go through the e2e clean-up;
+      // keys first, in batches, so no single DEL names thousands of keys.
+      await redis.resetAll();
+      redis.close();
+      await cleanup(prefix);
+    });
+    const receiver = await new CallbackReceiver().listen();
+    stoppers.push(() => receiver.stop());
+    const target = await startScript('target-server.ts');
+    stoppers.push(() => stopChild(target.child));
+    const bare = await startScript('bare-pipeline.ts');
+    stoppers.push(() => stopChild(bare.child));
+    log(`starting relay (prefix ${prefix}, LOG_LEVEL=${logLevel})`);
+    const backend = await startBackend(env);
+    stoppers.push(() => backend.proc.stop());
+    const worker: RelayProcess = await startWorker(env);
+    stoppers.push(() => worker.stop());
+    return {
+      prefix,
+      relayOrigin: backend.baseUrl,
+      bareOrigin: `http://127.0.0.1:${bare.port}`,
+      targetOrigin: `http://127.0.0.1:${target.port}`,
+      receiver,
+      redis,
+      processes: {
+        backend: { name: 'backend', pid: backend.proc.child.pid! },
+        worker: { name: 'worker', pid: worker.child.pid! },
+        bare: { name: 'bare', pid: bare.child.pid! },
+        target: { name: 'target', pid: target.child.pid! },
+      },
+      logLevel,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,334 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, expect, it } from 'vitest';
+import { REPO_ROOT, startBackend, startWorker, type RelayProcess } from '../support/processes.js';
+import { RelayClient } from '../support/relay-client.js';
+import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL } from '../support/services.js';
+import { CallbackReceiver, FaultTarget } from './support/fault-servers.js';
+import { formatTable, judge, unfinished, type FaultRow } from './support/ledger.js';
+import { submitJobs, type Submission } from './support/load.js';
+import { startRabbitmq, startRedis, stopRabbitmq, stopRedis } from './support/service-control.js';
+
+/**
+ * The fault-injection suite (`pnpm test:faults`): each scenario submits a
+ * known set of jobs under load, breaks something, and judges the run from
+ * what the target and the callback receiver saw. Any lost job (accepted, never
+ * final) fails the scenario; duplicates are counted and reported, since
+ * at-least-once delivery allows them. The table of all scenarios is printed
+ * at the end and written to bench-results/faults.{json,md}.
+ *
+ * It stops and restarts the machine's RabbitMQ and Redis: run it alone.
+ * FAULT_JOBS sets the size of the SIGKILL run (default 5000);
+ * FAULT_CALLBACK_DOWN_MS how long the callback receiver is down (default 30 s).
+ */
+
+const JOBS = Number(process.env.FAULT_JOBS ?? 5000);
+const CALLBACK_DOWN_MS = Number(process.env.FAULT_CALLBACK_DOWN_MS ?? 30_000);
+const RATE = 300;
+
+const rows: FaultRow[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+function progress(text: string): void {
+  process.stderr.write(`faults: ${text}\n`);
+}
+
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn().catch((err: unknown) => progress(`cleanup: ${err}`));
+});
+
+afterAll(async () => {
+  const table = formatTable(rows);
+  process.stdout.write(`\nFault injection results\n\n${table}\n\n`);
+  const dir = path.join(REPO_ROOT, 'bench-results');
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'faults.json'), JSON.stringify(rows, null, 2));
+  await writeFile(path.join(dir, 'faults.md'), `# Fault injection\n\n${table}\n`);
+});
+
+interface Scenario {
+  prefix: string;
+  env: Record<string, string>;
+  target: FaultTarget;
+  callbacks: CallbackReceiver;
+  backend: RelayProcess;
+  baseUrl: string;
+  workers: RelayProcess[];
+  startedAt: number;
+}
+
+/** A backend, a worker, a target and a callback receiver on a fresh prefix; torn down after the test. */
+async function scenario(label: string, env: Record<string, string> = {}): Promise<Scenario> {
+  const prefix = randomPrefix(`fault-${label}`);
+  const target = await new FaultTarget().listen();
+  const callbacks = await new CallbackReceiver().listen();
+  const fullEnv = {
+    RELAY_PREFIX: prefix,
+    RABBITMQ_URL,
+    REDIS_URL,
+    LOG_LEVEL: 'warn',
+    CALLBACK_RETRY_DELAY_MS: '200',
+    ...env,
+  };
+  const { proc: backend, baseUrl } = await startBackend(fullEnv);
+  const s: Scenario = {
+    prefix,
+    env: fullEnv,
+    target,
+    callbacks,
+    backend,
+    baseUrl,
+    workers: [await startWorker(fullEnv)],
+    startedAt: Date.now(),
+  };
+  cleanups.push(async () => {
+    await Promise.all([s.backend.stop(), ...s.workers.map((w) => w.stop())]);
+    await Promise.all([target.close(), callbacks.close()]);
+    await cleanup(prefix);
+  });
+  return s;
+}
+
+function okSpec(s: Scenario) {
+  return () => ({ targetUrl: s.target.url('ok'), callbackUrl: s.callbacks.url, retryDelay: 200, maxRetries: 5 });
+}
+
+/** Waits until every accepted job has a final callback, or `timeoutMs`; logs progress. */
+async function settle(s: Scenario, submissions: Submission[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastLog = 0;
+  for (;;) {
+    const left = unfinished(submissions, s.callbacks).length;
+    if (left === 0 || Date.now() > deadline) return;
+    if (Date.now() - lastLog > 5000) {
+      progress(`  waiting for ${left} jobs to finish`);
+      lastLog = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function record(row: FaultRow): FaultRow {
+  rows.push(row);
+  progress(`${row.scenario}: ${JSON.stringify(row)}`);
+  return row;
+}
+
+async function rssBytes(worker: RelayProcess): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes '));
+  return Number(line?.split(' ')[1]);
+}
+
+it(`1. worker SIGKILLed three times during a ${JOBS}-job run, restarted each time: no job lost`, async () => {
+  const s = await scenario('sigkill');
+  progress(`1. submitting ${JOBS} jobs at ${RATE}/s; SIGKILL at 20%, 45% and 70% of the callbacks`);
+  const load = submitJobs({
+    baseUrl: () => s.baseUrl,
+    count: JOBS,
+    perSecond: RATE,
+    spec: okSpec(s),
+    onProgress: (n) => progress(`  submitted ${n}`),
+  });
+  let kills = 0;
+  for (const share of [0.2, 0.45, 0.7]) {
+    while (s.callbacks.received.length < JOBS * share) await new Promise((r) => setTimeout(r, 50));
+    const victim = s.workers.at(-1)!;
+    victim.kill('SIGKILL');
+    await victim.exited();
+    kills++;
+    progress(`  worker killed (${kills}) at ${s.callbacks.received.length} callbacks; restarting`);
+    s.workers.push(await startWorker(s.env));
+  }
+  const submissions = await load;
+  await settle(s, submissions, 120_000);
+  const row = record(judge('worker SIGKILL x3', submissions, s.target, s.callbacks, s.startedAt, `${kills} kills`));
+  expect(kills).toBe(3);
+  expect(row.accepted).toBe(JOBS);
+  expect(row.lost).toBe(0);
+});
+
+it('2. RabbitMQ stopped and started during a run: 503 while down, every accepted job completes, no restart', async () => {
+  const s = await scenario('rabbitmq', { PUBLISH_TIMEOUT_MS: '2000' });
+  const count = 3000;
+  progress(`2. submitting ${count} jobs at 200/s; RabbitMQ down from 3 s for ~5 s`);
+  const load = submitJobs({ baseUrl: () => s.baseUrl, count, perSecond: 200, spec: okSpec(s) });
+  await new Promise((r) => setTimeout(r, 3000));
+  await stopRabbitmq();
+  progress('  RabbitMQ stopped');
+  await new Promise((r) => setTimeout(r, 5000));
+  await startRabbitmq();
+  progress('  RabbitMQ started');
+  const submissions = await load;
+  await settle(s, submissions, 120_000);
+  const refusedWith503 = submissions.filter((x) => x.status === 503).length;
+  const row = record(
+    judge('RabbitMQ restart', submissions, s.target, s.callbacks, s.startedAt, `${refusedWith503} answered 503`),
+  );
+  expect(refusedWith503).toBeGreaterThan(0);
+  expect(submissions.every((x) => x.status === 202 || x.status === 503)).toBe(true);
+  // No client hung: a refusal took at most the publish timeout plus slack.
+  expect(row.slowestRefusalMs).toBeLessThan(5000);
+  expect(row.lost).toBe(0);
+  // The same processes recovered by themselves.
+  expect(s.backend.child.exitCode).toBeNull();
+  expect(s.workers).toHaveLength(1);
+  expect(s.workers[0]!.child.exitCode).toBeNull();
+});
+
+it('3. Redis restarted (losing every key) during a run: 503 while down, every accepted job completes', async () => {
+  const s = await scenario('redis');
+  const count = 3000;
+  progress(`3. submitting ${count} jobs at 200/s; Redis down from 3 s for ~3 s`);
+  const load = submitJobs({ baseUrl: () => s.baseUrl, count, perSecond: 200, spec: okSpec(s) });
+  await new Promise((r) => setTimeout(r, 3000));
+  await stopRedis();
+  progress('  Redis stopped');
+  await new Promise((r) => setTimeout(r, 3000));
+  await startRedis();
+  progress('  Redis started (empty)');
+  const submissions = await load;
+  await settle(s, submissions, 120_000);
+  const refusedWith503 = submissions.filter((x) => x.status === 503).length;
+  const row = record(
+    judge('Redis restart', submissions, s.target, s.callbacks, s.startedAt, `${refusedWith503} answered 503`),
+  );
+  expect(refusedWith503).toBeGreaterThan(0);
+  expect(submissions.every((x) => x.status === 202 || x.status === 503)).toBe(true);
+  expect(row.slowestRefusalMs).toBeLessThan(5000);
+  expect(row.lost).toBe(0);
+  expect(s.backend.child.exitCode).toBeNull();
+  expect(s.workers[0]!.child.exitCode).toBeNull();
+  // Jobs accepted after the restart are readable again.
+  const last = submissions.filter((x) => x.status === 202).at(-1)!;
+  expect((await new RelayClient(s.baseUrl).job(last.jobId!)).status).toBe(200);
+});
+
+it('4. targets that never answer, answer slowly or stream forever: timeouts fire, memory stays bounded, others flow', async () => {
+  const s = await scenario('slow-targets', { ATTEMPT_TIMEOUT_MAX_MS: '1000' });
+  const count = 1200;
+  const kinds = ['hang', 'slow', 'endless'] as const;
+  // One job in ten is a bad target.
+  const kindOf = (seq: number) => (seq % 10 === 0 ? kinds[(seq / 10) % 3]! : 'ok');
+  const rssBefore = await rssBytes(s.workers[0]!);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => {
+    rssBytes(s.workers[0]!).then(
+      (v) => (rssPeak = Math.max(rssPeak, v)),
+      () => undefined,
+    );
+  }, 250);
+  progress(`4. submitting ${count} jobs at 200/s, one in ten to a hanging, slow or endless target`);
+  const submissions = await submitJobs({
+    baseUrl: () => s.baseUrl,
+    count,
+    perSecond: 200,
+    spec: (seq) => ({
+      targetUrl: s.target.url(kindOf(seq)),
+      callbackUrl: s.callbacks.url,
+      timeout: 1000,
+      maxRetries: 1,
+      retryDelay: 100,
+    }),
+  });
+  await settle(s, submissions, 60_000);
+  clearInterval(sampler);
+  const byJob = s.callbacks.perJob();
+  const statusOf = (seq: number) => byJob.get(submissions[seq]!.jobId!)?.[0]?.status;
+  const okLatencies = submissions
+    .filter((x) => kindOf(x.seq) === 'ok')
+    .map((x) => byJob.get(x.jobId!)![0]!.at - x.at)
+    .sort((a, b) => a - b);
+  const p90 = okLatencies[Math.floor(okLatencies.length * 0.9)]!;
+  const growthMb = (rssPeak - rssBefore) / 2 ** 20;
+  const row = record(
+    judge(
+      'slow, hanging, endless targets',
+      submissions,
+      s.target,
+      s.callbacks,
+      s.startedAt,
+      `healthy p90 ${p90} ms; worker RSS +${growthMb.toFixed(1)} MiB; endless bodies sent ${(s.target.endlessBytes / 2 ** 20).toFixed(1)} MiB`,
+      // Hanging and slow targets time out twice (maxRetries 1).
+      (seq) => (kindOf(seq) === 'hang' || kindOf(seq) === 'slow' ? 2 : 1),
+    ),
+  );
+  expect(row.lost).toBe(0);
+  for (const x of submissions) {
+    const kind = kindOf(x.seq);
+    // Hanging and slow (2 s) targets pass the 1 s deadline; endless bodies are cut at the stored cap.
+    expect(statusOf(x.seq), `${kind} #${x.seq}`).toBe(kind === 'hang' || kind === 'slow' ? 'failed' : 'completed');
+  }
+  // Healthy jobs never waited behind a bad target's deadline.
+  expect(p90).toBeLessThan(1000);
+  expect(growthMb).toBeLessThan(100);
+  expect(row.duplicateTargetCalls).toBe(0);
+});
+
+it(`5. callback receiver down for ${CALLBACK_DOWN_MS / 1000} s: every result is delivered once it is back`, async () => {
+  const s = await scenario('callback-down', {
+    CALLBACK_RETRY_DELAY_MS: '500',
+    CALLBACK_MAX_ATTEMPTS: '12',
+    RETRY_MAX_DELAY_MS: '5000',
+  });
+  const count = 1000;
+  progress(`5. submitting ${count} jobs at 200/s; callback receiver down from 1 s for ${CALLBACK_DOWN_MS} ms`);
+  const load = submitJobs({ baseUrl: () => s.baseUrl, count, perSecond: 200, spec: okSpec(s) });
+  await new Promise((r) => setTimeout(r, 1000));
+  await s.callbacks.down();
+  const downAt = Date.now();
+  await new Promise((r) => setTimeout(r, CALLBACK_DOWN_MS));
+  await s.callbacks.up();
+  const upAt = Date.now();
+  progress(`  receiver back after ${upAt - downAt} ms`);
+  const submissions = await load;
+  await settle(s, submissions, 60_000);
+  const lastAt = Math.max(...s.callbacks.received.map((c) => c.at));
+  const row = record(
+    judge(
+      `callback receiver down ${CALLBACK_DOWN_MS / 1000} s`,
+      submissions,
+      s.target,
+      s.callbacks,
+      s.startedAt,
+      `all delivered ${((lastAt - upAt) / 1000).toFixed(1)} s after it came back`,
+    ),
+  );
+  expect(row.accepted).toBe(count);
+  expect(row.lost).toBe(0);
+  expect(row.duplicateTargetCalls).toBe(0);
+});
+
+it('6. SIGTERM to the backend and the worker under load: no accepted job lost', async () => {
+  const s = await scenario('sigterm', { WORKER_SHUTDOWN_GRACE_MS: '10000' });
+  const spare = await startBackend(s.env);
+  cleanups.push(() => spare.proc.stop());
+  const count = 3000;
+  let baseUrl = s.baseUrl;
+  progress(`6. submitting ${count} jobs at 200/s; SIGTERM to the backend and the worker at 4 s`);
+  const load = submitJobs({ baseUrl: () => baseUrl, count, perSecond: 200, spec: okSpec(s) });
+  await new Promise((r) => setTimeout(r, 4000));
+  const oldWorker = s.workers[0]!;
+  s.workers.push(await startWorker(s.env));
+  // Clients move to the other backend as the first one closes (a load balancer would).
+  baseUrl = spare.baseUrl;
+  s.backend.kill('SIGTERM');
+  oldWorker.kill('SIGTERM');
+  const [backendExit, workerExit] = await Promise.all([s.backend.exited(), oldWorker.exited()]);
+  progress(`  backend exited ${backendExit}, worker exited ${workerExit}`);
+  const submissions = await load;
+  await settle(s, submissions, 120_000);
+  const row = record(
+    judge(
+      'SIGTERM backend + worker',
+      submissions,
+      s.target,
+      s.callbacks,
+      s.startedAt,
+      `exit codes ${backendExit}/${workerExit}`,
+    ),
+  );
+  expect(backendExit).toBe(0);
+  expect(workerExit).toBe(0);
+  expect(row.lost).toBe(0);
+});

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The fault-injection suite (`pnpm test:faults`), apart from the other tests
+ * because it stops and restarts the machine's RabbitMQ and Redis: nothing else
+ * may run against them meanwhile. Scenarios run one after another.
+ */
+export default defineConfig({
+  test: {
+    name: 'faults',
+    include: ['e2e/faults/**/*.fault.ts'],
+    fileParallelism: false,
+    testTimeout: 600_000,
+    hookTimeout: 120_000,
+  },
+});
