@@ -37,6 +37,8 @@ export async function buildApp({ config, log }: BuildAppOptions) {
     // x-request-id: the caller's when sane, else a new UUID; echoed on every answer.
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // Fastify logs two lines per request; relay logs one (below).
+    disableRequestLogging: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -46,6 +48,19 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   installErrorHandling(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // One access line per request (the request id is in the logger's bindings).
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ...(request.acceptedJobId ? { jobId: request.acceptedJobId } : {}),
+      },
+      'request done',
+    );
   });
   // fastify.close() finishes in-flight requests; new ones get a 503 to retry
   // elsewhere (a load balancer moves on to another backend).

@@ -63,7 +63,8 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
     nextAttemptAt: null,
   };
   if (decision.kind === 'success') {
-    log.info({ delivery: message.delivery, statusCode: result.statusCode }, 'callback delivered');
+    // debug: 'job finished' already logged this job at info; one line per job on the success path.
+    log.debug({ delivery: message.delivery, statusCode: result.statusCode }, 'callback delivered');
     await deps.store.forApplication(message.application).setCallback(message.jobId, state, 'callbacks_sent');
     deps.metrics?.callback('delivered');
     return;

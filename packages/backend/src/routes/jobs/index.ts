@@ -40,7 +40,16 @@ const SubmitHeadersSchema = Type.Object({
   ),
 });
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The job a POST /api/jobs accepted, for the access log line. */
+    acceptedJobId: string | null;
+  }
+}
+
 const jobsRoutes: FastifyPluginAsyncTypebox<{ networkAllowlist: NetworkAllowlist }> = async (app, options) => {
+  app.decorateRequest('acceptedJobId', null);
+
   /** Records, publishes and answers one new job. */
   async function acceptJob(
     request: FastifyRequest,
@@ -79,7 +88,8 @@ const jobsRoutes: FastifyPluginAsyncTypebox<{ networkAllowlist: NetworkAllowlist
       });
       throw unavailable('RabbitMQ', err);
     }
-    request.log.info({ jobId, method: spec.method, application: jobs.application }, 'job accepted');
+    // Named in the request's access line ('request done'), not a line of its own.
+    request.acceptedJobId = jobId;
     return {
       statusCode: 202,
       headers: { location: `/api/job/${jobId}` },

@@ -1,0 +1,249 @@
+/**
+ * `pnpm bench`: how fast relay is, what it costs, and how it compares with
+ * the least a relay could do (bench/bare-pipeline.ts), on this machine.
+ *
+ * Starts a backend and a worker on a random RELAY_PREFIX (against the running
+ * RabbitMQ and Redis), the bare pipeline, a target and a callback receiver,
+ * all on 127.0.0.1; measures; prints a table on stdout (progress on stderr);
+ * writes JSON and Markdown to bench-results/; stops all it started and
+ * removes the prefix's keys and queues.
+ *
+ *   pnpm bench                 3 runs of each measure (about 10-15 minutes)
+ *   pnpm bench --runs 5
+ *   pnpm bench --quick         1 short run of each: a smoke test, not figures
+ *   pnpm bench --help
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '../e2e/support/processes.js';
+import type { Submitter } from './load-generator.js';
+import { submitPool } from './load-generator.js';
+import {
+  calibrate,
+  intake,
+  latency,
+  ramp,
+  runStep,
+  sleep,
+  type Context,
+  type MeasureSettings,
+  type Scenario,
+} from './measures.js';
+import { peakRssBytes } from './process-cost.js';
+import {
+  figures,
+  goals,
+  LATENCY_RATE,
+  renderMarkdown,
+  renderText,
+  tables,
+  writeResults,
+  type Meta,
+  type RedisRun,
+  type Runs,
+} from './report.js';
+import { startStack, type Stack } from './stack.js';
+
+const HELP = `pnpm bench [--runs N] [--quick] [--out DIR] [--step-seconds S] [--latency-seconds S] [--intake-seconds S]
+
+  --runs N             runs of each measure; figures are medians (default 3; 1 with --quick)
+  --quick              short steps and one run: checks that everything works, figures are rough
+  --out DIR            where results go (default bench-results/)
+  --step-seconds S     length of one throughput ramp step (default 5; 2 with --quick)
+  --latency-seconds S  length of the latency measure at ${LATENCY_RATE} jobs/s (default 10; 3 with --quick)
+  --intake-seconds S   length of the intake measure (default 5; 2 with --quick)
+
+Environment: BENCH_LOG_LEVEL (relay's LOG_LEVEL, default warn); relay settings such as
+WORKER_CONCURRENCY pass through to the relay processes.`;
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench-results' },
+    'step-seconds': { type: 'string' },
+    'latency-seconds': { type: 'string' },
+    'intake-seconds': { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const quick = args.quick ?? false;
+const seconds = (value: string | undefined, fallback: number) => Math.round(1000 * (value ? Number(value) : fallback));
+const runCount = Number(args.runs ?? (quick ? 1 : 3));
+const settings: MeasureSettings = {
+  stepMs: seconds(args['step-seconds'], quick ? 2 : 5),
+  calibrationStepMs: quick ? 1000 : 2000,
+  // 10% apart: the figure's resolution. Quick runs take bigger strides.
+  rampFactor: quick ? 1.25 : 1.1,
+  latencyRate: LATENCY_RATE,
+  latencyMs: seconds(args['latency-seconds'], quick ? 3 : 10),
+  intakeClients: 64,
+  intakeMs: seconds(args['intake-seconds'], quick ? 2 : 5),
+  settleTimeoutMs: 60_000,
+};
+if (!(runCount >= 1) || ![settings.stepMs, settings.latencyMs, settings.intakeMs].every((ms) => ms >= 500)) {
+  console.error(`invalid arguments\n\n${HELP}`);
+  process.exit(2);
+}
+
+const started = Date.now();
+const log = (line: string) => {
+  const s = Math.round((Date.now() - started) / 1000);
+  process.stderr.write(`[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`);
+};
+
+let stack: Stack | null = null;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping what the benchmark started`);
+    void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
+try {
+  stack = await startStack(log);
+  await main(stack);
+  await stack.stop();
+  process.exit(0);
+} catch (err) {
+  log(`benchmark failed: ${(err as Error).stack ?? String(err)}`);
+  await stack?.stop();
+  process.exit(1);
+}
+
+async function main(stack: Stack): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const loadAvgStart = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const { receiver, processes: p, redis } = stack;
+  const ctx: Context = { receiver, settings, log };
+
+  const relayPool = submitPool(stack.relayOrigin, 128);
+  const barePool = submitPool(stack.bareOrigin, 128);
+  const job = (targetPath: string, extra: Record<string, unknown> = {}) => (pool: typeof relayPool, submitPath: string) =>
+    ({
+      pool,
+      path: submitPath,
+      body: (batch, seq) =>
+        JSON.stringify({
+          targetUrl: `${stack.targetOrigin}${targetPath}`,
+          method: 'POST',
+          payload: { seq },
+          callbackUrl: receiver.url(batch, seq),
+          ...extra,
+        }),
+    }) satisfies Submitter;
+  const emptyStore = () => redis.resetJobs();
+  const relay: Scenario = {
+    name: 'relay',
+    submitter: job('/ok')(relayPool, '/api/jobs'),
+    processes: [p.backend, p.worker, p.target],
+    reset: emptyStore,
+  };
+  const bare: Scenario = {
+    name: 'bare',
+    submitter: job('/ok')(barePool, '/jobs'),
+    processes: [p.bare, p.target],
+    reset: async () => {},
+  };
+  const retry: Scenario = {
+    name: 'relay 30%-503',
+    submitter: job('/flaky/30', { maxRetries: 3, retryDelay: 100 })(relayPool, '/api/jobs'),
+    processes: [p.backend, p.worker, p.target],
+    reset: emptyStore,
+  };
+
+  log(
+    `${runCount} run(s); ramp steps ${settings.stepMs / 1000} s x${settings.rampFactor}, ` +
+      `latency ${settings.latencyMs / 1000} s at ${LATENCY_RATE}/s, intake ${settings.intakeMs / 1000} s with ${settings.intakeClients} clients`,
+  );
+  log('warm-up (JIT, connection pools), not recorded');
+  for (const s of [relay, bare, retry]) {
+    await runStep(ctx, s, 100, quick ? 1000 : 2000);
+    await s.reset();
+  }
+
+  const runs: Runs = {
+    calibration: {},
+    throughput: { relay: [], bare: [], retry: [] },
+    intake: { relay: [], bare: [] },
+    latency: { relay: [], bare: [], retry: [] },
+    redis: [],
+    peakRssBytes: {},
+  };
+
+  log('1/6 sustained throughput: calibration (doubling from 100 jobs/s)');
+  for (const s of [relay, bare, retry]) runs.calibration[s.name] = await calibrate(ctx, s);
+  const rampStart = (s: Scenario) => runs.calibration[s.name]!.start;
+  log('1/6 sustained throughput: ramps (open loop; the figure is the highest rate sustained)');
+  for (let r = 1; r <= runCount; r++) {
+    runs.throughput.relay.push(await ramp(ctx, relay, rampStart(relay), `throughput run ${r}/${runCount}`));
+    runs.throughput.bare.push(await ramp(ctx, bare, rampStart(bare), `throughput run ${r}/${runCount}`));
+    runs.throughput.retry.push(await ramp(ctx, retry, rampStart(retry), `throughput run ${r}/${runCount}`));
+  }
+
+  log(`2/6 intake: ${settings.intakeClients} clients, closed loop`);
+  for (let r = 1; r <= runCount; r++) {
+    runs.intake.relay.push(await intake(ctx, relay, `intake run ${r}/${runCount}`));
+    runs.intake.bare.push(await intake(ctx, bare, `intake run ${r}/${runCount}`));
+  }
+
+  log(`3/6 latency at ${LATENCY_RATE} jobs/s, 4/6 cost, 5/6 with 30% 503, 6/6 the bare floor`);
+  for (let r = 1; r <= runCount; r++) {
+    // An empty store before, so the keys found after belong to this run's jobs only.
+    await relay.reset();
+    await sleep(500);
+    const usedBefore = await redis.usedMemory();
+    const measured = await latency(ctx, relay, `latency run ${r}/${runCount}`, async () => {
+      await sleep(300); // the worker records the callback's delivery just after the receiver answers
+      return { usage: await redis.usage(), usedAfter: await redis.usedMemory() };
+    });
+    runs.latency.relay.push(measured.step);
+    const { usage, usedAfter } = measured.inspected!;
+    const redisRun: RedisRun = { ...usage, usedMemoryDeltaPerJob: (usedAfter - usedBefore) / usage.jobs };
+    runs.redis.push(redisRun);
+    log(
+      `relay Redis run ${r}/${runCount}: ${Math.round(usage.bytes / usage.jobs)} bytes per job ` +
+        `(${usage.jobs} jobs, ${usage.keys} keys; MEMORY USAGE of every key under the prefix)`,
+    );
+    runs.latency.bare.push((await latency(ctx, bare, `latency run ${r}/${runCount}`)).step);
+    runs.latency.retry.push((await latency(ctx, retry, `latency run ${r}/${runCount}`)).step);
+  }
+  for (const proc of [p.backend, p.worker, p.bare, p.target]) runs.peakRssBytes[proc.name] = peakRssBytes(proc.pid);
+  await Promise.all([relayPool.close(), barePool.close()]);
+
+  const cpus = os.cpus();
+  const meta: Meta = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpus: `${cpus.length} × ${cpus[0]?.model ?? 'unknown'}`,
+      memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+      os: `${os.type()} ${os.release()}`,
+      node: process.version,
+      redis: await redis.version(),
+      'load average at start': loadAvgStart,
+      'load average at end': os.loadavg().map((l) => l.toFixed(2)).join(' '),
+      note: 'RabbitMQ, Redis, relay, the bare pipeline, the target, the receiver and the load generator share the machine',
+    },
+    settings: {
+      runs: runCount,
+      quick,
+      ...settings,
+      relayLogLevel: stack.logLevel,
+      workerConcurrency: process.env.WORKER_CONCURRENCY ?? '64 (default)',
+    },
+  };
+  const f = figures(runs);
+  const g = goals(f);
+  const t = tables(f, g, runCount);
+  const files = await writeResults(path.resolve(REPO_ROOT, args.out!), meta, runs, f, g, renderMarkdown(t, meta, f));
+  console.log(`\n${renderText(t)}\n`);
+  console.log(`machine: ${meta.machine.cpus}, ${meta.machine.memory}, ${meta.machine.node}, Redis ${meta.machine.redis}`);
+  console.log(`results: ${files.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
+}
