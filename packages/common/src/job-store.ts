@@ -94,6 +94,9 @@ export interface ReplaySource {
 /** How many entries of the attempt log GET /api/job/:id embeds (the newest). */
 export const EMBEDDED_ATTEMPTS = 100;
 
+/** One job creation in this many trims the indexes it adds to. */
+const TRIM_EVERY = 50;
+
 /** Index entries outlive the jobs they point at by this much before they are trimmed. */
 const INDEX_SLACK_SECONDS = 86_400;
 
@@ -215,8 +218,14 @@ export class JobStore {
     const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
     const multi = this.redis.multi().hset(key, fields).expire(key, this.ttlSeconds);
+    // Trimming on one add in TRIM_EVERY is enough to keep an index within its
+    // window (a few dozen stale entries at most, which listings skip anyway)
+    // and spares Redis a range delete per index per job.
+    const trim = Math.random() < 1 / TRIM_EVERY;
     for (const idx of indexes) {
-      multi.zadd(idx, createdAtMs, jobId).zremrangebyscore(idx, '-inf', `(${cutoff}`).expire(idx, this.idxTtl);
+      multi.zadd(idx, createdAtMs, jobId);
+      if (trim) multi.zremrangebyscore(idx, '-inf', `(${cutoff}`);
+      multi.expire(idx, this.idxTtl);
     }
     await multi.hincrby(k.counters(), 'jobs_created', 1).exec().then(assertExec);
   }

@@ -9,7 +9,8 @@ import type { BackendConfig } from '../config.js';
  * shares one count per application (fixed window, @fastify/rate-limit's Redis
  * store). Answers carry the IETF draft `RateLimit-Limit`, `RateLimit-Remaining`
  * and `RateLimit-Reset` headers, and a 429 also `Retry-After`. Requests
- * without an application (public routes, the master key) are not limited.
+ * without an application (public routes, the master key) are not limited,
+ * nor is anything with RELAY_AUTH=off.
  * When Redis is unreachable requests pass: the routes that need Redis answer
  * 503 on their own.
  */
@@ -25,7 +26,8 @@ export default fp<{ config: BackendConfig }>(
       nameSpace: redisKeys(config.prefix).rateLimitNamespace(),
       skipOnError: true,
       enableDraftSpec: true,
-      allowList: (request) => applicationOf(request) === null,
+      // Without auth (loopback only) there is one caller and nothing to share fairly.
+      allowList: (request) => config.auth === 'off' || applicationOf(request) === null,
       keyGenerator: (request) => applicationOf(request)?.id ?? 'none',
       max: async (request) => applicationOf(request)?.rateLimit?.max ?? config.rateLimitMax,
       timeWindow: async (request) => applicationOf(request)?.rateLimit?.windowMs ?? config.rateLimitWindowMs,
