@@ -142,19 +142,19 @@ async function main(stack: Stack): Promise<void> {
   const relay: Scenario = {
     name: 'relay',
     submitter: job('/ok')(relayPool, '/api/jobs'),
-    processes: [p.backend, p.worker, p.target],
+    processes: [p.backend, p.worker, p.target, ...stack.servers],
     reset: emptyStore,
   };
   const bare: Scenario = {
     name: 'bare',
     submitter: job('/ok')(barePool, '/jobs'),
-    processes: [p.bare, p.target],
+    processes: [p.bare, p.target, ...stack.servers],
     reset: async () => {},
   };
   const retry: Scenario = {
     name: 'relay 30%-503',
     submitter: job('/flaky/30', { maxRetries: 3, retryDelay: 100 })(relayPool, '/api/jobs'),
-    processes: [p.backend, p.worker, p.target],
+    processes: [p.backend, p.worker, p.target, ...stack.servers],
     reset: emptyStore,
   };
 
@@ -245,5 +245,9 @@ async function main(stack: Stack): Promise<void> {
   const files = await writeResults(path.resolve(REPO_ROOT, args.out!), meta, runs, f, g, renderMarkdown(t, meta, f));
   console.log(`\n${renderText(t)}\n`);
   console.log(`machine: ${meta.machine.cpus}, ${meta.machine.memory}, ${meta.machine.node}, Redis ${meta.machine.redis}`);
+  console.log(
+    `background: a median ${f.otherCores} cores per step busy outside the benchmark's processes; ` +
+      `load average ${loadAvgStart} at start, ${meta.machine['load average at end']} at end`,
+  );
   console.log(`results: ${files.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
 }

@@ -5,7 +5,7 @@
  */
 import type { CallbackReceiver } from './callback-receiver.js';
 import { closedLoop, openLoop, settled, type Batch, type Submitter } from './load-generator.js';
-import { cpuDelta, readCpu, type CpuReading, type WatchedProcess } from './process-cost.js';
+import { cpuDelta, machineCpuSeconds, readCpu, type CpuReading, type WatchedProcess } from './process-cost.js';
 import { round, slope, summarize, percentile, type LatencySummary } from './stats.js';
 
 /** A system under a kind of load: where jobs go, what they look like, which processes do the work. */
@@ -70,6 +70,13 @@ export interface StepResult {
   cpuSeconds: CpuReading;
   /** p99 of how late the generator sent jobs relative to their due time (ms): its own health. */
   senderLateP99Ms: number;
+  /**
+   * Cores busy on the whole machine during the step, and how many of those
+   * were not accounted to the watched processes: other users' work, and the
+   * kernel's softirq time for loopback traffic.
+   */
+  machineBusyCores: number;
+  otherCores: number;
 }
 
 const BACKLOG_SAMPLE_MS = 100;
@@ -93,6 +100,7 @@ export async function runStep(ctx: Context, scenario: Scenario, rate: number, du
   const batch = ctx.receiver.open(`${scenario.name} @${rate}/s`);
   const watched = [...scenario.processes, self];
   const cpu0 = readCpu(watched);
+  const machine0 = machineCpuSeconds();
   const t0 = performance.now();
   const samples: { x: number; y: number }[] = [];
   const sampler = setInterval(
@@ -104,10 +112,16 @@ export async function runStep(ctx: Context, scenario: Scenario, rate: number, du
   const tEnd = performance.now();
   const settleMs = await settled(batch, ctx.settings.settleTimeoutMs);
   const cpu = cpuDelta(cpu0, readCpu(watched));
+  const machine1 = machineCpuSeconds();
+  const wallS = (performance.now() - t0) / 1000;
   ctx.receiver.close(batch);
+  const machineBusyCores = (machine1.busy - machine0.busy) / wallS;
+  const ourCores = Object.values(cpu).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0) / wallS;
 
   const seconds = durationMs / 1000;
-  const warmS = Math.min(1, 0.2 * seconds);
+  // The backlog's steady level takes a moment to build (longer with retries,
+  // whose backoffs add up to about a second): judge its growth after that.
+  const warmS = Math.min(2, 0.3 * seconds);
   const window = samples.filter((s) => s.x >= warmS);
   const growth = slope(window);
   const maxBacklog = Math.max(0, ...samples.map((s) => s.y));
@@ -142,6 +156,8 @@ export async function runStep(ctx: Context, scenario: Scenario, rate: number, du
     retriedShare: round(batch.callbacks ? retried / batch.callbacks : 0),
     cpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v)])),
     senderLateP99Ms: round(percentile(batch.sendLateness, 99)),
+    machineBusyCores: round(machineBusyCores),
+    otherCores: round(Math.max(0, machineBusyCores - ourCores)),
   };
 }
 
@@ -154,7 +170,8 @@ function describe(step: StepResult): string {
   const late = step.senderLateP99Ms > 10 ? `, sender late p99 ${step.senderLateP99Ms} ms` : '';
   return (
     `${step.rate}/s for ${step.seconds} s: ${verdict} ` +
-    `(backlog max ${step.maxBacklog}, growth ${step.backlogGrowthPerSec}/s; p50 ${step.latencyMs.p50} ms${late})`
+    `(backlog max ${step.maxBacklog}, growth ${step.backlogGrowthPerSec}/s; p50 ${step.latencyMs.p50} ms${late}; ` +
+    `${step.machineBusyCores} cores busy, ${step.otherCores} not ours)`
   );
 }
 
@@ -167,27 +184,36 @@ async function step(ctx: Context, scenario: Scenario, rate: number, ms: number, 
 }
 
 /**
- * A coarse first look (short steps, doubling from 100 jobs/s) at where the
- * ramp should start: the last rate that was sustained. Halves from 100 if
- * even that was not.
+ * A coarse first look at where the ramp should start, with short steps:
+ * doubling from 100 jobs/s until a step is not sustained (halving from 100
+ * if even that was not), then two bisections (geometric) between the last
+ * sustained rate and the first that was not. Returns the highest rate
+ * sustained.
  */
 export async function calibrate(ctx: Context, scenario: Scenario): Promise<{ start: number; steps: StepResult[] }> {
   const steps: StepResult[] = [];
-  let rate = 100;
-  let last = 0;
-  while (rate <= 50_000) {
+  const tryRate = async (rate: number) => {
     const s = await step(ctx, scenario, rate, ctx.settings.calibrationStepMs, 'calibration');
     steps.push(s);
-    if (!s.stable) break;
-    last = rate;
-    rate *= 2;
+    return s.stable;
+  };
+  let lo = 0;
+  let hi = 100;
+  while (hi <= 50_000 && (await tryRate(hi))) {
+    lo = hi;
+    hi *= 2;
   }
-  for (rate = 50; last === 0 && rate >= 10; rate /= 2) {
-    const s = await step(ctx, scenario, rate, ctx.settings.calibrationStepMs, 'calibration');
-    steps.push(s);
-    if (s.stable) last = rate;
+  if (lo === 0) {
+    for (hi = 50; hi >= 10 && !(await tryRate(hi)); hi /= 2);
+    lo = Math.max(10, hi);
+    hi = lo * 2;
   }
-  return { start: Math.max(last, 10), steps };
+  for (let i = 0; i < 2; i++) {
+    const mid = Math.round(Math.sqrt(lo * hi));
+    if (await tryRate(mid)) lo = mid;
+    else hi = mid;
+  }
+  return { start: lo, steps };
 }
 
 /**
@@ -265,7 +291,8 @@ export async function latency<T>(
   const healthy = result.retriedShare > 0 ? `; first-attempt jobs p50 ${h.p50}, p99 ${h.p99} ms` : '';
   ctx.log(
     `${scenario.name} ${label}: ${result.rate}/s for ${result.seconds} s: p50 ${l.p50} ms, p90 ${l.p90}, p99 ${l.p99}${healthy}` +
-      `${result.stable ? '' : ` (NOT sustained: ${result.problems.join('; ')})`}`,
+      `${result.stable ? '' : ` (NOT sustained: ${result.problems.join('; ')})`}; ` +
+      `${result.machineBusyCores} cores busy, ${result.otherCores} not ours`,
   );
   return { step: result, inspected };
 }

@@ -5,7 +5,7 @@
  * process itself, tsx's loader thread included.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of utime/stime in /proc/<pid>/stat (100 on every common Linux). */
 const CLOCK_TICKS = (() => {
@@ -65,4 +65,42 @@ export function readCpu(processes: readonly WatchedProcess[]): CpuReading {
 /** CPU seconds used by each process between two readings. */
 export function cpuDelta(before: CpuReading, after: CpuReading): CpuReading {
   return Object.fromEntries(Object.keys(before).map((name) => [name, (after[name] ?? NaN) - (before[name] ?? NaN)]));
+}
+
+/**
+ * RabbitMQ's and Redis's server processes on this machine, found by command
+ * name in /proc (readable for any user's process). Their CPU is the whole
+ * server's: on a shared machine it includes everyone else's queues and keys.
+ */
+export function findServerProcesses(): WatchedProcess[] {
+  const names: Record<string, string> = { 'beam.smp': 'rabbitmq', 'redis-server': 'redis' };
+  const found: WatchedProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const name = names[readFileSync(`/proc/${entry}/comm`, 'utf8').trim()];
+      if (name && !found.some((p) => p.name === name)) found.push({ name, pid: Number(entry) });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+/**
+ * CPU seconds the whole machine has spent busy (not idle, not waiting for
+ * I/O) and in all, summed over cores, from /proc/stat: with the processes'
+ * own figures, tells how much of a measure's CPU went to someone else.
+ */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = ticks[3]! + ticks[4]!;
+    return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS };
+  } catch {
+    return { busy: Number.NaN, total: Number.NaN };
+  }
 }

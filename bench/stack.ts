@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { REPO_ROOT, startBackend, startWorker, type RelayProcess } from '../e2e/support/processes.js';
 import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL } from '../e2e/support/services.js';
 import { CallbackReceiver } from './callback-receiver.js';
-import type { WatchedProcess } from './process-cost.js';
+import { findServerProcesses, type WatchedProcess } from './process-cost.js';
 import { RedisUsage } from './redis-usage.js';
 
 export interface Stack {
@@ -20,6 +20,8 @@ export interface Stack {
   redis: RedisUsage;
   /** The processes whose cost is reported. */
   processes: { backend: WatchedProcess; worker: WatchedProcess; bare: WatchedProcess; target: WatchedProcess };
+  /** RabbitMQ's and Redis's server processes, if they run on this machine (whole servers, maybe shared). */
+  servers: WatchedProcess[];
   logLevel: string;
   /** Stops everything started (idempotent) and removes the prefix's keys and queues. */
   stop(): Promise<void>;
@@ -108,6 +110,7 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
         bare: { name: 'bare', pid: bare.child.pid! },
         target: { name: 'target', pid: target.child.pid! },
       },
+      servers: findServerProcesses(),
       logLevel,
       stop,
     };

@@ -68,6 +68,13 @@ async function submitOne(baseUrl: string, seq: number, spec: unknown): Promise<S
       at,
     };
   } catch (err) {
-    return { seq, status: 0, jobId: null, code: (err as { code?: string }).code ?? 'ERROR', ms: performance.now() - start, at };
+    return {
+      seq,
+      status: 0,
+      jobId: null,
+      code: (err as { code?: string }).code ?? 'ERROR',
+      ms: performance.now() - start,
+      at,
+    };
   }
 }

@@ -54,8 +54,9 @@ return {id, f[2] or ''}
 `;
 
 /**
- * Rotation in one step: every current secret gets an expiry, expired ones are
- * dropped, the new one goes first. Atomic, so two rotations cannot lose one.
+ * Rotation in one step: every earlier secret stops signing at the end of this
+ * grace period at the latest (so a grace of 0 retires them all at once, as
+ * after a leak), expired ones are dropped, the new one goes first. Atomic, so two rotations cannot lose one.
  * ISO-8601 UTC timestamps compare correctly as strings.
  * KEYS: application. ARGV: newEntryJson, expiresAtIso, nowIso.
  */
@@ -64,7 +65,7 @@ local raw = redis.call('HGET', KEYS[1], 'signingSecrets')
 if not raw then return 0 end
 local out = {cjson.decode(ARGV[1])}
 for _, s in ipairs(cjson.decode(raw)) do
-  if s.expiresAt == cjson.null or s.expiresAt == nil then s.expiresAt = ARGV[2] end
+  if s.expiresAt == cjson.null or s.expiresAt == nil or s.expiresAt > ARGV[2] then s.expiresAt = ARGV[2] end
   if s.expiresAt > ARGV[3] then table.insert(out, s) end
 end
 redis.call('HSET', KEYS[1], 'signingSecrets', cjson.encode(out))
