@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reply, TestServer } from './support/http-servers.js';
 import { startBackend, type RelayProcess } from './support/processes.js';
 import { RelayClient } from './support/relay-client.js';
+import { readEverything, REDIS_URL } from './support/services.js';
 import { startStack, type Stack } from './support/stack.js';
 
 /**
@@ -13,11 +15,16 @@ let stack: Stack;
 let master: RelayClient;
 const target = new TestServer();
 const masterKey = randomBytes(32).toString('base64');
+/** Every API key and signing secret handed out, to look for in logs and Redis. */
+const issued: string[] = [];
 
 beforeAll(async () => {
   await target.listen();
   target.on('/ok', (_req, res) => reply(res, 200, '{"ok":true}', { 'content-type': 'application/json' }));
-  stack = await startStack('auth', { env: { RELAY_AUTH: 'on', RELAY_MASTER_KEY: masterKey } });
+  // With RELAY_SECRET_KEY, signing secrets rest sealed (see the last test).
+  stack = await startStack('auth', {
+    env: { RELAY_AUTH: 'on', RELAY_MASTER_KEY: masterKey, RELAY_SECRET_KEY: randomBytes(32).toString('base64') },
+  });
   master = stack.api.withKey(masterKey);
 });
 
@@ -35,6 +42,7 @@ async function createApplication(
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   expect(res.body.apiKey).toMatch(/^rk_/);
   expect(res.body.signingSecret).toMatch(/^whsec_/);
+  issued.push(res.body.apiKey, res.body.signingSecret);
   return { id: res.body.id, api: stack.api.withKey(res.body.apiKey) };
 }
 
@@ -232,5 +240,25 @@ describe('Idempotency-Key', () => {
     const later = await api.submit(spec, { 'idempotency-key': key });
     expect(later.status).toBe(202);
     expect(later.body.jobId).toBe(jobs[0].jobId);
+  });
+});
+
+describe('secrets at rest and in logs', () => {
+  it('never logs or stores the master key, an API key or a signing secret in clear', async () => {
+    expect(issued.length).toBeGreaterThan(10);
+    const logs = [...stack.backend.lines, ...stack.workers.flatMap((w) => w.lines)].join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const stored = JSON.stringify([...(await readEverything(redis, stack.prefix))]);
+      expect(stored).toContain('app_'); // the search sees the application records
+      for (const secret of [masterKey, ...issued]) {
+        const value = secret.replace(/^whsec_/, '');
+        expect(logs.includes(value), 'a secret in the logs').toBe(false);
+        expect(stored.includes(value), 'a secret in Redis').toBe(false);
+      }
+    } finally {
+      redis.disconnect();
+    }
   });
 });
