@@ -18,6 +18,22 @@ describe('start-up', () => {
     expect(wout).toContain('JOB_TTL_SECONDS=x: must be an integer');
   });
 
+  it('refuses RELAY_AUTH=off beyond loopback, and RELAY_AUTH=on without a master key', async () => {
+    const open = spawnRelay('backend', { RELAY_AUTH: 'off', HOST: '0.0.0.0', PORT: '0' });
+    expect(await open.exited()).toBe(78);
+    expect(open.lines.join('\n')).toContain('RELAY_AUTH=off is only allowed when HOST is a loopback address');
+
+    const keyless = spawnRelay('backend', { RELAY_AUTH: 'on', RELAY_MASTER_KEY: '', PORT: '0' });
+    expect(await keyless.exited()).toBe(78);
+    expect(keyless.lines.join('\n')).toContain('RELAY_MASTER_KEY must be set when RELAY_AUTH=on');
+
+    const short = spawnRelay('backend', { RELAY_AUTH: 'on', RELAY_MASTER_KEY: 'hunter2', PORT: '0' });
+    expect(await short.exited()).toBe(78);
+    const out = short.lines.join('\n');
+    expect(out).toContain('RELAY_MASTER_KEY: must be at least 32 characters');
+    expect(out).not.toContain('hunter2');
+  });
+
   it('an unreachable Redis is named with its URL and how to start it, retried, then given up', async () => {
     const port = await deadPort();
     const t0 = Date.now();
