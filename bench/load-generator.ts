@@ -92,7 +92,12 @@ export function submitPool(origin: string, connections: number): Pool {
 async function submit(sub: Submitter, batch: Batch, dueAt: number): Promise<boolean> {
   const seq = batch.add(dueAt, performance.now());
   try {
-    const res = await sub.pool.request({ path: sub.path, method: 'POST', headers: JSON_HEADERS, body: sub.body(batch, seq) });
+    const res = await sub.pool.request({
+      path: sub.path,
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: sub.body(batch, seq),
+    });
     const at = performance.now();
     await res.body.dump();
     if (res.statusCode === 202) {

@@ -8,7 +8,7 @@
  * writes JSON and Markdown to bench-results/; stops all it started and
  * removes the prefix's keys and queues.
  *
- *   pnpm bench                 3 runs of each measure (about 10-15 minutes)
+ *   pnpm bench                 3 runs of each measure (about 7 minutes on 2 cores)
  *   pnpm bench --runs 5
  *   pnpm bench --quick         1 short run of each: a smoke test, not figures
  *   pnpm bench --help
@@ -17,8 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../e2e/support/processes.js';
-import type { Submitter } from './load-generator.js';
-import { submitPool } from './load-generator.js';
+import type { Pool } from 'undici';
+import { submitPool, type Submitter } from './load-generator.js';
 import {
   calibrate,
   intake,
@@ -35,6 +35,7 @@ import {
   figures,
   goals,
   LATENCY_RATE,
+  perRun,
   renderMarkdown,
   renderText,
   tables,
@@ -99,8 +100,14 @@ const log = (line: string) => {
 };
 
 let stack: Stack | null = null;
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  // `on`, not `once`: a Ctrl-C reaches this process twice (from the terminal,
+  // and relayed by tsx's CLI), and the second must not end it half-way
+  // through removing its queues and keys.
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
     log(`${signal}: stopping what the benchmark started`);
     void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
   });
@@ -119,41 +126,49 @@ try {
 
 async function main(stack: Stack): Promise<void> {
   const startedAt = new Date().toISOString();
-  const loadAvgStart = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadAvgStart = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const { receiver, processes: p, redis } = stack;
   const ctx: Context = { receiver, settings, log };
 
   const relayPool = submitPool(stack.relayOrigin, 128);
   const barePool = submitPool(stack.bareOrigin, 128);
-  const job = (targetPath: string, extra: Record<string, unknown> = {}) => (pool: typeof relayPool, submitPath: string) =>
-    ({
-      pool,
-      path: submitPath,
-      body: (batch, seq) =>
-        JSON.stringify({
-          targetUrl: `${stack.targetOrigin}${targetPath}`,
-          method: 'POST',
-          payload: { seq },
-          callbackUrl: receiver.url(batch, seq),
-          ...extra,
-        }),
-    }) satisfies Submitter;
+  /** Jobs POSTed to `submitPath` on `pool`, calling the target at `targetPath`, called back to the receiver. */
+  const jobs = (
+    pool: Pool,
+    submitPath: string,
+    targetPath: string,
+    extra: Record<string, unknown> = {},
+  ): Submitter => ({
+    pool,
+    path: submitPath,
+    body: (batch, seq) =>
+      JSON.stringify({
+        targetUrl: `${stack.targetOrigin}${targetPath}`,
+        method: 'POST',
+        payload: { seq },
+        callbackUrl: receiver.url(batch, seq),
+        ...extra,
+      }),
+  });
   const emptyStore = () => redis.resetJobs();
   const relay: Scenario = {
     name: 'relay',
-    submitter: job('/ok')(relayPool, '/api/jobs'),
+    submitter: jobs(relayPool, '/api/jobs', '/ok'),
     processes: [p.backend, p.worker, p.target, ...stack.servers],
     reset: emptyStore,
   };
   const bare: Scenario = {
     name: 'bare',
-    submitter: job('/ok')(barePool, '/jobs'),
+    submitter: jobs(barePool, '/jobs', '/ok'),
     processes: [p.bare, p.target, ...stack.servers],
     reset: async () => {},
   };
   const retry: Scenario = {
     name: 'relay 30%-503',
-    submitter: job('/flaky/30', { maxRetries: 3, retryDelay: 100 })(relayPool, '/api/jobs'),
+    submitter: jobs(relayPool, '/api/jobs', '/flaky/30', { maxRetries: 3, retryDelay: 100 }),
     processes: [p.backend, p.worker, p.target, ...stack.servers],
     reset: emptyStore,
   };
@@ -177,23 +192,23 @@ async function main(stack: Stack): Promise<void> {
     peakRssBytes: {},
   };
 
-  log('1/6 sustained throughput: calibration (doubling from 100 jobs/s)');
+  log('phase 1/3, sustained throughput (relay, bare, relay with 30% 503): calibration, doubling from 100 jobs/s');
   for (const s of [relay, bare, retry]) runs.calibration[s.name] = await calibrate(ctx, s);
   const rampStart = (s: Scenario) => runs.calibration[s.name]!.start;
-  log('1/6 sustained throughput: ramps (open loop; the figure is the highest rate sustained)');
+  log('phase 1/3, sustained throughput: open-loop ramps; the figure is the highest rate sustained');
   for (let r = 1; r <= runCount; r++) {
     runs.throughput.relay.push(await ramp(ctx, relay, rampStart(relay), `throughput run ${r}/${runCount}`));
     runs.throughput.bare.push(await ramp(ctx, bare, rampStart(bare), `throughput run ${r}/${runCount}`));
     runs.throughput.retry.push(await ramp(ctx, retry, rampStart(retry), `throughput run ${r}/${runCount}`));
   }
 
-  log(`2/6 intake: ${settings.intakeClients} clients, closed loop`);
+  log(`phase 2/3, intake (relay, bare): ${settings.intakeClients} clients, closed loop`);
   for (let r = 1; r <= runCount; r++) {
     runs.intake.relay.push(await intake(ctx, relay, `intake run ${r}/${runCount}`));
     runs.intake.bare.push(await intake(ctx, bare, `intake run ${r}/${runCount}`));
   }
 
-  log(`3/6 latency at ${LATENCY_RATE} jobs/s, 4/6 cost, 5/6 with 30% 503, 6/6 the bare floor`);
+  log(`phase 3/3, latency at ${LATENCY_RATE} jobs/s, CPU and Redis per job (relay, bare, relay with 30% 503)`);
   for (let r = 1; r <= runCount; r++) {
     // An empty store before, so the keys found after belong to this run's jobs only.
     await relay.reset();
@@ -228,7 +243,10 @@ async function main(stack: Stack): Promise<void> {
       node: process.version,
       redis: await redis.version(),
       'load average at start': loadAvgStart,
-      'load average at end': os.loadavg().map((l) => l.toFixed(2)).join(' '),
+      'load average at end': os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' '),
       note: 'RabbitMQ, Redis, relay, the bare pipeline, the target, the receiver and the load generator share the machine',
     },
     settings: {
@@ -242,9 +260,23 @@ async function main(stack: Stack): Promise<void> {
   const f = figures(runs);
   const g = goals(f);
   const t = tables(f, g, runCount);
-  const files = await writeResults(path.resolve(REPO_ROOT, args.out!), meta, runs, f, g, renderMarkdown(t, meta, f));
+  const files = await writeResults(
+    path.resolve(REPO_ROOT, args.out!),
+    meta,
+    runs,
+    f,
+    g,
+    renderMarkdown(t, meta, f, runs),
+  );
   console.log(`\n${renderText(t)}\n`);
-  console.log(`machine: ${meta.machine.cpus}, ${meta.machine.memory}, ${meta.machine.node}, Redis ${meta.machine.redis}`);
+  console.log(
+    `per run:\n${perRun(runs)
+      .map((line) => `  ${line}`)
+      .join('\n')}\n`,
+  );
+  console.log(
+    `machine: ${meta.machine.cpus}, ${meta.machine.memory}, ${meta.machine.node}, Redis ${meta.machine.redis}`,
+  );
   console.log(
     `background: a median ${f.otherCores} cores per step busy outside the benchmark's processes; ` +
       `load average ${loadAvgStart} at start, ${meta.machine['load average at end']} at end`,

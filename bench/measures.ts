@@ -6,7 +6,7 @@
 import type { CallbackReceiver } from './callback-receiver.js';
 import { closedLoop, openLoop, settled, type Batch, type Submitter } from './load-generator.js';
 import { cpuDelta, machineCpuSeconds, readCpu, type CpuReading, type WatchedProcess } from './process-cost.js';
-import { round, slope, summarize, percentile, type LatencySummary } from './stats.js';
+import { growthRate, percentile, round, summarize, type LatencySummary } from './stats.js';
 
 /** A system under a kind of load: where jobs go, what they look like, which processes do the work. */
 export interface Scenario {
@@ -52,7 +52,7 @@ export interface StepResult {
   callbacks: number;
   /** Callbacks per second during the step, after its warm-up. */
   completedPerSec: number;
-  /** Least-squares growth of the backlog (submitted, not yet called back) after warm-up, jobs/s. */
+  /** Growth of the backlog (submitted, not yet called back) after warm-up, jobs/s (see growthRate). */
   backlogGrowthPerSec: number;
   maxBacklog: number;
   /** From the last submit until every job had called back (ms); NaN if some never did. */
@@ -82,6 +82,12 @@ export interface StepResult {
 const BACKLOG_SAMPLE_MS = 100;
 /** Growth of the backlog, as a share of the offered rate, beyond which a step is not sustained. */
 const MAX_GROWTH_SHARE = 0.05;
+/**
+ * …and it must also have grown by more jobs than this over the step: at low
+ * rates a backlog of a few jobs moves by a few jobs from noise alone (and
+ * with retries it keeps filling for about a second as backoffs add up).
+ */
+const MIN_GROWTH_JOBS = 20;
 /** A sustained step never has more than this much work (seconds of arrivals) outstanding. */
 const MAX_BACKLOG_SECONDS = 1;
 /** "All complete shortly after": the backlog left at the end must be gone within this (ms). */
@@ -92,9 +98,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Offers `rate` jobs/s for `durationMs` and judges whether the system kept up:
- * every job accepted, the backlog flat (its growth under 5% of the rate) and
- * bounded (under a second's worth of arrivals), and all called back within 3
- * s of the last submit.
+ * every job accepted, the backlog flat after warm-up (growing by less than
+ * 5% of the rate, or by fewer than 20 jobs over the step) and bounded (under
+ * a second's worth of arrivals), and all called back within 3 s of the last
+ * submit.
  */
 export async function runStep(ctx: Context, scenario: Scenario, rate: number, durationMs: number): Promise<StepResult> {
   const batch = ctx.receiver.open(`${scenario.name} @${rate}/s`);
@@ -123,7 +130,7 @@ export async function runStep(ctx: Context, scenario: Scenario, rate: number, du
   // whose backoffs add up to about a second): judge its growth after that.
   const warmS = Math.min(2, 0.3 * seconds);
   const window = samples.filter((s) => s.x >= warmS);
-  const growth = slope(window);
+  const growth = growthRate(window);
   const maxBacklog = Math.max(0, ...samples.map((s) => s.y));
   const completedInWindow = batch.calledBackAt.filter((at) => at >= t0 + warmS * 1000 && at <= tEnd).length;
 
@@ -131,7 +138,10 @@ export async function runStep(ctx: Context, scenario: Scenario, rate: number, du
   if (batch.refused > 0) problems.push(`${batch.refused} refused (${batch.firstRefusal})`);
   if (Number.isNaN(settleMs)) problems.push(`${batch.outstanding} never called back`);
   else if (settleMs > MAX_SETTLE_MS) problems.push(`took ${(settleMs / 1000).toFixed(1)} s to drain`);
-  if (growth > MAX_GROWTH_SHARE * rate + 2) problems.push(`backlog grew ${Math.round(growth)}/s`);
+  const windowS = seconds - warmS;
+  if (growth > Math.max(MAX_GROWTH_SHARE * rate, MIN_GROWTH_JOBS / windowS)) {
+    problems.push(`backlog grew ${Math.round(growth)}/s`);
+  }
   if (maxBacklog > Math.max(50, rate * MAX_BACKLOG_SECONDS)) problems.push(`backlog reached ${maxBacklog}`);
 
   const healthy = (seq: number) => batch.attempts[seq] === 1;
@@ -145,7 +155,7 @@ export async function runStep(ctx: Context, scenario: Scenario, rate: number, du
     refused: batch.refused,
     firstRefusal: batch.firstRefusal,
     callbacks: batch.callbacks,
-    completedPerSec: round(completedInWindow / (seconds - warmS)),
+    completedPerSec: round(completedInWindow / windowS),
     backlogGrowthPerSec: round(growth),
     maxBacklog,
     settleMs: round(settleMs),
@@ -156,10 +166,12 @@ export async function runStep(ctx: Context, scenario: Scenario, rate: number, du
     retriedShare: round(batch.callbacks ? retried / batch.callbacks : 0),
     cpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v)])),
     senderLateP99Ms: round(percentile(batch.sendLateness, 99)),
-    machineBusyCores: round(machineBusyCores),
-    otherCores: round(Math.max(0, machineBusyCores - ourCores)),
+    machineBusyCores: hundredths(machineBusyCores),
+    otherCores: hundredths(Math.max(0, machineBusyCores - ourCores)),
   };
 }
+
+const hundredths = (x: number) => Math.round(x * 100) / 100;
 
 function roundSummary(s: LatencySummary): LatencySummary {
   return { count: s.count, p50: round(s.p50), p90: round(s.p90), p99: round(s.p99), max: round(s.max) };

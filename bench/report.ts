@@ -193,9 +193,21 @@ export function tables(f: Figures, g: Goal[], runs: number): Table[] {
       title: `relay vs the bare pipeline (median of ${runs} run${runs === 1 ? '' : 's'})`,
       head: ['measure', 'relay', 'bare', 'relay/bare', 'goal', 'result'],
       rows: [
-        row('sustained throughput, jobs/s', f.throughput.relay, f.throughput.bare, r.throughput, goal('throughput vs bare')),
+        row(
+          'sustained throughput, jobs/s',
+          f.throughput.relay,
+          f.throughput.bare,
+          r.throughput,
+          goal('throughput vs bare'),
+        ),
         row('intake, 64 clients, 202/s', f.intake.relay, f.intake.bare, r.intake, goal('intake vs bare')),
-        row(`latency p50 at ${LATENCY_RATE} jobs/s, ms`, f.latency.relay.p50, f.latency.bare.p50, r.p50, goal('p50 vs bare at 200/s')),
+        row(
+          `latency p50 at ${LATENCY_RATE} jobs/s, ms`,
+          f.latency.relay.p50,
+          f.latency.bare.p50,
+          r.p50,
+          goal('p50 vs bare at 200/s'),
+        ),
         row(
           `latency p90 at ${LATENCY_RATE} jobs/s, ms`,
           f.latency.relay.p90,
@@ -225,7 +237,12 @@ export function tables(f: Figures, g: Goal[], runs: number): Table[] {
           (atMax.worker + atMax.backend) / atMax.bare,
         ),
         row('RabbitMQ + Redis CPU s per 1,000 jobs (shared)', `${fmt(cpu.rabbitmq)} + ${fmt(cpu.redis)}`, '', ''),
-        row('peak RSS worker / backend, MB', `${fmt(rss.worker ?? NaN)} / ${fmt(rss.backend ?? NaN)}`, rss.bare ?? NaN, ''),
+        row(
+          'peak RSS worker / backend, MB',
+          `${fmt(rss.worker ?? NaN)} / ${fmt(rss.backend ?? NaN)}`,
+          rss.bare ?? NaN,
+          '',
+        ),
         row(
           'Redis bytes per completed job (MEMORY USAGE)',
           f.cost.redisBytesPerJob,
@@ -240,7 +257,12 @@ export function tables(f: Figures, g: Goal[], runs: number): Table[] {
       head: ['measure', 'no 503', '30% 503', 'ratio', 'goal', 'result'],
       rows: [
         row('sustained throughput, jobs/s', f.throughput.relay, f.throughput.retry, r.retryThroughput),
-        row(`first-attempt jobs p50 at ${LATENCY_RATE}/s, ms`, f.latency.relay.p50, f.latency.retryHealthy.p50, r.retryHealthyP50),
+        row(
+          `first-attempt jobs p50 at ${LATENCY_RATE}/s, ms`,
+          f.latency.relay.p50,
+          f.latency.retryHealthy.p50,
+          r.retryHealthyP50,
+        ),
         row(
           `first-attempt jobs p99 at ${LATENCY_RATE}/s, ms`,
           f.latency.relay.p99,
@@ -248,9 +270,27 @@ export function tables(f: Figures, g: Goal[], runs: number): Table[] {
           r.retryHealthyP99,
           goal('first-attempt p99 with 30% 503 vs without'),
         ),
-        row(`all jobs p50 / p99 at ${LATENCY_RATE}/s, ms`, `${fmt(f.latency.relay.p50)} / ${fmt(f.latency.relay.p99)}`, `${fmt(f.latency.retryAll.p50)} / ${fmt(f.latency.retryAll.p99)}`, ''),
+        row(
+          `all jobs p50 / p99 at ${LATENCY_RATE}/s, ms`,
+          `${fmt(f.latency.relay.p50)} / ${fmt(f.latency.relay.p99)}`,
+          `${fmt(f.latency.retryAll.p50)} / ${fmt(f.latency.retryAll.p99)}`,
+          '',
+        ),
       ],
     },
+  ];
+}
+
+/** Each run's figure, to show the spread behind the medians. */
+export function perRun(runs: Runs): string[] {
+  const list = (xs: number[]) => xs.map(fmt).join(', ');
+  const { throughput: t, intake: i, latency: l } = runs;
+  return [
+    `sustained throughput, jobs/s: relay ${list(t.relay.map((r) => r.jobsPerSec))}; bare ${list(t.bare.map((r) => r.jobsPerSec))}; relay with 30% 503 ${list(t.retry.map((r) => r.jobsPerSec))}`,
+    `intake, 202/s: relay ${list(i.relay.map((r) => r.acceptedPerSec))}; bare ${list(i.bare.map((r) => r.acceptedPerSec))}`,
+    `p50 / p99 at ${LATENCY_RATE}/s, ms: relay ${l.relay.map((s) => `${fmt(s.latencyMs.p50)} / ${fmt(s.latencyMs.p99)}`).join(', ')}; ` +
+      `bare ${l.bare.map((s) => `${fmt(s.latencyMs.p50)} / ${fmt(s.latencyMs.p99)}`).join(', ')}; ` +
+      `first-attempt with 30% 503 ${l.retry.map((s) => `${fmt(s.healthyLatencyMs.p50)} / ${fmt(s.healthyLatencyMs.p99)}`).join(', ')}`,
   ];
 }
 
@@ -269,7 +309,7 @@ export function renderText(ts: Table[]): string {
     .join('\n\n');
 }
 
-export function renderMarkdown(ts: Table[], meta: Meta, f: Figures): string {
+export function renderMarkdown(ts: Table[], meta: Meta, f: Figures, runs: Runs): string {
   const md = ts.map((t) => {
     const head = `| ${t.head.join(' | ')} |\n| ${t.head.map((_, i) => (i === 0 || i >= 4 ? '---' : '---:')).join(' | ')} |`;
     return `### ${t.title}\n\n${head}\n${t.rows.map((r) => `| ${r.map(fmt).join(' | ')} |`).join('\n')}`;
@@ -283,6 +323,12 @@ export function renderMarkdown(ts: Table[], meta: Meta, f: Figures): string {
   return `# relay benchmark, ${meta.startedAt}
 
 ${md.join('\n\n')}
+
+Per run:
+
+${perRun(runs)
+  .map((line) => `- ${line}`)
+  .join('\n')}
 
 Retried share at ${LATENCY_RATE}/s with 30% 503: ${fmt(f.latency.retriedShare * 100)}% of jobs needed more than one attempt.
 Redis, cross-check: INFO used_memory grew ${fmt(f.cost.redisUsedMemoryDeltaPerJob)} bytes per job (whole shared server).

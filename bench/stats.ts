@@ -47,27 +47,22 @@ export function summarize(latenciesMs: readonly number[]): LatencySummary {
 }
 
 /**
- * Least-squares slope of y over x: how fast a backlog grows (jobs per
- * second when x is in seconds). 0 for fewer than two distinct x.
+ * How fast y grows over x (jobs per second, for a backlog sampled over
+ * seconds): the median of the later half of the samples minus the median of
+ * the earlier half, over the time between the halves' medians. Medians, not
+ * a least-squares line, so that one short stall (a GC pause, a burst of
+ * another process on a shared machine) does not read as a trend, while a
+ * backlog that keeps growing moves both halves apart. 0 for fewer than two
+ * samples.
  */
-export function slope(points: readonly { x: number; y: number }[]): number {
-  const n = points.length;
-  if (n < 2) return 0;
-  let sx = 0;
-  let sy = 0;
-  for (const p of points) {
-    sx += p.x;
-    sy += p.y;
-  }
-  const mx = sx / n;
-  const my = sy / n;
-  let num = 0;
-  let den = 0;
-  for (const p of points) {
-    num += (p.x - mx) * (p.y - my);
-    den += (p.x - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
+export function growthRate(points: readonly { x: number; y: number }[]): number {
+  if (points.length < 2) return 0;
+  const sorted = [...points].sort((a, b) => a.x - b.x);
+  const half = Math.floor(sorted.length / 2);
+  const early = sorted.slice(0, half);
+  const late = sorted.slice(sorted.length - half);
+  const dx = median(late.map((p) => p.x)) - median(early.map((p) => p.x));
+  return dx > 0 ? (median(late.map((p) => p.y)) - median(early.map((p) => p.y))) / dx : 0;
 }
 
 /** Rounds for display and JSON: 3 significant digits below 100, integers above. */
