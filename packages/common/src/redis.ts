@@ -28,6 +28,9 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Redis>
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+    // Commands issued in the same tick (many jobs at once) go out in one write
+    // and come back in one read: far fewer syscalls under load, no cost when idle.
+    enableAutoPipelining: true,
   });
   redis.on('error', (err) => {
     // ioredis emits an error per reconnect attempt: log the transition only.
