@@ -15,6 +15,9 @@ local function moveStatus(jobKey, id, old, new, statusPrefix, idxTtl)
   redis.call('ZADD', statusPrefix .. new, score, id)
   redis.call('EXPIRE', statusPrefix .. new, idxTtl)
 end
+local function setOrDel(key, field, value)
+  if value == '' then redis.call('HDEL', key, field) else redis.call('HSET', key, field, value) end
+end
 local function isFinal(status)
   return status == 'completed' or status == 'failed' or status == 'cancelled'
 end
@@ -50,7 +53,8 @@ if status == 'in_progress' and f[3] ~= ARGV[2] then
   if untilMs > nowMs then return {'busy', status, done, untilMs - nowMs} end
 end
 redis.call('HSET', KEYS[1], 'status', 'in_progress', 'leaseToken', ARGV[2],
-  'leaseUntil', nowMs + tonumber(ARGV[3]), 'updatedAt', ARGV[4], 'nextAttemptAt', '')
+  'leaseUntil', nowMs + tonumber(ARGV[3]), 'updatedAt', ARGV[4])
+redis.call('HDEL', KEYS[1], 'nextAttemptAt')
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 moveStatus(KEYS[1], ARGV[9], status, 'in_progress', ARGV[10], ARGV[11])
 return {'run', status, done}
@@ -62,7 +66,7 @@ return {'run', status, done}
  * 'retrying'. Returns the status actually written.
  *
  * KEYS: job, attempts, counters, idx:dead. ARGV: attempt, attemptJson,
- * status, nextAttemptAt, lastResponseJson, errorJson, callbackJson (set only
+ * status, nextAttemptAt, lastStatusCode ('' when none), errorJson, callbackJson (set only
  * when the job ends), nowIso, ttlSeconds, jobId, statusPrefix, idxTtl,
  * deadLettered ('1'/'0'), nowMs.
  */
@@ -71,9 +75,12 @@ local status = ARGV[3]
 local old = redis.call('HGET', KEYS[1], 'status')
 if status == 'retrying' and redis.call('HGET', KEYS[1], 'cancelRequested') == '1' then status = 'cancelled' end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[1], 'status', status, 'attempts', ARGV[1], 'updatedAt', ARGV[8],
-  'nextAttemptAt', status == 'retrying' and ARGV[4] or '', 'lastResponse', ARGV[5], 'error', ARGV[6])
-redis.call('HDEL', KEYS[1], 'leaseToken', 'leaseUntil')
+redis.call('HSET', KEYS[1], 'status', status, 'attempts', ARGV[1], 'updatedAt', ARGV[8])
+-- Empty values are deleted rather than stored: every field costs memory.
+setOrDel(KEYS[1], 'nextAttemptAt', status == 'retrying' and ARGV[4] or '')
+setOrDel(KEYS[1], 'lastStatusCode', ARGV[5])
+setOrDel(KEYS[1], 'error', ARGV[6])
+redis.call('HDEL', KEYS[1], 'leaseToken', 'leaseUntil', 'lastResponse')
 if isFinal(status) then
   redis.call('HSET', KEYS[1], 'completedAt', ARGV[8])
   redis.call('HDEL', KEYS[1], 'cancelRequested')
@@ -106,7 +113,8 @@ export const CANCEL = `${HELPERS}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
 if status == 'queued' or status == 'retrying' then
-  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'completedAt', ARGV[1], 'updatedAt', ARGV[1], 'nextAttemptAt', '')
+  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'completedAt', ARGV[1], 'updatedAt', ARGV[1])
+  redis.call('HDEL', KEYS[1], 'nextAttemptAt')
   if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'callback', ARGV[6]) end
   moveStatus(KEYS[1], ARGV[3], status, 'cancelled', ARGV[4], ARGV[5])
   redis.call('HINCRBY', KEYS[2], 'jobs_cancelled', 1)
@@ -139,8 +147,8 @@ local undo = cjson.encode({status = status, completedAt = f[3] or '', deadLetter
   callback = f[5] or '', error = f[6] or '', seriesBase = f[7] or '0', replays = f[8] or '0', requestId = f[9] or ''})
 local deadScore = redis.call('ZSCORE', KEYS[2], ARGV[3])
 redis.call('HSET', KEYS[1], 'status', 'queued', 'seriesBase', f[2], 'replays', (tonumber(f[8]) or 0) + 1,
-  'updatedAt', ARGV[1], 'completedAt', '', 'deadLetteredAt', '', 'callback', '', 'error', '', 'nextAttemptAt', '',
-  'requestId', ARGV[6], 'replayUndo', undo, 'replayUndoDeadScore', deadScore or '')
+  'updatedAt', ARGV[1], 'requestId', ARGV[6], 'replayUndo', undo, 'replayUndoDeadScore', deadScore or '')
+redis.call('HDEL', KEYS[1], 'completedAt', 'deadLetteredAt', 'callback', 'error', 'nextAttemptAt')
 redis.call('ZREM', KEYS[2], ARGV[3])
 moveStatus(KEYS[1], ARGV[3], status, 'queued', ARGV[4], ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[2])

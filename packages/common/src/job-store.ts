@@ -197,20 +197,20 @@ export class JobStore {
     const k = this.keys;
     const key = k.job(jobId);
     const createdAtMs = input.createdAt.getTime();
-    const createdAt = input.createdAt.toISOString();
+    // Only the fields with a value: each field of the hash costs memory (the
+    // ISO createdAt is derived from createdAtMs, an absent app is the default).
     const fields: Record<string, string | number> = {
       spec: this.storedSpec(spec),
       status: JobStatus.queued,
       attempts: 0,
-      createdAt,
       createdAtMs,
-      updatedAt: createdAt,
+      updatedAt: input.createdAt.toISOString(),
       traceId: input.traceId,
-      requestId: input.requestId ?? '',
       host: targetHost(spec.targetUrl),
-      metadata: json(spec.metadata ?? {}),
-      app: this.keys.application,
     };
+    if (input.requestId) fields.requestId = input.requestId;
+    if (spec.metadata && Object.keys(spec.metadata).length > 0) fields.metadata = json(spec.metadata);
+    if (this.keys.application !== DEFAULT_APPLICATION) fields.app = this.keys.application;
     const secrets = this.redactor.secrets(spec.headers);
     if (this.secretKey && Object.keys(secrets).length > 0) fields.sealedHeaders = sealJson(secrets, this.secretKey);
 
@@ -295,17 +295,23 @@ export class JobStore {
 
   /** The full spec for a replay: stored spec plus unsealed credential headers. */
   async specForReplay(jobId: string): Promise<ReplaySource | null> {
-    const [spec, sealed, createdAt, traceId, app] = await this.redis.hmget(
+    const [spec, sealed, createdAt, createdAtMs, traceId, app] = await this.redis.hmget(
       this.keys.job(jobId),
       'spec',
       'sealedHeaders',
       'createdAt',
+      'createdAtMs',
       'traceId',
       'app',
     );
     if (!spec || (app || DEFAULT_APPLICATION) !== this.keys.application) return null;
     const parsed = JSON.parse(spec) as JobSpec;
-    const base = { spec: parsed, createdAt: createdAt ?? '', traceId: traceId ?? '', missingSecrets: false };
+    const base = {
+      spec: parsed,
+      createdAt: createdAtOf({ createdAt: createdAt ?? '', createdAtMs: createdAtMs ?? '' }),
+      traceId: traceId ?? '',
+      missingSecrets: false,
+    };
     // What was redacted when the job was stored, whatever the list says now.
     if (!Object.values(parsed.headers).includes(REDACTED)) return base;
     if (!sealed || !this.secretKey) return { ...base, missingSecrets: true };
@@ -386,7 +392,7 @@ export class JobStore {
       JSON.stringify(attempt),
       record.status,
       record.nextAttemptAt ?? '',
-      json(attempt.response),
+      attempt.response ? String(attempt.response.statusCode) : '',
       json(attempt.error),
       json(record.callback),
       now.toISOString(),
@@ -485,6 +491,13 @@ export class JobStore {
   }
 }
 
+/** The ISO creation time: stored only as epoch ms since it can be derived (older records have both). */
+function createdAtOf(job: Record<string, string>): string {
+  if (job.createdAt) return job.createdAt;
+  const ms = Number(job.createdAtMs);
+  return Number.isFinite(ms) && job.createdAtMs ? new Date(ms).toISOString() : '';
+}
+
 /** Builds the API view from the raw hash. */
 export function toView(jobId: string, job: Record<string, string>, log: Attempt[], logTotal: number): JobView {
   const spec = JSON.parse(job.spec!) as JobSpec;
@@ -502,11 +515,12 @@ export function toView(jobId: string, job: Record<string, string>, log: Attempt[
     timeout: spec.timeout,
     metadata: spec.metadata ?? {},
     priority: (spec.priority ?? 'normal') as JobPriority,
-    createdAt: job.createdAt ?? '',
+    createdAt: createdAtOf(job),
     updatedAt: job.updatedAt ?? '',
     completedAt: job.completedAt || null,
     nextAttemptAt: job.nextAttemptAt || null,
-    lastResponse: parseJson<StoredResponse>(job.lastResponse),
+    // Records written before lastResponse was dropped from the hash still have it.
+    lastResponse: log.at(-1)?.response ?? parseJson<StoredResponse>(job.lastResponse),
     error: parseJson<AttemptError>(job.error),
     attemptsLog: log,
     attemptsLogTotal: logTotal,
@@ -522,7 +536,9 @@ export function toView(jobId: string, job: Record<string, string>, log: Attempt[
 /** Builds a list entry from the raw hash. */
 export function toSummary(jobId: string, job: Record<string, string>): JobSummary {
   const spec = JSON.parse(job.spec!) as JobSpec;
-  const lastResponse = parseJson<StoredResponse>(job.lastResponse);
+  const lastStatusCode = job.lastStatusCode
+    ? Number(job.lastStatusCode)
+    : (parseJson<StoredResponse>(job.lastResponse)?.statusCode ?? null);
   return {
     jobId,
     status: job.status as JobStatus,
@@ -531,11 +547,11 @@ export function toSummary(jobId: string, job: Record<string, string>): JobSummar
     method: spec.method,
     priority: (spec.priority ?? 'normal') as JobPriority,
     metadata: spec.metadata ?? {},
-    createdAt: job.createdAt ?? '',
+    createdAt: createdAtOf(job),
     updatedAt: job.updatedAt ?? '',
     completedAt: job.completedAt || null,
     nextAttemptAt: job.nextAttemptAt || null,
-    lastStatusCode: lastResponse?.statusCode ?? null,
+    lastStatusCode,
     error: parseJson<AttemptError>(job.error),
     callbackStatus: parseJson<CallbackState>(job.callback)?.status ?? null,
     deadLetteredAt: job.deadLetteredAt || null,

@@ -70,7 +70,27 @@ function attemptTimeoutMs(deps: AttemptDeps, spec: JobSpec): number {
  * like the job's own.
  */
 function recordedResponse(deps: AttemptDeps, response: StoredResponse | null): StoredResponse | null {
-  return response && { ...response, headers: deps.redactor.redact(response.headers) };
+  return response && { ...response, headers: deps.redactor.redact(endToEndHeaders(response.headers)) };
+}
+
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) describe the connection to relay, not
+ * the target's answer: not worth a byte of every stored attempt.
+ */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+]);
+
+function endToEndHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (!HOP_BY_HOP.has(name)) out[name] = value;
+  return out;
 }
 
 /** Methods that get `payload` as a JSON body (when the payload is not null). */
@@ -109,7 +129,10 @@ export async function processAttempt(deps: AttemptDeps, message: AttemptMessage,
   if (begin.outcome === 'missing') {
     // Expired, or lost with a Redis restart: the message is the durable copy.
     log.warn({ attempt: n }, 'job record missing; recreating it from the message');
-    begin = await storeOf(deps, message).beginAttempt(jobId, n, lease, { spec: message.spec, createdAt: message.createdAt });
+    begin = await storeOf(deps, message).beginAttempt(jobId, n, lease, {
+      spec: message.spec,
+      createdAt: message.createdAt,
+    });
   }
 
   switch (begin.outcome) {
