@@ -7,7 +7,7 @@ import { connectRedis, createLogger } from '@relay/common';
 
 type Redis = Awaited<ReturnType<typeof connectRedis>>;
 
-/** A job hash: `<prefix>:job:<uuid>` (its attempt log is `…:attempts`). */
+/** A job hash: `<prefix>:job:<uuid>` (its attempt log is `…:log`). */
 const JOB_KEY = /:job:[0-9a-f-]{36}$/;
 
 export interface PrefixUsage {
@@ -75,7 +75,7 @@ export class RedisUsage {
         if (JOB_KEY.test(key)) {
           out.jobs++;
           out.byKind.jobHashes += bytes;
-        } else if (key.endsWith(':attempts')) out.byKind.attemptLogs += bytes;
+        } else if (key.endsWith(':log')) out.byKind.attemptLogs += bytes;
         else if (key.includes(':idx:')) out.byKind.indexes += bytes;
         else out.byKind.other += bytes;
       });

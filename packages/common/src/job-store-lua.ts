@@ -65,7 +65,10 @@ return {'run', status, done}
  * whose cancel arrived during the attempt ends 'cancelled' instead of
  * 'retrying'. Returns the status actually written.
  *
- * KEYS: job, attempts, counters, idx:dead. ARGV: attempt, attemptJson,
+ * The log is a list with attempt n at index n - 1, so writing the same
+ * attempt twice overwrites it; attempts missing before n are padded with ''.
+ *
+ * KEYS: job, attempts (list), counters, idx:dead. ARGV: attempt, attemptJson,
  * status, nextAttemptAt, lastStatusCode ('' when none), errorJson, callbackJson (set only
  * when the job ends), nowIso, ttlSeconds, jobId, statusPrefix, idxTtl,
  * deadLettered ('1'/'0'), nowMs.
@@ -74,7 +77,14 @@ export const RECORD_ATTEMPT = `${HELPERS}
 local status = ARGV[3]
 local old = redis.call('HGET', KEYS[1], 'status')
 if status == 'retrying' and redis.call('HGET', KEYS[1], 'cancelRequested') == '1' then status = 'cancelled' end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local n = tonumber(ARGV[1])
+local len = redis.call('LLEN', KEYS[2])
+if n <= len then
+  redis.call('LSET', KEYS[2], n - 1, ARGV[2])
+else
+  for _ = len + 1, n - 1 do redis.call('RPUSH', KEYS[2], '') end
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+end
 redis.call('HSET', KEYS[1], 'status', status, 'attempts', ARGV[1], 'updatedAt', ARGV[8])
 -- Empty values are deleted rather than stored: every field costs memory.
 setOrDel(KEYS[1], 'nextAttemptAt', status == 'retrying' and ARGV[4] or '')

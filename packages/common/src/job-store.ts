@@ -104,6 +104,11 @@ function json(value: unknown): string {
   return value === null || value === undefined ? '' : JSON.stringify(value);
 }
 
+/** Attempt entries from the log list, skipping the '' of attempts whose record was lost. */
+function parseAttempts(raw: string[]): Attempt[] {
+  return raw.filter((entry) => entry !== '').map((entry) => JSON.parse(entry) as Attempt);
+}
+
 function parseJson<T>(raw: string | undefined): T | null {
   return raw ? (JSON.parse(raw) as T) : null;
 }
@@ -249,15 +254,13 @@ export class JobStore {
     const results = await this.redis
       .pipeline()
       .hgetall(this.keys.job(jobId))
-      .hgetall(this.keys.attempts(jobId))
+      .lrange(this.keys.attempts(jobId), -EMBEDDED_ATTEMPTS, -1)
+      .llen(this.keys.attempts(jobId))
       .exec()
       .then(assertExec);
     const job = results[0] as Record<string, string>;
     if (!job.spec || !this.owns(job)) return null;
-    const log = Object.values(results[1] as Record<string, string>)
-      .map((raw) => JSON.parse(raw) as Attempt)
-      .sort((a, b) => a.attempt - b.attempt);
-    return toView(jobId, job, log.slice(-EMBEDDED_ATTEMPTS), log.length);
+    return toView(jobId, job, parseAttempts(results[1] as string[]), results[2] as number);
   }
 
   /** A page of the attempt log (1-based attempt numbers from `offset + 1`), and the total. */
@@ -267,18 +270,16 @@ export class JobStore {
     limit: number,
   ): Promise<{ attempts: Attempt[]; total: number } | null> {
     const key = this.keys.attempts(jobId);
-    const fields = Array.from({ length: limit }, (_, i) => String(offset + i + 1));
     const [job, total, values] = await this.redis
       .pipeline()
       .hmget(this.keys.job(jobId), 'status', 'app')
-      .hlen(key)
-      .hmget(key, ...fields)
+      .llen(key)
+      .lrange(key, offset, offset + limit - 1)
       .exec()
       .then(assertExec);
     const [status, owner] = job as (string | null)[];
     if (!status || (owner || DEFAULT_APPLICATION) !== this.keys.application) return null;
-    const attempts = (values as (string | null)[]).filter((v): v is string => v !== null).map((v) => JSON.parse(v));
-    return { attempts, total: total as number };
+    return { attempts: parseAttempts(values as string[]), total: total as number };
   }
 
   /** Raw job hashes for many ids in one pipeline (null where missing). */

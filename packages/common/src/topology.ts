@@ -15,7 +15,11 @@ export interface RedisKeys {
   readonly application: string;
   /** Hash: the job's state and spec. Job ids are global (UUIDs); the hash names its application. */
   job(jobId: string): string;
-  /** Hash: attempt number -> JSON attempt entry. */
+  /**
+   * List: the attempt log, attempt n at index n - 1 (JSON; '' fills the gap
+   * left by attempts whose record was lost). A list rather than a hash: its
+   * entries pack without per-entry overhead, and pages are LRANGEs.
+   */
   attempts(jobId: string): string;
   /**
    * Sorted sets of job ids scored by creation time (ms), for listing newest
@@ -53,7 +57,7 @@ export function redisKeys(prefix: string, application: string = DEFAULT_APPLICAT
   return {
     application,
     job: (jobId) => `${prefix}:job:${jobId}`,
-    attempts: (jobId) => `${prefix}:job:${jobId}:attempts`,
+    attempts: (jobId) => `${prefix}:job:${jobId}:log`,
     indexAll: () => `${scope}:idx:all`,
     indexStatus: (status) => `${scope}:idx:status:${status}`,
     indexStatusPrefix: () => `${scope}:idx:status:`,
