@@ -118,6 +118,7 @@ export function targetHost(targetUrl: string): string {
 }
 
 interface Commands {
+  relayCreate(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
   relayBegin(...args: (string | number)[]): Promise<unknown>;
   relayRecord(...args: (string | number)[]): Promise<unknown>;
   relayCancel(...args: (string | number)[]): Promise<unknown>;
@@ -165,6 +166,8 @@ export class JobStore {
     this.idxTtl = this.ttlSeconds + INDEX_SLACK_SECONDS;
     // Scripts are defined once per connection; stores of other applications share them.
     if (typeof this.cmd.relayBegin === 'function') return;
+    // The number of index keys varies with the job's metadata: given per call.
+    redis.defineCommand('relayCreate', { lua: lua.CREATE });
     redis.defineCommand('relayBegin', { numberOfKeys: 2, lua: lua.BEGIN_ATTEMPT });
     redis.defineCommand('relayRecord', { numberOfKeys: 4, lua: lua.RECORD_ATTEMPT });
     redis.defineCommand('relayCancel', { numberOfKeys: 2, lua: lua.CANCEL });
@@ -219,20 +222,24 @@ export class JobStore {
     const secrets = this.redactor.secrets(spec.headers);
     if (this.secretKey && Object.keys(secrets).length > 0) fields.sealedHeaders = sealJson(secrets, this.secretKey);
 
-    const cutoff = createdAtMs - this.idxTtl * 1000;
     const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
-    const multi = this.redis.multi().hset(key, fields).expire(key, this.ttlSeconds);
     // Trimming on one add in TRIM_EVERY is enough to keep an index within its
     // window (a few dozen stale entries at most, which listings skip anyway)
     // and spares Redis a range delete per index per job.
-    const trim = Math.random() < 1 / TRIM_EVERY;
-    for (const idx of indexes) {
-      multi.zadd(idx, createdAtMs, jobId);
-      if (trim) multi.zremrangebyscore(idx, '-inf', `(${cutoff}`);
-      multi.expire(idx, this.idxTtl);
-    }
-    await multi.hincrby(k.counters(), 'jobs_created', 1).exec().then(assertExec);
+    const trimBefore = Math.random() < 1 / TRIM_EVERY ? createdAtMs - this.idxTtl * 1000 : '';
+    await this.cmd.relayCreate(
+      2 + indexes.length,
+      key,
+      k.counters(),
+      ...indexes,
+      this.ttlSeconds,
+      this.idxTtl,
+      createdAtMs,
+      jobId,
+      trimBefore,
+      ...Object.entries(fields).flat(),
+    );
   }
 
   /** Removes a job whose publish failed, so nothing claims to be queued. */
