@@ -148,57 +148,49 @@ it(`1. worker SIGKILLed three times during a ${JOBS}-job run, restarted each tim
   expect(row.lost).toBe(0);
 });
 
-it('2. RabbitMQ stopped and started during a run: 503 while down, every accepted job completes, no restart', async () => {
-  const s = await scenario('rabbitmq', { PUBLISH_TIMEOUT_MS: '2000' });
+/**
+ * A backing service down for `downMs` from 3 s into a 3,000-job run at
+ * 200/s: submissions meanwhile get a quick 503, every accepted job still
+ * completes, and the same backend and worker processes recover by themselves.
+ */
+async function serviceOutage(
+  s: Scenario,
+  service: { name: string; stop: () => Promise<void>; start: () => Promise<void>; downMs: number },
+): Promise<{ row: FaultRow; submissions: Submission[] }> {
   const count = 3000;
-  progress(`2. submitting ${count} jobs at 200/s; RabbitMQ down from 3 s for ~5 s`);
+  progress(`submitting ${count} jobs at 200/s; ${service.name} down from 3 s for ~${service.downMs / 1000} s`);
   const load = submitJobs({ baseUrl: () => s.baseUrl, count, perSecond: 200, spec: okSpec(s) });
   await new Promise((r) => setTimeout(r, 3000));
-  await stopRabbitmq();
-  progress('  RabbitMQ stopped');
-  await new Promise((r) => setTimeout(r, 5000));
-  await startRabbitmq();
-  progress('  RabbitMQ started');
+  await service.stop();
+  progress(`  ${service.name} stopped`);
+  await new Promise((r) => setTimeout(r, service.downMs));
+  await service.start();
+  progress(`  ${service.name} started`);
   const submissions = await load;
   await settle(s, submissions, 120_000);
   const refusedWith503 = submissions.filter((x) => x.status === 503).length;
   const row = record(
-    judge('RabbitMQ restart', submissions, s.target, s.callbacks, s.startedAt, `${refusedWith503} answered 503`),
+    judge(`${service.name} restart`, submissions, s.target, s.callbacks, s.startedAt, `${refusedWith503} answered 503`),
   );
   expect(refusedWith503).toBeGreaterThan(0);
   expect(submissions.every((x) => x.status === 202 || x.status === 503)).toBe(true);
   // No client hung: a refusal took at most the publish timeout plus slack.
   expect(row.slowestRefusalMs).toBeLessThan(5000);
   expect(row.lost).toBe(0);
-  // The same processes recovered by themselves.
   expect(s.backend.child.exitCode).toBeNull();
   expect(s.workers).toHaveLength(1);
   expect(s.workers[0]!.child.exitCode).toBeNull();
+  return { row, submissions };
+}
+
+it('2. RabbitMQ stopped and started during a run: 503 while down, every accepted job completes, no restart', async () => {
+  const s = await scenario('rabbitmq', { PUBLISH_TIMEOUT_MS: '2000' });
+  await serviceOutage(s, { name: 'RabbitMQ', stop: stopRabbitmq, start: startRabbitmq, downMs: 5000 });
 });
 
 it('3. Redis restarted (losing every key) during a run: 503 while down, every accepted job completes', async () => {
   const s = await scenario('redis');
-  const count = 3000;
-  progress(`3. submitting ${count} jobs at 200/s; Redis down from 3 s for ~3 s`);
-  const load = submitJobs({ baseUrl: () => s.baseUrl, count, perSecond: 200, spec: okSpec(s) });
-  await new Promise((r) => setTimeout(r, 3000));
-  await stopRedis();
-  progress('  Redis stopped');
-  await new Promise((r) => setTimeout(r, 3000));
-  await startRedis();
-  progress('  Redis started (empty)');
-  const submissions = await load;
-  await settle(s, submissions, 120_000);
-  const refusedWith503 = submissions.filter((x) => x.status === 503).length;
-  const row = record(
-    judge('Redis restart', submissions, s.target, s.callbacks, s.startedAt, `${refusedWith503} answered 503`),
-  );
-  expect(refusedWith503).toBeGreaterThan(0);
-  expect(submissions.every((x) => x.status === 202 || x.status === 503)).toBe(true);
-  expect(row.slowestRefusalMs).toBeLessThan(5000);
-  expect(row.lost).toBe(0);
-  expect(s.backend.child.exitCode).toBeNull();
-  expect(s.workers[0]!.child.exitCode).toBeNull();
+  const { submissions } = await serviceOutage(s, { name: 'Redis', stop: stopRedis, start: startRedis, downMs: 3000 });
   // Jobs accepted after the restart are readable again.
   const last = submissions.filter((x) => x.status === 202).at(-1)!;
   expect((await new RelayClient(s.baseUrl).job(last.jobId!)).status).toBe(200);
