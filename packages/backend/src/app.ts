@@ -46,9 +46,6 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   // fails validation further down.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
   // One access line per request (the request id is in the logger's bindings).
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
@@ -67,6 +64,13 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    // While closing, every answer ends its connection: a keep-alive connection
+    // that was busy when close() began would otherwise stay open, and keep
+    // the process alive, until its keep-alive timeout (72 s).
+    if (closing) reply.header('connection', 'close');
   });
   app.addHook('onRequest', async () => {
     if (closing)
