@@ -303,7 +303,13 @@ describe('delivery', () => {
     expect([...stored.keys()].some((k) => k.includes(jobId))).toBe(true);
     const places: [string, string][] = [
       ['API', views.map((v) => JSON.stringify(v.body)).join('\n')],
-      ['callback', callbacks.requests('/cb-private').map((r) => r.body).join('\n')],
+      [
+        'callback',
+        callbacks
+          .requests('/cb-private')
+          .map((r) => r.body)
+          .join('\n'),
+      ],
       ['backend log', backend.lines.join('\n')],
       ['worker log', worker.lines.join('\n')],
       ['Redis', JSON.stringify([...stored])],

@@ -45,7 +45,10 @@ function verifyingReceiver(path: string, secret: string, { failFirst = false } =
   return receiver.url(path);
 }
 
-const webhookHeaders = (r: ReceivedRequest) => Object.keys(r.headers).filter((h) => h.startsWith('webhook-')).sort();
+const webhookHeaders = (r: ReceivedRequest) =>
+  Object.keys(r.headers)
+    .filter((h) => h.startsWith('webhook-'))
+    .sort();
 
 beforeAll(async () => {
   await receiver.listen();

@@ -32,7 +32,13 @@ const maxTotalBytes: SchemaValidateFunction = (limit: number, data: unknown): bo
   return false;
 };
 for (const ajv of [bodyAjv, paramAjv]) {
-  ajv.addKeyword({ keyword: 'x-maxTotalBytes', type: 'object', schemaType: 'number', errors: true, validate: maxTotalBytes });
+  ajv.addKeyword({
+    keyword: 'x-maxTotalBytes',
+    type: 'object',
+    schemaType: 'number',
+    errors: true,
+    validate: maxTotalBytes,
+  });
 }
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {

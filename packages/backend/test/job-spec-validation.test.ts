@@ -179,7 +179,9 @@ describe('JobSpecSchema with the backend validator', () => {
   describe('header limits', () => {
     /** `count` headers named x-h-<i>, each value `size` bytes of ASCII. */
     const headers = (count: number, size: number) =>
-      Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-h-${String(i).padStart(2, '0')}`, 'v'.repeat(size)]));
+      Object.fromEntries(
+        Array.from({ length: count }, (_, i) => [`x-h-${String(i).padStart(2, '0')}`, 'v'.repeat(size)]),
+      );
 
     it('accepts 64 headers and a value of 8 KiB, within 32 KiB in all', () => {
       expect(check({ targetUrl: TARGET, headers: headers(64, 100) }).valid).toBe(true);

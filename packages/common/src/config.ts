@@ -115,18 +115,15 @@ export type CommonConfig = ConfigOf<typeof commonConfigSpec>;
 /** RFC 9110 token: what an HTTP header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-function parseField(
-  spec: FieldSpec,
-  raw: string | undefined,
-  problems: string[],
-): string | number | readonly string[] {
+function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]): string | number | readonly string[] {
   if (spec.kind === 'headerNames') {
     const names = (raw ?? '')
       .split(',')
       .map((n) => n.trim())
       .filter((n) => n !== '');
     const bad = names.filter((n) => !HEADER_NAME.test(n));
-    if (bad.length > 0) problems.push(`${spec.env}: not HTTP header names: ${bad.map((n) => JSON.stringify(n)).join(', ')}`);
+    if (bad.length > 0)
+      problems.push(`${spec.env}: not HTTP header names: ${bad.map((n) => JSON.stringify(n)).join(', ')}`);
     return Object.freeze([...new Set(names.map((n) => n.toLowerCase()))]);
   }
   if (raw === undefined || raw === '') return spec.default;

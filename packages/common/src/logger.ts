@@ -12,13 +12,15 @@ export function logRedactPaths(redactor: HeaderRedactor): string[] {
   const spellings = (name: string) => [
     ...new Set([name, name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())]),
   ];
-  return redactor.names.flatMap(spellings).flatMap((h) => [
-    `req.headers["${h}"]`,
-    `headers["${h}"]`,
-    `*.headers["${h}"]`,
-    `spec.headers["${h}"]`,
-    `*.spec.headers["${h}"]`,
-  ]);
+  return redactor.names
+    .flatMap(spellings)
+    .flatMap((h) => [
+      `req.headers["${h}"]`,
+      `headers["${h}"]`,
+      `*.headers["${h}"]`,
+      `spec.headers["${h}"]`,
+      `*.spec.headers["${h}"]`,
+    ]);
 }
 
 export interface LoggerSettings {

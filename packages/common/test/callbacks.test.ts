@@ -29,7 +29,12 @@ describe('webhook ids of job results', () => {
   it('gives each result of a job its own id, cancels of waiting jobs included', () => {
     // Series 0 fails at attempt 3; replay 1 is cancelled while waiting (still
     // 3 attempts); replay 2 is cancelled while waiting too; replay 3 runs attempt 4.
-    const ids = [attemptWebhookId(jobId, 3), cancelWebhookId(jobId, 1), cancelWebhookId(jobId, 2), attemptWebhookId(jobId, 4)];
+    const ids = [
+      attemptWebhookId(jobId, 3),
+      cancelWebhookId(jobId, 1),
+      cancelWebhookId(jobId, 2),
+      attemptWebhookId(jobId, 4),
+    ];
     expect(new Set(ids).size).toBe(ids.length);
   });
 });

@@ -153,7 +153,10 @@ describe('RELAY_ALLOW_PRIVATE_NETWORKS', () => {
   });
 
   it('reports each unusable entry, with the other problems', () => {
-    const err = configError({ RELAY_ALLOW_PRIVATE_NETWORKS: '10.0.0.0/33,localhost,http://x,::1/129', LOG_LEVEL: 'loud' });
+    const err = configError({
+      RELAY_ALLOW_PRIVATE_NETWORKS: '10.0.0.0/33,localhost,http://x,::1/129',
+      LOG_LEVEL: 'loud',
+    });
     expect(err.problems).toEqual([
       'LOG_LEVEL=loud: must be one of fatal, error, warn, info, debug, trace, silent',
       'RELAY_ALLOW_PRIVATE_NETWORKS: "10.0.0.0/33" is not a valid CIDR (such as 10.0.0.0/8 or fd00::/8)',

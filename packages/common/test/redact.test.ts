@@ -47,9 +47,12 @@ describe('HeaderRedactor', () => {
   it('adds configured names (any case) to the built-in ones, which cannot be removed', () => {
     const custom = new HeaderRedactor(['X-Tenant-Token', 'x-signature', 'AUTHORIZATION']);
     expect(custom.names).toEqual([...SENSITIVE_HEADER_NAMES, 'x-tenant-token', 'x-signature']);
-    expect(
-      custom.redact({ 'x-tenant-token': 'a', 'X-SIGNATURE': 'b', Authorization: 'c', 'X-Other': 'd' }),
-    ).toEqual({ 'x-tenant-token': REDACTED, 'X-SIGNATURE': REDACTED, Authorization: REDACTED, 'X-Other': 'd' });
+    expect(custom.redact({ 'x-tenant-token': 'a', 'X-SIGNATURE': 'b', Authorization: 'c', 'X-Other': 'd' })).toEqual({
+      'x-tenant-token': REDACTED,
+      'X-SIGNATURE': REDACTED,
+      Authorization: REDACTED,
+      'X-Other': 'd',
+    });
     // The default redactor does not know the configured names.
     expect(defaultHeaderRedactor.isSensitive('x-tenant-token')).toBe(false);
   });

@@ -12,7 +12,7 @@ describe('redisKeys', () => {
     expect(keys.apiKey('ab12')).toBe('test-abc:apikey:ab12');
   });
 
-  it("scopes indexes, counters and idempotency keys by application, and only those", () => {
+  it('scopes indexes, counters and idempotency keys by application, and only those', () => {
     const a = redisKeys('p', 'app_a');
     const b = redisKeys('p', 'app_b');
     expect(a.job('j')).toBe(b.job('j'));

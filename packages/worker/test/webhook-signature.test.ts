@@ -17,7 +17,12 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 describe('signWebhook', () => {
   it('matches the Standard Webhooks test vector', () => {
-    const headers = signWebhook({ id: VECTOR.id, timestamp: VECTOR.timestamp, body: VECTOR.body, secrets: [VECTOR.secret] });
+    const headers = signWebhook({
+      id: VECTOR.id,
+      timestamp: VECTOR.timestamp,
+      body: VECTOR.body,
+      secrets: [VECTOR.secret],
+    });
     expect(headers).toEqual({
       'webhook-id': VECTOR.id,
       'webhook-timestamp': '1614265330',
