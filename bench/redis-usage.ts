@@ -7,7 +7,7 @@ import { connectRedis, createLogger } from '@relay/common';
 
 type Redis = Awaited<ReturnType<typeof connectRedis>>;
 
-/** A job hash: `<prefix>:job:<uuid>` (its attempt log is `…:log`). */
+/** A job hash: `<prefix>:job:<uuid>` (its spec is `…:spec`, its attempt log `…:log`). */
 const JOB_KEY = /:job:[0-9a-f-]{36}$/;
 
 export interface PrefixUsage {
@@ -17,7 +17,7 @@ export interface PrefixUsage {
   /** Job hashes found: the jobs these bytes are for. */
   jobs: number;
   /** The same bytes split by kind of key. */
-  byKind: { jobHashes: number; attemptLogs: number; indexes: number; other: number };
+  byKind: { jobHashes: number; specs: number; attemptLogs: number; indexes: number; other: number };
 }
 
 export class RedisUsage {
@@ -62,7 +62,7 @@ export class RedisUsage {
       bytes: 0,
       keys: 0,
       jobs: 0,
-      byKind: { jobHashes: 0, attemptLogs: 0, indexes: 0, other: 0 },
+      byKind: { jobHashes: 0, specs: 0, attemptLogs: 0, indexes: 0, other: 0 },
     };
     await this.scan(`${this.prefix}:*`, async (keys) => {
       const pipeline = this.redis.pipeline();
@@ -75,7 +75,8 @@ export class RedisUsage {
         if (JOB_KEY.test(key)) {
           out.jobs++;
           out.byKind.jobHashes += bytes;
-        } else if (key.endsWith(':log')) out.byKind.attemptLogs += bytes;
+        } else if (key.endsWith(':spec')) out.byKind.specs += bytes;
+        else if (key.endsWith(':log')) out.byKind.attemptLogs += bytes;
         else if (key.includes(':idx:')) out.byKind.indexes += bytes;
         else out.byKind.other += bytes;
       });

@@ -28,15 +28,17 @@ end
  * so that a burst of submissions costs Redis (and the backend's socket) one
  * write each.
  *
- * KEYS: job, counters, then the index keys. ARGV: ttlSeconds, idxTtl,
- * createdAtMs, jobId, trimBefore ('' = no trim), then field/value pairs.
+ * KEYS: job, counters, spec, then the index keys. ARGV: ttlSeconds, idxTtl,
+ * createdAtMs, jobId, trimBefore ('' = no trim), specJson, then field/value
+ * pairs.
  */
 export const CREATE = `
 local fields = {}
-for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-for i = 3, #KEYS do
+redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[1])
+for i = 4, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[3], ARGV[4])
   if ARGV[5] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[5]) end
   redis.call('EXPIRE', KEYS[i], ARGV[2])
@@ -51,7 +53,7 @@ return 1
  * attempt message, which at-least-once delivery allows, from calling the
  * target at the same time.
  *
- * KEYS: job, idx:all. ARGV: attempt, leaseToken, leaseMs, nowIso, ttlSeconds,
+ * KEYS: job, idx:all, spec. ARGV: attempt, leaseToken, leaseMs, nowIso, ttlSeconds,
  * specJson ('' = do not recreate), createdAt, createdAtMs, jobId,
  * statusPrefix, idxTtl, application (of a recreated job).
  */
@@ -61,8 +63,9 @@ local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local n = tonumber(ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then
   if ARGV[6] == '' then return {'missing'} end
-  redis.call('HSET', KEYS[1], 'spec', ARGV[6], 'status', 'queued', 'attempts', n - 1,
+  redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', n - 1,
     'createdAt', ARGV[7], 'createdAtMs', ARGV[8], 'updatedAt', ARGV[4], 'recreated', '1', 'app', ARGV[12])
+  redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[5])
   redis.call('ZADD', KEYS[2], ARGV[8], ARGV[9])
 end
 local f = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt')
@@ -78,6 +81,7 @@ redis.call('HSET', KEYS[1], 'status', 'in_progress', 'leaseToken', ARGV[2],
   'leaseUntil', nowMs + tonumber(ARGV[3]), 'updatedAt', ARGV[4])
 redis.call('HDEL', KEYS[1], 'nextAttemptAt')
 redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[3], ARGV[5])
 moveStatus(KEYS[1], ARGV[9], status, 'in_progress', ARGV[10], ARGV[11])
 return {'run', status, done}
 `;
@@ -90,7 +94,7 @@ return {'run', status, done}
  * The log is a list with attempt n at index n - 1, so writing the same
  * attempt twice overwrites it; attempts missing before n are padded with ''.
  *
- * KEYS: job, attempts (list), counters, idx:dead. ARGV: attempt, attemptJson,
+ * KEYS: job, attempts (list), counters, idx:dead, spec. ARGV: attempt, attemptJson,
  * status, nextAttemptAt, lastStatusCode ('' when none), errorJson, callbackJson (set only
  * when the job ends), nowIso, ttlSeconds, jobId, statusPrefix, idxTtl,
  * deadLettered ('1'/'0'), nowMs.
@@ -130,6 +134,7 @@ local counter = ({completed = 'jobs_success', failed = 'jobs_failed', retrying =
 if counter then redis.call('HINCRBY', KEYS[3], counter, 1) end
 redis.call('EXPIRE', KEYS[1], ARGV[9])
 redis.call('EXPIRE', KEYS[2], ARGV[9])
+redis.call('EXPIRE', KEYS[5], ARGV[9])
 return status
 `;
 
@@ -137,8 +142,8 @@ return status
  * Cancels a job that is waiting (queued or retrying) at once; flags one that
  * is running so that it ends after its current attempt.
  *
- * KEYS: job, counters. ARGV: nowIso, ttlSeconds, jobId, statusPrefix, idxTtl,
- * pendingCallbackJson ('' when the job has no callback).
+ * KEYS: job, counters, spec. ARGV: nowIso, ttlSeconds, jobId, statusPrefix, idxTtl,
+ * pendingCallback ('' when the job has no callback).
  * Returns {'cancelled'} | {'requested'} | {'final', status} | {'missing'}.
  */
 export const CANCEL = `${HELPERS}
@@ -151,6 +156,7 @@ if status == 'queued' or status == 'retrying' then
   moveStatus(KEYS[1], ARGV[3], status, 'cancelled', ARGV[4], ARGV[5])
   redis.call('HINCRBY', KEYS[2], 'jobs_cancelled', 1)
   redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[2])
   return {'cancelled'}
 end
 if status == 'in_progress' then
@@ -165,7 +171,7 @@ return {'final', status}
  * attempts, numbered on from its attempt count. What it overwrites is kept in
  * 'replayUndo' so UNDO_REPLAY can restore it if the publish then fails.
  *
- * KEYS: job, idx:dead. ARGV: nowIso, ttlSeconds, jobId, statusPrefix, idxTtl,
+ * KEYS: job, idx:dead, spec. ARGV: nowIso, ttlSeconds, jobId, statusPrefix, idxTtl,
  * requestId.
  * Returns {'ok', attempts} | {'conflict', status} | {'missing'}.
  */
@@ -184,6 +190,7 @@ redis.call('HDEL', KEYS[1], 'completedAt', 'deadLetteredAt', 'callback', 'error'
 redis.call('ZREM', KEYS[2], ARGV[3])
 moveStatus(KEYS[1], ARGV[3], status, 'queued', ARGV[4], ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
 return {'ok', f[2]}
 `;
 
@@ -205,11 +212,16 @@ moveStatus(KEYS[1], ARGV[2], 'queued', u.status, ARGV[3], ARGV[4])
 return 1
 `;
 
-/** Updates the callback state only if the job still exists (never creates a partial hash). */
+/**
+ * Updates the callback state only if the job still exists (never creates a
+ * partial hash). KEYS: job, counters, spec. ARGV: callback, nowIso,
+ * ttlSeconds, counter ('' = none).
+ */
 export const SET_CALLBACK = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'callback', ARGV[1], 'updatedAt', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
 if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[4], 1) end
 return 1
 `;

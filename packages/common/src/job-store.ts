@@ -12,13 +12,16 @@ import * as lua from './job-store-lua.js';
 import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from './redact.js';
 import { sealJson, unsealJson } from './secrets.js';
 import { JobStatus, type JobPriority } from './status.js';
+import { decodeCallbackState, encodeCallbackState } from './stored-callback.js';
 import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from './topology.js';
 
 /**
- * The job record in Redis: one hash for the job (scalar fields plus JSON
- * fields for nested objects), one hash of attempt number -> attempt JSON, and
- * sorted-set indexes for listing (see topology.ts). Every write refreshes the
- * TTLs in the same MULTI or Lua script.
+ * The job record in Redis: one hash for the job's state (short values, so
+ * that Redis packs it), one string for its immutable spec, one list for the
+ * attempt log, and sorted-set indexes for listing (see topology.ts). Every
+ * write refreshes the TTLs in the same MULTI or Lua script. Readers see the
+ * spec as the hash's `spec` field, as it was stored before it had its own
+ * key (records of that layout still read).
  */
 
 /** Result of trying to start an attempt; see BEGIN_ATTEMPT. */
@@ -168,12 +171,12 @@ export class JobStore {
     if (typeof this.cmd.relayBegin === 'function') return;
     // The number of index keys varies with the job's metadata: given per call.
     redis.defineCommand('relayCreate', { lua: lua.CREATE });
-    redis.defineCommand('relayBegin', { numberOfKeys: 2, lua: lua.BEGIN_ATTEMPT });
-    redis.defineCommand('relayRecord', { numberOfKeys: 4, lua: lua.RECORD_ATTEMPT });
-    redis.defineCommand('relayCancel', { numberOfKeys: 2, lua: lua.CANCEL });
-    redis.defineCommand('relayReplay', { numberOfKeys: 2, lua: lua.REPLAY });
+    redis.defineCommand('relayBegin', { numberOfKeys: 3, lua: lua.BEGIN_ATTEMPT });
+    redis.defineCommand('relayRecord', { numberOfKeys: 5, lua: lua.RECORD_ATTEMPT });
+    redis.defineCommand('relayCancel', { numberOfKeys: 3, lua: lua.CANCEL });
+    redis.defineCommand('relayReplay', { numberOfKeys: 3, lua: lua.REPLAY });
     redis.defineCommand('relayUndoReplay', { numberOfKeys: 2, lua: lua.UNDO_REPLAY });
-    redis.defineCommand('relaySetCallback', { numberOfKeys: 2, lua: lua.SET_CALLBACK });
+    redis.defineCommand('relaySetCallback', { numberOfKeys: 3, lua: lua.SET_CALLBACK });
   }
 
   get application(): string {
@@ -197,7 +200,7 @@ export class JobStore {
   }
 
   /**
-   * Stores a newly accepted job as `queued` and indexes it, in one MULTI.
+   * Stores a newly accepted job as `queued` and indexes it, in one script.
    * Credential headers are stored redacted, plus sealed when a key is set.
    */
   async create(input: CreateJobInput): Promise<void> {
@@ -208,7 +211,6 @@ export class JobStore {
     // Only the fields with a value: each field of the hash costs memory (the
     // ISO createdAt is derived from createdAtMs, an absent app is the default).
     const fields: Record<string, string | number> = {
-      spec: this.storedSpec(spec),
       status: JobStatus.queued,
       attempts: 0,
       createdAtMs,
@@ -229,15 +231,17 @@ export class JobStore {
     // and spares Redis a range delete per index per job.
     const trimBefore = Math.random() < 1 / TRIM_EVERY ? createdAtMs - this.idxTtl * 1000 : '';
     await this.cmd.relayCreate(
-      2 + indexes.length,
+      3 + indexes.length,
       key,
       k.counters(),
+      k.jobSpec(jobId),
       ...indexes,
       this.ttlSeconds,
       this.idxTtl,
       createdAtMs,
       jobId,
       trimBefore,
+      this.storedSpec(spec),
       ...Object.entries(fields).flat(),
     );
   }
@@ -247,7 +251,7 @@ export class JobStore {
     const k = this.keys;
     const multi = this.redis
       .multi()
-      .del(k.job(jobId), k.attempts(jobId))
+      .del(k.job(jobId), k.jobSpec(jobId), k.attempts(jobId))
       .zrem(k.indexAll(), jobId)
       .zrem(k.indexStatus(JobStatus.queued), jobId)
       .zrem(k.indexHost(targetHost(spec.targetUrl)), jobId)
@@ -261,13 +265,14 @@ export class JobStore {
     const results = await this.redis
       .pipeline()
       .hgetall(this.keys.job(jobId))
+      .get(this.keys.jobSpec(jobId))
       .lrange(this.keys.attempts(jobId), -EMBEDDED_ATTEMPTS, -1)
       .llen(this.keys.attempts(jobId))
       .exec()
       .then(assertExec);
-    const job = results[0] as Record<string, string>;
-    if (!job.spec || !this.owns(job)) return null;
-    return toView(jobId, job, parseAttempts(results[1] as string[]), results[2] as number);
+    const job = withSpec(results[0] as Record<string, string>, results[1] as string | null);
+    if (!job || !this.owns(job)) return null;
+    return toView(jobId, job, parseAttempts(results[2] as string[]), results[3] as number);
   }
 
   /** A page of the attempt log (1-based attempt numbers from `offset + 1`), and the total. */
@@ -293,25 +298,24 @@ export class JobStore {
   async getRawMany(jobIds: string[]): Promise<(Record<string, string> | null)[]> {
     if (jobIds.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of jobIds) pipeline.hgetall(this.keys.job(id));
+    for (const id of jobIds) pipeline.hgetall(this.keys.job(id)).get(this.keys.jobSpec(id));
     const results = await pipeline.exec().then(assertExec);
-    return results.map((r) => {
-      const h = r as Record<string, string>;
-      return h.spec && this.owns(h) ? h : null;
+    return jobIds.map((_, i) => {
+      const h = withSpec(results[2 * i] as Record<string, string>, results[2 * i + 1] as string | null);
+      return h && this.owns(h) ? h : null;
     });
   }
 
   /** The full spec for a replay: stored spec plus unsealed credential headers. */
   async specForReplay(jobId: string): Promise<ReplaySource | null> {
-    const [spec, sealed, createdAt, createdAtMs, traceId, app] = await this.redis.hmget(
-      this.keys.job(jobId),
-      'spec',
-      'sealedHeaders',
-      'createdAt',
-      'createdAtMs',
-      'traceId',
-      'app',
-    );
+    const [fields, specKey] = await this.redis
+      .pipeline()
+      .hmget(this.keys.job(jobId), 'spec', 'sealedHeaders', 'createdAt', 'createdAtMs', 'traceId', 'app')
+      .get(this.keys.jobSpec(jobId))
+      .exec()
+      .then(assertExec);
+    const [specField, sealed, createdAt, createdAtMs, traceId, app] = fields as (string | null)[];
+    const spec = (specKey as string | null) ?? specField;
     if (!spec || (app || DEFAULT_APPLICATION) !== this.keys.application) return null;
     const parsed = JSON.parse(spec) as JobSpec;
     const base = {
@@ -343,6 +347,7 @@ export class JobStore {
     const raw = (await this.cmd.relayBegin(
       this.keys.job(jobId),
       this.keys.indexAll(),
+      this.keys.jobSpec(jobId),
       attempt,
       lease.token,
       lease.ms,
@@ -396,13 +401,14 @@ export class JobStore {
       this.keys.attempts(jobId),
       this.keys.counters(),
       this.keys.indexDead(),
+      this.keys.jobSpec(jobId),
       attempt.attempt,
       JSON.stringify(attempt),
       record.status,
       record.nextAttemptAt ?? '',
       attempt.response ? String(attempt.response.statusCode) : '',
       json(attempt.error),
-      json(record.callback),
+      record.callback ? encodeCallbackState(record.callback) : '',
       now.toISOString(),
       this.ttlSeconds,
       jobId,
@@ -417,12 +423,13 @@ export class JobStore {
     const [outcome, status] = (await this.cmd.relayCancel(
       this.keys.job(jobId),
       this.keys.counters(),
+      this.keys.jobSpec(jobId),
       new Date().toISOString(),
       this.ttlSeconds,
       jobId,
       this.keys.indexStatusPrefix(),
       this.idxTtl,
-      json(pendingCallback),
+      pendingCallback ? encodeCallbackState(pendingCallback) : '',
     )) as [string, string?];
     if (outcome === 'final') return { outcome, status: status as JobStatus };
     return { outcome: outcome as 'cancelled' | 'requested' | 'missing' };
@@ -432,6 +439,7 @@ export class JobStore {
     const [outcome, value] = (await this.cmd.relayReplay(
       this.keys.job(jobId),
       this.keys.indexDead(),
+      this.keys.jobSpec(jobId),
       new Date().toISOString(),
       this.ttlSeconds,
       jobId,
@@ -459,7 +467,7 @@ export class JobStore {
 
   /** The callback delivery state, or null when the job has none (or no longer exists). */
   async getCallback(jobId: string): Promise<CallbackState | null> {
-    return parseJson<CallbackState>((await this.redis.hget(this.keys.job(jobId), 'callback')) ?? undefined);
+    return decodeCallbackState(await this.redis.hget(this.keys.job(jobId), 'callback'));
   }
 
   /**
@@ -470,7 +478,8 @@ export class JobStore {
     await this.cmd.relaySetCallback(
       this.keys.job(jobId),
       this.keys.counters(),
-      JSON.stringify(state),
+      this.keys.jobSpec(jobId),
+      encodeCallbackState(state),
       new Date().toISOString(),
       this.ttlSeconds,
       counter ?? '',
@@ -497,6 +506,16 @@ export class JobStore {
     }
     return totals;
   }
+}
+
+/**
+ * The raw hash with the spec from its own key (or, in records stored before
+ * it had one, from the hash), or null when the job does not exist.
+ */
+function withSpec(job: Record<string, string>, spec: string | null): Record<string, string> | null {
+  if (!job.status) return null;
+  if (spec) return { ...job, spec };
+  return job.spec ? job : null;
 }
 
 /** The ISO creation time: stored only as epoch ms since it can be derived (older records have both). */
@@ -532,7 +551,7 @@ export function toView(jobId: string, job: Record<string, string>, log: Attempt[
     error: parseJson<AttemptError>(job.error),
     attemptsLog: log,
     attemptsLogTotal: logTotal,
-    callback: parseJson<CallbackState>(job.callback),
+    callback: decodeCallbackState(job.callback),
     requestId: job.requestId || null,
     traceId: job.traceId || null,
     replays: Number(job.replays ?? 0),
@@ -561,7 +580,7 @@ export function toSummary(jobId: string, job: Record<string, string>): JobSummar
     nextAttemptAt: job.nextAttemptAt || null,
     lastStatusCode,
     error: parseJson<AttemptError>(job.error),
-    callbackStatus: parseJson<CallbackState>(job.callback)?.status ?? null,
+    callbackStatus: decodeCallbackState(job.callback)?.status ?? null,
     deadLetteredAt: job.deadLetteredAt || null,
     replays: Number(job.replays ?? 0),
   };

@@ -13,8 +13,16 @@ export const DEFAULT_APPLICATION = 'default';
 export interface RedisKeys {
   /** The application whose indexes and counters these keys address. */
   readonly application: string;
-  /** Hash: the job's state and spec. Job ids are global (UUIDs); the hash names its application. */
+  /**
+   * Hash: the job's state. Job ids are global (UUIDs); the hash names its
+   * application. Every value of a small job's hash stays within Redis's
+   * listpack limit (64 bytes by default), so Redis packs it instead of
+   * building a hashtable (~450 vs ~1,300 bytes): the long, immutable spec
+   * lives in its own key, and the callback state is stored compactly.
+   */
   job(jobId: string): string;
+  /** String: the job's spec as JSON (credential headers redacted). Never changes; expires with the hash. */
+  jobSpec(jobId: string): string;
   /**
    * List: the attempt log, attempt n at index n - 1 (JSON; '' fills the gap
    * left by attempts whose record was lost). A list rather than a hash: its
@@ -57,6 +65,7 @@ export function redisKeys(prefix: string, application: string = DEFAULT_APPLICAT
   return {
     application,
     job: (jobId) => `${prefix}:job:${jobId}`,
+    jobSpec: (jobId) => `${prefix}:job:${jobId}:spec`,
     attempts: (jobId) => `${prefix}:job:${jobId}:log`,
     indexAll: () => `${scope}:idx:all`,
     indexStatus: (status) => `${scope}:idx:status:${status}`,

@@ -6,6 +6,7 @@ describe('redisKeys', () => {
     const keys = redisKeys('test-abc');
     expect(keys.job('j1')).toBe('test-abc:job:j1');
     expect(keys.attempts('j1')).toBe('test-abc:job:j1:log');
+    expect(keys.jobSpec('j1')).toBe('test-abc:job:j1:spec');
     expect(keys.indexAll()).toBe('test-abc:app:default:idx:all');
     expect(keys.counters()).toBe('test-abc:app:default:counters');
     expect(keys.applicationRecord('app_1')).toBe('test-abc:application:app_1');
