@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { networkAllowlist, RelayError, type Logger } from '@relay/common';
 import type { BackendConfig } from './config.js';
@@ -38,7 +38,7 @@ export async function buildApp({ config, log }: BuildAppOptions) {
     requestIdHeader: false,
     genReqId: requestIdOf,
     // Fastify logs two lines per request; relay logs one (below).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

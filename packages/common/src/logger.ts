@@ -1,26 +1,56 @@
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
 import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from './redact.js';
 
+/** How deep log objects are searched for `headers` objects (cycles end here too). */
+const MAX_LOG_DEPTH = 4;
+
+/** Objects whose own properties the search walks: plain objects, arrays and errors. */
+function walkable(value: object): boolean {
+  if (Array.isArray(value) || value instanceof Error) return true;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** A copy of `value` with the same prototype and property descriptors (an Error keeps message and stack). */
+function shallowCopy<T extends object>(value: T): T {
+  if (Array.isArray(value)) return [...value] as T;
+  return Object.defineProperties(
+    Object.create(Object.getPrototypeOf(value) as object | null) as T,
+    Object.getOwnPropertyDescriptors(value),
+  );
+}
+
 /**
- * pino redact paths for the credential headers of `redactor`, wherever a
- * headers object appears in a log line (request headers, job headers, nested
- * objects). Paths are case-sensitive, so each name is listed as Node gives
- * incoming headers (lower case) and in the canonical Title-Case clients
- * usually write (`Authorization`, `X-Api-Key`).
+ * `obj` with the credential values of every `headers` object in it (any key
+ * spelled `headers`, at any depth up to MAX_LOG_DEPTH, header names in any
+ * case) replaced by REDACTED. Copies only the objects on the way to a
+ * redacted value and returns `obj` itself when there is none, so a log line
+ * of plain fields (the access line, "job finished") costs one pass over its
+ * keys. This replaces pino's path-based `redact`, whose wildcard paths ran a
+ * clone-and-redact on every field of every line (4.5% of the backend's CPU
+ * at one line per request).
  */
-export function logRedactPaths(redactor: HeaderRedactor): string[] {
-  const spellings = (name: string) => [
-    ...new Set([name, name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())]),
-  ];
-  return redactor.names
-    .flatMap(spellings)
-    .flatMap((h) => [
-      `req.headers["${h}"]`,
-      `headers["${h}"]`,
-      `*.headers["${h}"]`,
-      `spec.headers["${h}"]`,
-      `*.spec.headers["${h}"]`,
-    ]);
+export function redactLogObject<T extends object>(obj: T, redactor: HeaderRedactor, depth = 0): T {
+  let out = obj;
+  for (const key of Object.keys(obj)) {
+    const value = (obj as Record<string, unknown>)[key];
+    if (value === null || typeof value !== 'object' || !walkable(value)) continue;
+    let next: unknown;
+    if (key.toLowerCase() === 'headers' && !Array.isArray(value) && !(value instanceof Error)) {
+      const headers = value as Record<string, unknown>;
+      const sensitive = Object.keys(headers).filter((name) => redactor.isSensitive(name));
+      if (sensitive.length === 0) continue;
+      const copy = { ...headers };
+      for (const name of sensitive) copy[name] = REDACTED;
+      next = copy;
+    } else if (depth < MAX_LOG_DEPTH) {
+      next = redactLogObject(value, redactor, depth + 1);
+    }
+    if (next === undefined || next === value) continue;
+    if (out === obj) out = shallowCopy(obj);
+    (out as Record<string, unknown>)[key] = next;
+  }
+  return out;
 }
 
 export interface LoggerSettings {
@@ -37,10 +67,11 @@ export interface LoggerSettings {
  * `pnpm start` is readable. Credentials are redacted.
  */
 export function createLogger(settings: LoggerSettings): Logger {
+  const redactor = settings.redactor ?? defaultHeaderRedactor;
   const options: LoggerOptions = {
     name: settings.name,
     level: settings.level,
-    redact: { paths: logRedactPaths(settings.redactor ?? defaultHeaderRedactor), censor: REDACTED },
+    formatters: { log: (obj) => redactLogObject(obj, redactor) },
     serializers: { err: pino.stdSerializers.err },
   };
   if (settings.destination) return pino(options, settings.destination);

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, logRedactPaths } from '../src/logger.js';
+import { createLogger, redactLogObject } from '../src/logger.js';
 import { defaultHeaderRedactor, HeaderRedactor, REDACTED, SENSITIVE_HEADER_NAMES } from '../src/redact.js';
 
 describe('HeaderRedactor', () => {
@@ -79,12 +79,36 @@ describe('log redaction', () => {
     return lines.join('');
   }
 
-  it('lists each name lower case and in Title-Case', () => {
-    const paths = logRedactPaths(new HeaderRedactor(['x-tenant-token']));
-    expect(paths).toContain('headers["x-tenant-token"]');
-    expect(paths).toContain('*.spec.headers["X-Tenant-Token"]');
-    expect(paths).toContain('req.headers["authorization"]');
-    expect(paths).toContain('headers["Authorization"]');
+  it('returns a line without credentials as it is, without copying it', () => {
+    const obj = { method: 'POST', url: '/api/jobs', statusCode: 202, nested: { headers: { accept: '*/*' } } };
+    expect(redactLogObject(obj, defaultHeaderRedactor)).toBe(obj);
+  });
+
+  it('copies only what it redacts and leaves the logged object unchanged', () => {
+    const spec = { targetUrl: 'https://example.test/', headers: { 'X-API-KEY': 'k1', accept: '*/*' } };
+    const other = { n: 1 };
+    const obj = { message: { spec }, other };
+    const out = redactLogObject(obj, defaultHeaderRedactor);
+    expect(out.message.spec.headers).toEqual({ 'X-API-KEY': REDACTED, accept: '*/*' });
+    expect(spec.headers['X-API-KEY']).toBe('k1');
+    expect(out.other).toBe(other);
+  });
+
+  it('keeps an error an error (message and stack) when it redacts headers inside it', () => {
+    const err = Object.assign(new Error('answered 401'), { headers: { 'set-cookie': 'sid=s1' } });
+    const line = logOnce(defaultHeaderRedactor, { err });
+    const parsed = JSON.parse(line);
+    expect(parsed.err).toMatchObject({ message: 'answered 401', type: 'Error', headers: { 'set-cookie': REDACTED } });
+    expect(parsed.err.stack).toContain('answered 401');
+    expect(err.headers['set-cookie']).toBe('sid=s1');
+  });
+
+  it('stops at a depth of four and on cycles', () => {
+    const deep = { a: { b: { c: { d: { e: { headers: { cookie: 'too-deep' } } } } } } };
+    expect(redactLogObject(deep, defaultHeaderRedactor)).toBe(deep);
+    const cyclic: Record<string, unknown> = { headers: { cookie: 'c1' } };
+    cyclic.self = cyclic;
+    expect(logOnce(defaultHeaderRedactor, cyclic)).not.toContain('c1');
   });
 
   it('removes built-in and configured credential headers from log lines', () => {
