@@ -14,7 +14,11 @@ import { startStack } from './stack.js';
 const jobs = Number(process.argv[2] ?? 500);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const stack = await startStack(log);
-const redis = await connectRedis({ url: REDIS_URL, log: createLogger({ name: 'footprint', level: 'silent' }), startupTimeoutMs: 5000 });
+const redis = await connectRedis({
+  url: REDIS_URL,
+  log: createLogger({ name: 'footprint', level: 'silent' }),
+  startupTimeoutMs: 5000,
+});
 try {
   const batch = stack.receiver.open('footprint');
   const pool = new Pool(stack.relayOrigin, { connections: 16 });

@@ -70,7 +70,14 @@ describe('job storage layout', () => {
     const keys = redisKeys(stack.prefix);
     const jobId = randomUUID();
     const createdAtMs = Date.now();
-    const spec = { targetUrl: 'http://127.0.0.1:9/old', method: 'POST', headers: {}, maxRetries: 0, retryDelay: 1000, timeout: 30000 };
+    const spec = {
+      targetUrl: 'http://127.0.0.1:9/old',
+      method: 'POST',
+      headers: {},
+      maxRetries: 0,
+      retryDelay: 1000,
+      timeout: 30000,
+    };
     const callback = {
       status: 'delivered',
       statusCode: 200,

@@ -18,3 +18,4 @@ export * from './callbacks.js';
 export * from './application-schema.js';
 export * from './application-store.js';
 export * from './address-policy.js';
+export * from './random-hex.js';

@@ -29,14 +29,7 @@ describe('stored callback state', () => {
       nextAttemptAt: '2026-11-29T22:34:29.000Z',
     };
     const stored = encodeCallbackState(state);
-    expect(JSON.parse(stored)).toEqual([
-      'retrying',
-      503,
-      2,
-      '2026-11-29T22:34:28.938123Z',
-      1795991669000,
-      state.error,
-    ]);
+    expect(JSON.parse(stored)).toEqual(['retrying', 503, 2, '2026-11-29T22:34:28.938123Z', 1795991669000, state.error]);
     expect(decodeCallbackState(stored)).toEqual(state);
   });
 

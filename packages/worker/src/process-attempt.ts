@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import {
   callbackBodyFromJob,
@@ -15,6 +15,7 @@ import {
   type JobStore,
   type Logger,
   type StoredResponse,
+  randomHex,
 } from '@relay/common';
 import { deliverCallback, type CallbackDeps } from './callback-delivery.js';
 import { outcomeError } from './error-classification.js';
@@ -163,7 +164,7 @@ export async function processAttempt(deps: AttemptDeps, message: AttemptMessage,
 
 /** `traceparent` for one attempt: the job's trace, a fresh span (W3C Trace Context). */
 export function traceparent(traceId: string): string {
-  return `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+  return `00-${traceId}-${randomHex(8)}-01`;
 }
 
 /**
