@@ -316,7 +316,8 @@ export class JobStore {
       .then(assertExec);
     const [specField, sealed, createdAt, createdAtMs, traceId, app] = fields as (string | null)[];
     const spec = (specKey as string | null) ?? specField;
-    if (!spec || (app || DEFAULT_APPLICATION) !== this.keys.application) return null;
+    // createdAtMs (or, in old records, createdAt) is in every job hash: without it the job is gone.
+    if (!spec || !(createdAtMs || createdAt) || (app || DEFAULT_APPLICATION) !== this.keys.application) return null;
     const parsed = JSON.parse(spec) as JobSpec;
     const base = {
       spec: parsed,
