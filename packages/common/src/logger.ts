@@ -74,11 +74,27 @@ export function createLogger(settings: LoggerSettings): Logger {
     formatters: { log: (obj) => redactLogObject(obj, redactor) },
     serializers: { err: pino.stdSerializers.err },
   };
-  if (settings.destination) return pino(options, settings.destination);
+  if (settings.destination) return redactingChildren(pino(options, settings.destination), redactor);
   if (process.stdout.isTTY && !process.env.CI) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } });
+    const pretty = { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } };
+    return redactingChildren(pino({ ...options, transport: pretty }), redactor);
   }
-  return pino(options);
+  return redactingChildren(pino(options), redactor);
+}
+
+/**
+ * Child-logger bindings go through the same redaction as lines. pino applies
+ * `formatters.log` to lines only, and its `formatters.bindings` to the root's
+ * bindings only, so `child` itself is wrapped. pino builds a child with
+ * Object.create(parent), so children (Fastify's per-request loggers among
+ * them) and their children inherit the wrapper.
+ */
+function redactingChildren(logger: Logger, redactor: HeaderRedactor): Logger {
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, options) {
+    return child.call(this, redactLogObject(bindings, redactor), options);
+  } as Logger['child'];
+  return logger;
 }
 
 export type { Logger };

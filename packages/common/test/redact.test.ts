@@ -103,6 +103,25 @@ describe('log redaction', () => {
     expect(err.headers['set-cookie']).toBe('sid=s1');
   });
 
+  it('redacts the bindings of child loggers and their children too', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const log = createLogger({ name: 'test', level: 'info', destination: sink });
+    log.child({ call: { headers: { Cookie: 'sid=b1', accept: '*/*' } } }).info('child');
+    log
+      .child({ jobId: 'j1' })
+      .child({ headers: { authorization: 'Bearer b2' } })
+      .info('grandchild');
+    const [child, grandchild] = lines.map((line) => JSON.parse(line));
+    expect(child.call.headers).toEqual({ Cookie: REDACTED, accept: '*/*' });
+    expect(grandchild).toMatchObject({ jobId: 'j1', headers: { authorization: REDACTED } });
+  });
+
   it('stops at a depth of four and on cycles', () => {
     const deep = { a: { b: { c: { d: { e: { headers: { cookie: 'too-deep' } } } } } } };
     expect(redactLogObject(deep, defaultHeaderRedactor)).toBe(deep);
