@@ -95,8 +95,8 @@ return {'run', status, done}
  * attempt twice overwrites it; attempts missing before n are padded with ''.
  *
  * KEYS: job, attempts (list), counters, idx:dead, spec. ARGV: attempt, attemptJson,
- * status, nextAttemptAt, lastStatusCode ('' when none), errorJson, callbackJson (set only
- * when the job ends), nowIso, ttlSeconds, jobId, statusPrefix, idxTtl,
+ * status, nextAttemptAt, lastStatusCode ('' when none), errorJson, callback (stored form,
+ * see stored-callback.ts; set only when the job ends), nowIso, ttlSeconds, jobId, statusPrefix, idxTtl,
  * deadLettered ('1'/'0'), nowMs.
  */
 export const RECORD_ATTEMPT = `${HELPERS}

@@ -23,11 +23,11 @@ export interface HttpCallResult extends AttemptResult {
 
 /**
  * The whole-exchange deadline, as a `signal` undici accepts (an EventEmitter
- * with `aborted` and `reason`): one timer, cleared when the call ends. An
- * AbortSignal.timeout per call measured twice the CPU of this (an
- * AbortSignal, a FinalizationRegistry entry) and cannot be cleared, so every
- * call left its timer pending for the full timeout, tens of thousands of
- * them at a few thousand calls per second. The reason is what
+ * with `aborted` and `reason`): one timer, cleared when the call ends.
+ * AbortSignal.timeout cannot be cleared, so every call left its timer pending
+ * for the full timeout (tens of thousands at a few thousand calls per
+ * second); measured in a loop of 200,000 calls with a 30 s timeout, it cost
+ * 22-25 us of CPU per call against 0.7-0.9 us for this. The reason is what
  * AbortSignal.timeout gives, so a timeout is classified the same.
  */
 class Deadline extends EventEmitter {
