@@ -6,12 +6,14 @@
  *
  *   pnpm exec tsx bench/job-footprint.ts [jobs]
  */
-import { Pool } from 'undici';
 import { connectRedis, createLogger } from '@relay/common';
 import { REDIS_URL } from '../e2e/support/services.js';
+import { openLoop, settled, submitPool } from './load-generator.js';
 import { startStack } from './stack.js';
 
 const jobs = Number(process.argv[2] ?? 500);
+/** Light load: the point is what a finished job leaves behind, not speed. */
+const RATE = 200;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const stack = await startStack(log);
 const redis = await connectRedis({
@@ -19,30 +21,24 @@ const redis = await connectRedis({
   log: createLogger({ name: 'footprint', level: 'silent' }),
   startupTimeoutMs: 5000,
 });
+const pool = submitPool(stack.relayOrigin, 16);
 try {
   const batch = stack.receiver.open('footprint');
-  const pool = new Pool(stack.relayOrigin, { connections: 16 });
-  for (let seq = 0; seq < jobs; seq++) {
-    batch.sent++;
-    batch.calledBackAt.push(Number.NaN);
-    batch.attempts.push(0);
-    const res = await pool.request({
-      method: 'POST',
-      path: '/api/jobs',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
+  // The benchmark's job (bench/main.ts), through the benchmark's load generator.
+  const submitter = {
+    pool,
+    path: '/api/jobs',
+    body: (b: typeof batch, seq: number) =>
+      JSON.stringify({
         targetUrl: `${stack.targetOrigin}/ok`,
         method: 'POST',
         payload: { seq },
-        callbackUrl: stack.receiver.url(batch, seq),
+        callbackUrl: stack.receiver.url(b, seq),
       }),
-    });
-    await res.body.dump();
-    if (res.statusCode !== 202) throw new Error(`submit answered ${res.statusCode}`);
-  }
-  const deadline = Date.now() + 30_000;
-  while (batch.callbacks < jobs && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  log(`${batch.callbacks}/${jobs} called back`);
+  };
+  await openLoop(submitter, batch, RATE, (jobs / RATE) * 1000);
+  await settled(batch, 30_000);
+  log(`${batch.callbacks}/${batch.sent} called back (${batch.refused} refused)`);
   // The callback's state is written just after the callback is answered.
   await new Promise((r) => setTimeout(r, 500));
   const usage = await stack.redis.usage();
@@ -62,8 +58,8 @@ try {
   for (const [field, value] of Object.entries(hash)) {
     console.log(`    ${field.padEnd(16)} ${String(value.length).padStart(4)}  ${value.slice(0, 100)}`);
   }
-  await pool.close();
 } finally {
+  await pool.close();
   redis.disconnect();
   await stack.stop();
 }

@@ -3,7 +3,7 @@ import type { AttemptError, CallbackState } from './job-schema.js';
 /**
  * The callback state as the job hash stores it: a JSON array
  * `[status, statusCode, attempts, lastAttemptAt, nextAttemptAt, error?]` with
- * times as epoch ms, e.g. `["delivered",204,1,1795991668929,null]` (40 bytes
+ * times as epoch ms, e.g. `["delivered",204,1,1795991668929,null]` (38 bytes
  * instead of ~130 for the object). Short enough to stay under Redis's
  * listpack value limit (64 bytes by default), which keeps a small job's hash
  * packed; see RedisKeys.job. The API shows the object (CallbackState).
