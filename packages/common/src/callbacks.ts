@@ -50,19 +50,22 @@ export function callbackMessage(
   return { v: 1, kind: 'callback', jobId, delivery, dueAt: 0, callbackUrl, body, application, webhookId };
 }
 
+/** The one builder of a callback document; `success` follows from the status. */
+export function callbackBody(input: Omit<CallbackBody, 'success'>): CallbackBody {
+  return { ...input, success: input.status === JobStatus.completed };
+}
+
 /** The callback document of a finished job, from its record. */
 export function callbackBodyFromJob(job: JobView): CallbackBody {
-  const last = job.attemptsLog.at(-1);
-  return {
+  return callbackBody({
     jobId: job.jobId,
     status: job.status,
-    success: job.status === JobStatus.completed,
     attempts: job.attempts,
-    statusCode: last?.statusCode ?? null,
+    statusCode: job.attemptsLog.at(-1)?.statusCode ?? null,
     response: job.lastResponse,
     error: job.error,
     completedAt: job.completedAt ?? job.updatedAt,
     targetUrl: job.targetUrl,
     method: job.method,
-  };
+  });
 }

@@ -122,3 +122,18 @@ export interface ErrorBody {
   message: string;
   details?: ErrorDetail[];
 }
+
+/**
+ * A backing service (Redis, RabbitMQ) failed or is unreachable. The stores and
+ * the publisher throw it in place of the client library's error, so every
+ * route answers the same 503 (with Retry-After) without catching it itself.
+ */
+export class ServiceUnavailableError extends RelayError {
+  constructor(
+    readonly service: 'Redis' | 'RabbitMQ',
+    cause: unknown,
+  ) {
+    super('UNAVAILABLE', { message: `${service} is unavailable; retry later`, headers: { 'retry-after': '1' }, cause });
+    this.name = 'ServiceUnavailableError';
+  }
+}

@@ -51,6 +51,36 @@ export interface CallbackMessage {
   webhookId: string;
 }
 
+/** The first attempt of a new job, or with `attempt`/`seriesBase` the first of a replay's series. */
+export function attemptMessage(input: {
+  jobId: string;
+  spec: JobSpec;
+  createdAt: string;
+  requestId: string | null;
+  traceId: string;
+  application: string;
+  /** @defaultValue 1 */
+  attempt?: number;
+  /** @defaultValue 0 */
+  seriesBase?: number;
+  /** @defaultValue 0 (now) */
+  dueAt?: number;
+}): AttemptMessage {
+  return {
+    v: 1,
+    kind: 'attempt',
+    jobId: input.jobId,
+    attempt: input.attempt ?? 1,
+    seriesBase: input.seriesBase ?? 0,
+    dueAt: input.dueAt ?? 0,
+    createdAt: input.createdAt,
+    spec: input.spec,
+    requestId: input.requestId,
+    traceId: input.traceId,
+    application: input.application,
+  };
+}
+
 /** AMQP properties of a work message: its job's priority (callbacks go at normal priority). */
 export function messageProperties(message: WorkMessage): Options.Publish {
   const level = message.kind === 'attempt' ? (message.spec.priority ?? 'normal') : 'normal';
