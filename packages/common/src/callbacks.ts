@@ -29,6 +29,14 @@ export function attemptWebhookId(jobId: string, attempt: number): string {
   return `msg_${jobId}_a${attempt}`;
 }
 
+/**
+ * The `webhook-id` of a job's signed target requests: one id for all its
+ * attempts, replays included, since each one re-sends the same request.
+ */
+export function targetWebhookId(jobId: string): string {
+  return `msg_${jobId}`;
+}
+
 /** The `webhook-id` of the result of cancelling a waiting job (see attemptWebhookId). */
 export function cancelWebhookId(jobId: string, replays: number): string {
   return `msg_${jobId}_c${replays}`;

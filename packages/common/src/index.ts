@@ -19,3 +19,4 @@ export * from './application-schema.js';
 export * from './application-store.js';
 export * from './address-policy.js';
 export * from './random-hex.js';
+export * from './metrics-registry.js';
