@@ -143,9 +143,21 @@ export const StoredResponseSchema = Type.Object({
 });
 export type StoredResponse = Static<typeof StoredResponseSchema>;
 
+/**
+ * An error recorded in a job (an attempt's or a callback delivery's). `code`
+ * is always one of relay's stable RELAY_ERR_* codes (errors.ts); the code the
+ * system or undici gave, when there was one, is `systemCode`.
+ */
 export const AttemptErrorSchema = Type.Object({
-  code: Type.String({ description: 'Stable error code, e.g. RELAY_ERR_TIMEOUT or ECONNREFUSED' }),
-  message: Type.String(),
+  code: Type.String({
+    description: 'Stable relay error code (RELAY_ERR_*), e.g. RELAY_ERR_TIMEOUT or RELAY_ERR_NETWORK',
+  }),
+  message: Type.String({ description: 'For humans; may change' }),
+  systemCode: Type.Optional(
+    Type.String({
+      description: 'The code of the underlying system or HTTP client error, e.g. ECONNREFUSED or UND_ERR_SOCKET',
+    }),
+  ),
 });
 export type AttemptError = Static<typeof AttemptErrorSchema>;
 

@@ -89,6 +89,25 @@ export const workerConfigSpec = {
     max: 60_000,
     doc: 'Deadline of one callback delivery (ms)',
   },
+  outboundKeepAliveMs: {
+    kind: 'int',
+    env: 'OUTBOUND_KEEP_ALIVE_MS',
+    // Below the 5 s idle timeout of Node's http server (a common target), so
+    // that relay closes an idle socket before the target does: a request
+    // written onto a socket the server is closing fails as a reset.
+    default: 4000,
+    min: 1,
+    max: 600_000,
+    doc: 'How long an idle connection to a target or callback receiver is kept open for reuse (ms)',
+  },
+  outboundConnectTimeoutMs: {
+    kind: 'int',
+    env: 'OUTBOUND_CONNECT_TIMEOUT_MS',
+    default: 10_000,
+    min: 100,
+    max: 60_000,
+    doc: "Deadline of the TCP and TLS connect to a target or callback receiver (ms); the attempt's own timeout applies as well",
+  },
 } as const;
 
 export type WorkerConfig = ConfigOf<typeof workerConfigSpec>;

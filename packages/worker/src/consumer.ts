@@ -16,6 +16,12 @@ export interface ConsumerOptions {
   defer: (message: WorkMessage, err: unknown) => Promise<void>;
 }
 
+/**
+ * How long a message that could not be deferred waits before it goes back to
+ * the broker, which would hand it straight out again.
+ */
+const REQUEUE_PAUSE_MS = 1000;
+
 export class Consumer {
   private readonly inFlight = new Set<Promise<void>>();
   private channel: ConfirmChannel | null = null;
@@ -66,7 +72,7 @@ export class Consumer {
         // Neither the store nor the broker took it: give it back to the
         // broker after a pause so a dead dependency does not become a hot loop.
         this.options.log.error({ err: deferErr, jobId: message.jobId }, 'could not defer message; requeueing');
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, REQUEUE_PAUSE_MS));
         try {
           channel.nack(msg, false, true);
         } catch {

@@ -13,13 +13,26 @@ import {
   type WorkMessage,
 } from '@relay/common';
 import type { Redis } from 'ioredis';
-import { createGuardedAgent, type LookupFunction } from './address-guard.js';
+import { processAttempt } from './attempt/process-attempt.js';
+import { processCallback } from './callback/process-callback.js';
 import type { WorkerConfig } from './config.js';
 import { Consumer } from './consumer.js';
-import { processAttempt, processCallback, type AttemptDeps } from './process-attempt.js';
-import { attemptMetrics, callbackMetrics, createWorkerMetrics, startMetricsServer } from './metrics.js';
+import type { WorkerDeps } from './deps.js';
+import { createGuardedAgent, type LookupFunction } from './http/connect-guard.js';
+import { attemptMetrics, callbackMetrics } from './metrics/adapters.js';
+import { createWorkerMetrics } from './metrics/definitions.js';
+import { startMetricsServer } from './metrics/server.js';
 import { Scheduler } from './scheduler.js';
-import { SigningSecretCache } from './signing-secrets.js';
+import { SigningSecretCache } from './signing/signing-secrets.js';
+
+/**
+ * Sockets per origin never go below this, whatever WORKER_CONCURRENCY is;
+ * above it there is one per slot, so that one origin can take every slot.
+ */
+const MIN_CONNECTIONS_PER_ORIGIN = 16;
+
+/** A message whose processing failed (Redis or the broker down) is tried again after this long. */
+const DEFER_MS = 1000;
 
 export interface WorkerOptions {
   config: WorkerConfig;
@@ -51,9 +64,9 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     createGuardedAgent({
       allowlist: networkAllowlist(config.allowPrivateNetworks),
       lookup: options.lookup,
-      keepAliveTimeout: 4000,
-      connections: Math.max(16, config.concurrency),
-      connectTimeoutMs: 10_000,
+      keepAliveTimeout: config.outboundKeepAliveMs,
+      connections: Math.max(MIN_CONNECTIONS_PER_ORIGIN, config.concurrency),
+      connectTimeoutMs: config.outboundConnectTimeoutMs,
     });
   const random = options.random ?? Math.random;
   const now = Date.now;
@@ -101,33 +114,22 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     },
     log,
   });
-  const deps: AttemptDeps = {
+  const deps: WorkerDeps = {
     store,
     scheduler,
     dispatcher,
-    bodyCap: config.responseBodyMaxBytes,
-    attemptTimeoutMaxMs: config.attemptTimeoutMaxMs,
+    signing,
     redactor,
-    maxDelayMs: config.retryMaxDelayMs,
-    retryAfterMaxMs: config.retryAfterMaxMs,
     random,
     now,
-    signing,
-    metrics: attemptMetrics(metrics, now),
-    callbacks: {
-      store,
-      scheduler,
-      dispatcher,
-      maxAttempts: config.callbackMaxAttempts,
-      retryDelayMs: config.callbackRetryDelayMs,
-      maxDelayMs: config.retryMaxDelayMs,
-      timeoutMs: config.callbackTimeoutMs,
-      bodyCap: config.responseBodyMaxBytes,
-      random,
-      now,
-      signing,
-      metrics: callbackMetrics(metrics),
-    },
+    bodyCap: config.responseBodyMaxBytes,
+    attemptTimeoutMaxMs: config.attemptTimeoutMaxMs,
+    maxDelayMs: config.retryMaxDelayMs,
+    retryAfterMaxMs: config.retryAfterMaxMs,
+    callbackMaxAttempts: config.callbackMaxAttempts,
+    callbackRetryDelayMs: config.callbackRetryDelayMs,
+    callbackTimeoutMs: config.callbackTimeoutMs,
+    metrics: { ...attemptMetrics(metrics, now), ...callbackMetrics(metrics) },
   };
 
   const handle = async (message: WorkMessage): Promise<void> => {
@@ -142,8 +144,6 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     return processCallback(deps, message, jobLog);
   };
 
-  /** Redis (or the broker) failed mid-message: try it again in a second. */
-  const DEFER_MS = 1000;
   const defer = async (message: WorkMessage, err: unknown): Promise<void> => {
     log.warn({ err, jobId: message.jobId, kind: message.kind }, 'processing failed; message deferred');
     await scheduler.schedule({ ...message, dueAt: now() + DEFER_MS });

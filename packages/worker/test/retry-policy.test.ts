@@ -20,7 +20,11 @@ function status(statusCode: number, headers: Record<string, string> = {}): Attem
 }
 
 function networkError(retryable: boolean): AttemptResult {
-  return { statusCode: null, headers: {}, error: { code: 'ECONNREFUSED', message: 'refused', retryable } };
+  return {
+    statusCode: null,
+    headers: {},
+    error: { code: 'RELAY_ERR_NETWORK', message: 'refused', systemCode: 'ECONNREFUSED', retryable },
+  };
 }
 
 const options: RetryOptions = { maxRetries: 3, retryDelay: 1000, maxDelayMs: 60_000, retryAfterMaxMs: 30_000 };

@@ -14,9 +14,11 @@ import {
   type JobStore,
   type WorkMessage,
 } from '@relay/common';
-import { processAttempt, processCallback, type AttemptDeps } from '../src/process-attempt.js';
+import { processAttempt } from '../src/attempt/process-attempt.js';
+import { processCallback } from '../src/callback/process-callback.js';
+import type { WorkerDeps } from '../src/deps.js';
 import type { Scheduler } from '../src/scheduler.js';
-import type { ApplicationSigning, SigningLookup } from '../src/signing-secrets.js';
+import type { ApplicationSigning, SigningLookup } from '../src/signing/signing-secrets.js';
 
 /**
  * Signed target requests and callbacks, end to end through the attempt and
@@ -86,15 +88,21 @@ function fakes(signingOf: (app: string) => ApplicationSigning | null) {
     deadLetter: async () => undefined,
   } as unknown as Scheduler;
   const signing: SigningLookup = { get: async (app) => signingOf(app) };
-  const common = { store, scheduler, dispatcher: agent, random: () => 0, now: Date.now, signing };
-  const deps: AttemptDeps = {
-    ...common,
+  const deps: WorkerDeps = {
+    store,
+    scheduler,
+    dispatcher: agent,
+    signing,
+    redactor: new HeaderRedactor(),
+    random: () => 0,
+    now: Date.now,
     bodyCap: 64 * 1024,
     attemptTimeoutMaxMs: 10_000,
-    redactor: new HeaderRedactor(),
     maxDelayMs: 60_000,
     retryAfterMaxMs: 60_000,
-    callbacks: { ...common, maxAttempts: 3, retryDelayMs: 100, maxDelayMs: 1000, timeoutMs: 5000, bodyCap: 4096 },
+    callbackMaxAttempts: 3,
+    callbackRetryDelayMs: 100,
+    callbackTimeoutMs: 5000,
   };
   return { deps, scheduled };
 }

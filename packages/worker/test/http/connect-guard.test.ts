@@ -4,9 +4,14 @@ import type { AddressInfo } from 'node:net';
 import type { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EMPTY_ALLOWLIST, ErrorCodes, networkAllowlist } from '@relay/common';
-import { createGuardedAgent, ForbiddenAddressError, guardedLookup, type LookupFunction } from '../src/address-guard.js';
-import { classifyRequestError } from '../src/error-classification.js';
-import { sendHttp } from '../src/http-call.js';
+import {
+  createGuardedAgent,
+  ForbiddenAddressError,
+  guardedLookup,
+  type LookupFunction,
+} from '../../src/http/connect-guard.js';
+import { classifyRequestError } from '../../src/http/error-classification.js';
+import { sendHttp } from '../../src/http/http-call.js';
 
 /**
  * The SSRF guard on the connect path. Names resolve through injected lookup

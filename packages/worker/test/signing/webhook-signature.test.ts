@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { parseSigningSecret, signWebhook, withWebhookHeaders } from '../src/webhook-signature.js';
+import { parseSigningSecret, signWebhook, withWebhookHeaders } from '../../src/signing/webhook-signature.js';
 
 /** The test vector of the Standard Webhooks reference libraries ("sign function works"). */
 const VECTOR = {

@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { JobStatus, type Attempt } from '@relay/common';
-import {
-  attemptMetrics,
-  callbackMetrics,
-  createWorkerMetrics,
-  startMetricsServer,
-  statusClass,
-  type MetricsServer,
-} from '../src/metrics.js';
+import { attemptMetrics, callbackMetrics, statusClass } from '../../src/metrics/adapters.js';
+import { createWorkerMetrics } from '../../src/metrics/definitions.js';
+import { startMetricsServer, type MetricsServer } from '../../src/metrics/server.js';
 
 /**
  * The worker's metrics through the real prom-client, read as Prometheus reads

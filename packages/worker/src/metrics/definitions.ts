@@ -1,9 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ErrorCodes, JobStatus, type Attempt, type Logger } from '@relay/common';
-import type { AttemptMetrics } from './process-attempt.js';
-import type { CallbackDeps } from './callback-delivery.js';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { metricsRegistry, type Logger } from '@relay/common';
+import type { CallbackOutcome } from '../ports.js';
 
 /** `outcome` of an attempt: the retry policy's decision about it. */
 export type AttemptOutcome = 'success' | 'retryable_failure' | 'final_failure';
@@ -12,8 +9,6 @@ export type AttemptOutcome = 'success' | 'retryable_failure' | 'final_failure';
  * accepts any three digits): kept as one value so the label stays bounded.
  */
 export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'network' | 'timeout' | 'other';
-/** `outcome` of one callback delivery. */
-export type CallbackOutcome = 'delivered' | 'retry_scheduled' | 'failed';
 
 const ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = ['success', 'retryable_failure', 'final_failure'];
 const STATUS_CLASSES: readonly StatusClass[] = ['2xx', '3xx', '4xx', '5xx', 'network', 'timeout'];
@@ -62,8 +57,7 @@ export interface WorkerMetrics {
 
 /** The worker's Prometheus metrics, registered in their own registry. */
 export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerMetrics {
-  const registry = options.registry ?? new Registry();
-  if (!options.registry) collectDefaultMetrics({ register: registry });
+  const registry = metricsRegistry(options.registry);
   const registers = [registry];
   const { inFlight, queueDepth, log } = options;
 
@@ -143,130 +137,4 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
   }
   for (const outcome of CALLBACK_OUTCOMES) metrics.callbacks.inc({ outcome }, 0);
   return metrics;
-}
-
-/**
- * The `status_class` label of an attempt: `timeout` for RELAY_ERR_TIMEOUT,
- * `network` for any other attempt without an answer, else the status range.
- */
-export function statusClass(statusCode: number | null, errorCode: string | null): StatusClass {
-  if (errorCode === ErrorCodes.TIMEOUT.code) return 'timeout';
-  if (statusCode === null) return 'network';
-  if (statusCode >= 200 && statusCode < 300) return '2xx';
-  if (statusCode >= 300 && statusCode < 400) return '3xx';
-  if (statusCode >= 400 && statusCode < 500) return '4xx';
-  if (statusCode >= 500 && statusCode < 600) return '5xx';
-  return 'other';
-}
-
-const OUTCOME_OF_DECISION: Record<'success' | 'retry' | 'fail', AttemptOutcome> = {
-  success: 'success',
-  retry: 'retryable_failure',
-  fail: 'final_failure',
-};
-
-const FINISHED: ReadonlySet<string> = new Set<string>([JobStatus.completed, JobStatus.failed, JobStatus.cancelled]);
-
-/** What `processAttempt` reports (`AttemptDeps.metrics`), recorded in `metrics`. */
-export function attemptMetrics(metrics: WorkerMetrics, now: () => number = Date.now): AttemptMetrics {
-  return {
-    attempt(entry: Attempt, decision) {
-      const outcome = OUTCOME_OF_DECISION[decision];
-      metrics.attempts.inc({ outcome, status_class: statusClass(entry.statusCode, entry.error?.code ?? null) });
-      metrics.attemptDuration.observe({ outcome }, entry.durationMs / 1000);
-    },
-    retryScheduled: () => metrics.retriesScheduled.inc(),
-    deadLettered: () => metrics.deadLettered.inc(),
-    jobFinished(status, createdAtMs, application) {
-      if (!FINISHED.has(status)) return;
-      metrics.jobsFinished.inc({ status, application });
-      // A message from before createdAt was carried has NaN here: count the job, skip its latency.
-      const seconds = (now() - createdAtMs) / 1000;
-      if (Number.isFinite(seconds) && seconds >= 0) metrics.endToEndLatency.observe({ status }, seconds);
-    },
-  };
-}
-
-/** What `deliverCallback` reports (`CallbackDeps.metrics`), recorded in `metrics`. */
-export function callbackMetrics(metrics: WorkerMetrics): NonNullable<CallbackDeps['metrics']> {
-  return { callback: (outcome) => metrics.callbacks.inc({ outcome }) };
-}
-
-export interface MetricsServerOptions {
-  /** 0 picks a free port; the one chosen is in the result. */
-  port: number;
-  /** @defaultValue '127.0.0.1' (use 0.0.0.0 in a container, for Prometheus to reach it) */
-  host?: string;
-  registry: Registry;
-  log?: Pick<Logger, 'info' | 'error'>;
-}
-
-export interface MetricsServer {
-  /** The port listened on (the actual one when 0 was asked for). */
-  port: number;
-  close(): Promise<void>;
-}
-
-/**
- * A bare node:http server for Prometheus: `GET /metrics` (the text
- * exposition of `registry`) and `GET /health` (200 `ok`, the process is up);
- * anything else is a 404 in relay's error shape. Rejects when it cannot
- * listen (port taken).
- */
-export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  const { registry, log } = options;
-  const host = options.host ?? '127.0.0.1';
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const readable = req.method === 'GET' || req.method === 'HEAD';
-    if (readable && path === '/metrics') {
-      registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': registry.contentType });
-          res.end(text);
-        },
-        (err: unknown) => {
-          log?.error({ err }, 'metrics collection failed');
-          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-          res.end('metrics collection failed\n');
-        },
-      );
-      return;
-    }
-    if (readable && path === '/health') {
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end('ok');
-      return;
-    }
-    const def = ErrorCodes.NOT_FOUND;
-    res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(
-      JSON.stringify({
-        statusCode: 404,
-        code: def.code,
-        error: 'Not Found',
-        message: `No route for ${req.method} ${path}`,
-      }),
-    );
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  log?.info({ host, port }, 'metrics server listening');
-
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        // Prometheus keeps its connection alive between scrapes: do not wait for it.
-        server.closeAllConnections();
-      }),
-  };
 }

@@ -11,12 +11,14 @@ import {
 } from '@relay/common';
 
 /**
- * The SSRF guard where it counts: on the address a socket is about to
- * connect to. Host names are judged on what DNS answered for this very
- * connection (so a name that resolves to 127.0.0.1, or that answers a public
- * address first and a private one later, is refused when it matters); IP
- * literals, which net.connect does not look up, are judged before connecting.
- * Targets and callbacks share the one Agent built here.
+ * The connect-time SSRF guard: it judges the address a socket is about to
+ * connect to, the only check that sees the address actually used (the
+ * backend's submission-time check only sees the URL). Host names are judged
+ * on what DNS answered for this very connection (so a name that resolves to
+ * 127.0.0.1, or that answers a public address first and a private one later,
+ * is refused when it matters); IP literals, which net.connect does not look
+ * up, are judged before connecting. Targets and callbacks share the one Agent
+ * built here.
  */
 
 /** Same shape as `dns.lookup` (what net.connect calls); tests inject one that never touches real DNS. */
@@ -70,17 +72,14 @@ export interface GuardOptions {
   allowlist: NetworkAllowlist;
   /** DNS resolution; defaults to `dns.lookup` (what net.connect uses). */
   lookup?: LookupFunction;
-  /**
-   * TCP (and TLS) connect deadline in ms.
-   * @defaultValue 10000
-   */
-  connectTimeoutMs?: number;
+  /** TCP (and TLS) connect deadline in ms (OUTBOUND_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
 }
 
 /** An undici connector that refuses forbidden addresses, literal or resolved. */
 export function guardedConnector(options: GuardOptions): buildConnector.connector {
   const connect = buildConnector({
-    timeout: options.connectTimeoutMs ?? 10_000,
+    timeout: options.connectTimeoutMs,
     lookup: guardedLookup(options.allowlist, options.lookup),
   });
   return (opts, callback) => {

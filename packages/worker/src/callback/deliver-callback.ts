@@ -1,28 +1,17 @@
-import type { Dispatcher } from 'undici';
-import { CallbackStatus, type CallbackMessage, type CallbackState, type JobStore, type Logger } from '@relay/common';
-import { outcomeError } from './error-classification.js';
-import { sendHttp } from './http-call.js';
-import { decideCallback } from './retry-policy.js';
-import type { Scheduler } from './scheduler.js';
-import type { SigningLookup } from './signing-secrets.js';
-import { signWebhook } from './webhook-signature.js';
+import { CallbackStatus, type CallbackMessage, type CallbackState, type Logger } from '@relay/common';
+import type { CallbackDeps } from '../deps.js';
+import { outcomeError } from '../http/error-classification.js';
+import { sendHttp } from '../http/http-call.js';
+import { CALLBACK_USER_AGENT } from '../package-version.js';
+import { decideCallback } from '../retry-policy.js';
+import { signWebhook } from '../signing/webhook-signature.js';
 
-export interface CallbackDeps {
-  store: JobStore;
-  scheduler: Scheduler;
-  dispatcher: Dispatcher;
-  maxAttempts: number;
-  retryDelayMs: number;
-  maxDelayMs: number;
-  timeoutMs: number;
-  /** Bytes of the receiver's answer kept for the record. */
-  bodyCap: number;
-  random: () => number;
-  now: () => number;
-  /** The secrets of the job's application; a delivery is signed when it has any. */
-  signing: SigningLookup;
-  metrics?: { callback(outcome: 'delivered' | 'retry_scheduled' | 'failed'): void };
-}
+/**
+ * Bytes of a callback receiver's answer kept for the record (at most
+ * RESPONSE_BODY_MAX_BYTES). Only its status decides anything; the body is a
+ * hint for whoever reads the callback state.
+ */
+export const CALLBACK_RESPONSE_MAX_BYTES = 4096;
 
 /**
  * Delivers one job result to its callback URL (delivery number
@@ -33,7 +22,7 @@ export interface CallbackDeps {
  */
 export async function deliverCallback(deps: CallbackDeps, message: CallbackMessage, log: Logger): Promise<void> {
   const body = JSON.stringify(message.body);
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'relay-callback/0.1' };
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': CALLBACK_USER_AGENT };
   const signing = await deps.signing.get(message.application);
   if (signing && signing.secrets.length > 0) {
     // Signed at each send: the timestamp is this delivery's, the id the result's.
@@ -45,15 +34,16 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
     method: 'POST',
     headers,
     body,
-    timeoutMs: deps.timeoutMs,
-    bodyCap: Math.min(deps.bodyCap, 4096),
+    timeoutMs: deps.callbackTimeoutMs,
+    bodyCap: Math.min(deps.bodyCap, CALLBACK_RESPONSE_MAX_BYTES),
   });
   const decision = decideCallback(
     result,
     message.delivery,
-    { maxAttempts: deps.maxAttempts, retryDelayMs: deps.retryDelayMs, maxDelayMs: deps.maxDelayMs },
+    { maxAttempts: deps.callbackMaxAttempts, retryDelayMs: deps.callbackRetryDelayMs, maxDelayMs: deps.maxDelayMs },
     deps.random(),
   );
+  const store = deps.store.forApplication(message.application);
   const state: CallbackState = {
     status: CallbackStatus.delivered,
     statusCode: result.statusCode,
@@ -65,7 +55,7 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
   if (decision.kind === 'success') {
     // debug: 'job finished' already logged this job at info; one line per job on the success path.
     log.debug({ delivery: message.delivery, statusCode: result.statusCode }, 'callback delivered');
-    await deps.store.forApplication(message.application).setCallback(message.jobId, state, 'callbacks_sent');
+    await store.setCallback(message.jobId, state, 'callbacks_sent');
     deps.metrics?.callback('delivered');
     return;
   }
@@ -77,9 +67,7 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
       { delivery: message.delivery, statusCode: result.statusCode, error: state.error },
       'callback failed for good',
     );
-    await deps.store
-      .forApplication(message.application)
-      .setCallback(message.jobId, { ...state, status: CallbackStatus.failed }, 'callbacks_failed');
+    await store.setCallback(message.jobId, { ...state, status: CallbackStatus.failed }, 'callbacks_failed');
     deps.metrics?.callback('failed');
     return;
   }
@@ -90,7 +78,7 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
     { delivery: message.delivery, statusCode: result.statusCode, delayMs: delay },
     'callback failed; retry scheduled',
   );
-  await deps.store.forApplication(message.application).setCallback(message.jobId, {
+  await store.setCallback(message.jobId, {
     ...state,
     status: CallbackStatus.retrying,
     nextAttemptAt: new Date(dueAt).toISOString(),

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { HttpMethod, JobSpec } from '@relay/common';
-import { buildTargetRequest } from '../src/process-attempt.js';
+import { buildTargetRequest } from '../../src/attempt/target-request.js';
 
 function spec(overrides: Partial<JobSpec> = {}): JobSpec {
   return {
@@ -17,6 +18,11 @@ function spec(overrides: Partial<JobSpec> = {}): JobSpec {
 }
 
 const payload = { order: 42, items: ['a', 'b'] };
+
+/** The worker package's version, read here independently of the code under test. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 describe('buildTargetRequest', () => {
   describe('body', () => {
@@ -60,8 +66,9 @@ describe('buildTargetRequest', () => {
   });
 
   describe('user-agent', () => {
-    it('defaults to relay/0.1', () => {
-      expect(buildTargetRequest(spec()).headers['user-agent']).toBe('relay/0.1');
+    it("defaults to relay/<the worker package's version>", () => {
+      expect(version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(buildTargetRequest(spec()).headers['user-agent']).toBe(`relay/${version}`);
     });
 
     it.each(['user-agent', 'User-Agent', 'USER-AGENT'])("is replaced by the job's %s, never sent twice", (name) => {
@@ -73,7 +80,7 @@ describe('buildTargetRequest', () => {
 
   it("passes the job's other headers through unchanged", () => {
     const { headers } = buildTargetRequest(spec({ headers: { Authorization: 'Bearer t', 'X-Trace': 'abc' } }));
-    expect(headers).toEqual({ 'user-agent': 'relay/0.1', Authorization: 'Bearer t', 'X-Trace': 'abc' });
+    expect(headers).toEqual({ 'user-agent': `relay/${version}`, Authorization: 'Bearer t', 'X-Trace': 'abc' });
   });
 
   it("does not mutate the spec's headers", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@relay/common';
-import { classifyRequestError, outcomeError } from '../src/error-classification.js';
-import type { AttemptResult } from '../src/retry-policy.js';
+import { classifyRequestError, outcomeError } from '../../src/http/error-classification.js';
+import type { AttemptResult } from '../../src/retry-policy.js';
 
 /** An Error shaped like undici's: a name, a `code`, sometimes a `cause`. */
 function undiciError(name: string, code: string | undefined, message: string, cause?: unknown): Error {
@@ -38,52 +38,63 @@ describe('classifyRequestError', () => {
     });
   });
 
-  describe('invalid requests -> not retryable, code kept', () => {
+  describe('invalid requests -> RELAY_ERR_VALIDATION, not retryable, system code kept apart', () => {
     it.each([
       ['UND_ERR_INVALID_ARG', 'invalid content-length header'],
       ['ERR_INVALID_URL', 'Invalid URL'],
       ['ERR_INVALID_ARG_VALUE', 'bad header value'],
     ])('%s', (code, message) => {
       const err = undiciError('InvalidArgumentError', code, message);
-      expect(classifyRequestError(err)).toEqual({ code, message, retryable: false });
+      expect(classifyRequestError(err)).toEqual({
+        code: ErrorCodes.VALIDATION.code,
+        message,
+        systemCode: code,
+        retryable: false,
+      });
     });
   });
 
   describe('network failures -> retryable', () => {
-    it('ECONNREFUSED on the error itself', () => {
+    it('ECONNREFUSED on the error itself -> RELAY_ERR_NETWORK with systemCode ECONNREFUSED', () => {
       const err = systemError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9');
       expect(classifyRequestError(err)).toEqual({
-        code: 'ECONNREFUSED',
+        code: ErrorCodes.NETWORK.code,
         message: 'connect ECONNREFUSED 127.0.0.1:9',
+        systemCode: 'ECONNREFUSED',
         retryable: true,
       });
     });
 
-    it('ECONNREFUSED in the cause: the cause supplies code and message', () => {
+    it('ECONNREFUSED in the cause: the cause supplies system code and message', () => {
       const err = new TypeError('fetch failed', {
         cause: systemError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9'),
       });
       expect(classifyRequestError(err)).toEqual({
-        code: 'ECONNREFUSED',
+        code: ErrorCodes.NETWORK.code,
         message: 'connect ECONNREFUSED 127.0.0.1:9',
+        systemCode: 'ECONNREFUSED',
         retryable: true,
       });
     });
 
     it.each(['ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'CERT_HAS_EXPIRED'])('%s', (code) => {
       expect(classifyRequestError(undiciError('Error', code, `failed: ${code}`))).toEqual({
-        code,
+        code: ErrorCodes.NETWORK.code,
         message: `failed: ${code}`,
+        systemCode: code,
         retryable: true,
       });
     });
 
-    it('an error with no code at all -> RELAY_ERR_NETWORK with its message', () => {
-      expect(classifyRequestError(new Error('other side closed'))).toEqual({
-        code: ErrorCodes.NETWORK.code,
-        message: 'other side closed',
-        retryable: true,
-      });
+    it('an error with no code at all -> RELAY_ERR_NETWORK with its message, no systemCode', () => {
+      const classified = classifyRequestError(new Error('other side closed'));
+      expect(classified).toEqual({ code: ErrorCodes.NETWORK.code, message: 'other side closed', retryable: true });
+      expect(classified).not.toHaveProperty('systemCode');
+    });
+
+    it('a code that is not a string is no system code', () => {
+      const err = Object.assign(new Error('odd'), { code: 42 });
+      expect(classifyRequestError(err)).not.toHaveProperty('systemCode');
     });
 
     it.each<[string, unknown, string]>([
@@ -102,6 +113,19 @@ describe('outcomeError', () => {
 
   it('is null on success', () => {
     expect(outcomeError(answered(200), { kind: 'success' }, 'target')).toBeNull();
+  });
+
+  it('keeps a network error with its system code, without the retryable flag', () => {
+    const result: AttemptResult = {
+      statusCode: null,
+      headers: {},
+      error: { code: ErrorCodes.NETWORK.code, message: 'refused', systemCode: 'ECONNREFUSED', retryable: true },
+    };
+    expect(outcomeError(result, { kind: 'retry', delayMs: 100, retryAfterMs: null }, 'target')).toEqual({
+      code: ErrorCodes.NETWORK.code,
+      message: 'refused',
+      systemCode: 'ECONNREFUSED',
+    });
   });
 
   it('keeps a network error or timeout as classified', () => {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@relay/common';
-import { sendHttp, type HttpCall } from '../src/http-call.js';
+import { sendHttp, type HttpCall } from '../../src/http/http-call.js';
 
 /**
  * sendHttp against real local servers on 127.0.0.1, port 0. Every server and
@@ -237,7 +237,7 @@ describe('sendHttp', () => {
     const result = await sendHttp(agent, call(url));
     expect(result.statusCode).toBeNull();
     expect(result.response).toBeNull();
-    expect(result.error).toMatchObject({ code: 'ECONNREFUSED', retryable: true });
+    expect(result.error).toMatchObject({ code: 'RELAY_ERR_NETWORK', systemCode: 'ECONNREFUSED', retryable: true });
     expect(result.error?.message).toContain('ECONNREFUSED');
   });
 

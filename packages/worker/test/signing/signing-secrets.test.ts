@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_APPLICATION } from '@relay/common';
-import { SigningSecretCache, type ApplicationSigning } from '../src/signing-secrets.js';
+import { SigningSecretCache, type ApplicationSigning } from '../../src/signing/signing-secrets.js';
 
 /** A source that counts reads and answers what the test sets. */
 function source(initial: ApplicationSigning | null) {
