@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -205,6 +206,16 @@ describe('signed callbacks', () => {
     const [delivery] = at('/callback');
     expect(delivery!.headers['webhook-id']).toBe(`msg_${message.jobId}_a2`);
     expect(new Webhook(secret).verify(delivery!.body, delivery!.headers)).toMatchObject({ attempts: 2 });
+  });
+
+  it("sends relay-callback/<the worker package's version> as the callback's user agent", async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const { deps } = fakes(() => null);
+    await processAttempt(deps, attemptMessage({}, DEFAULT_APPLICATION), log);
+    const [delivery] = at('/callback');
+    expect(delivery!.headers['user-agent']).toBe(`relay-callback/${version}`);
   });
 
   it('sends unsigned callbacks for an application without secrets (the default one)', async () => {

@@ -7,11 +7,11 @@ import { decideCallback } from '../retry-policy.js';
 import { signWebhook } from '../signing/webhook-signature.js';
 
 /**
- * Bytes of a callback receiver's answer kept for the record (at most
- * RESPONSE_BODY_MAX_BYTES). Only its status decides anything; the body is a
- * hint for whoever reads the callback state.
+ * Bytes of a callback receiver's answer read (at most RESPONSE_BODY_MAX_BYTES).
+ * Only its status is recorded; a short answer is read to its end so that the
+ * connection is reused, a longer one is cut there and its socket closed.
  */
-export const CALLBACK_RESPONSE_MAX_BYTES = 4096;
+const CALLBACK_RESPONSE_MAX_BYTES = 4096;
 
 /**
  * Delivers one job result to its callback URL (delivery number
