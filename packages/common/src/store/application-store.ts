@@ -52,7 +52,8 @@ async function authenticateScript(
   redis: Redis,
   a: { keys: { apiKey: string }; recordPrefix: string },
 ): Promise<[id: string, rateLimitJson: string] | null> {
-  return (await onRedis(runScript(redis, 'authenticate', [a.keys.apiKey], [a.recordPrefix]))) as [string, string] | null;
+  return (await onRedis(runScript(redis, 'authenticate', [a.keys.apiKey], [a.recordPrefix]))) as
+    [string, string] | null;
 }
 
 /** See lua/rotate-secret.lua; false for an unknown application. */
@@ -107,17 +108,17 @@ export class ApplicationStore {
     await execAll(
       this.redis
         .multi()
-      .hset(this.keys.applicationRecord(id), {
-        id,
-        name: input.name,
-        createdAt,
-        keyHash,
-        revokedAt: '',
-        rateLimit: input.rateLimit ? JSON.stringify(input.rateLimit) : '',
-        signTargetRequests: input.signTargetRequests ? '1' : '0',
-        signingSecrets: JSON.stringify([this.sealEntry({ secret: signingSecret, createdAt, expiresAt: null })]),
-      })
-      .sadd(this.keys.applications(), id)
+        .hset(this.keys.applicationRecord(id), {
+          id,
+          name: input.name,
+          createdAt,
+          keyHash,
+          revokedAt: '',
+          rateLimit: input.rateLimit ? JSON.stringify(input.rateLimit) : '',
+          signTargetRequests: input.signTargetRequests ? '1' : '0',
+          signingSecrets: JSON.stringify([this.sealEntry({ secret: signingSecret, createdAt, expiresAt: null })]),
+        })
+        .sadd(this.keys.applications(), id)
         .set(this.keys.apiKey(keyHash), id),
     );
     const application = await this.get(id);

@@ -1,4 +1,7 @@
+import type { Redis } from 'ioredis';
+import { redisKeys } from '../keys/redis-keys.js';
 import { JobStatus } from '../status.js';
+import { execAll } from './redis-exec.js';
 
 /**
  * Every counter of GET /api/metrics, in the order it shows them. Counters live
@@ -50,4 +53,25 @@ export const EVENT_COUNTERS = { created: 'jobs_created', deadLettered: 'jobs_dlq
 /** All zero: the start of a sum. */
 export function zeroCounters(): Counters {
   return Object.fromEntries(COUNTER_NAMES.map((name) => [name, 0])) as Counters;
+}
+
+/**
+ * The sum of the counters of `applications` in one pipeline: each stored
+ * counter from the application's counters hash, jobs_processing from the size
+ * of its in_progress index.
+ */
+export async function readCounters(redis: Redis, prefix: string, applications: readonly string[]): Promise<Counters> {
+  const pipeline = redis.pipeline();
+  for (const application of applications) {
+    const keys = redisKeys(prefix, application);
+    pipeline.hgetall(keys.counters()).zcard(keys.indexStatus(JobStatus.inProgress));
+  }
+  const results = await execAll(pipeline);
+  const totals = zeroCounters();
+  for (let i = 0; i < results.length; i += 2) {
+    const raw = results[i] as Record<string, string>;
+    for (const name of STORED_COUNTER_NAMES) totals[name] += Number(raw[name] ?? 0);
+    totals.jobs_processing += results[i + 1] as number;
+  }
+  return totals;
 }

@@ -5,7 +5,7 @@ import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from '../redact.
 import { sealJson, unsealJson } from '../secrets.js';
 import { JobStatus } from '../status.js';
 import { decodeCallbackState, encodeCallbackState } from './callback-state.js';
-import { EVENT_COUNTERS, STORED_COUNTER_NAMES, zeroCounters, type CounterName, type Counters } from './counters.js';
+import { EVENT_COUNTERS, readCounters, type CounterName, type Counters } from './counters.js';
 import * as scripts from './job-scripts.js';
 import type {
   AttemptRecord,
@@ -327,22 +327,9 @@ export class JobStore {
 
   /**
    * The counters of this store's application, or with `applications` the sum
-   * over those applications. The stored counters come from each counters
-   * hash; jobs_processing is the size of the in_progress index.
+   * over those applications (see counters.ts).
    */
   async counters(applications: readonly string[] = [this.keys.application]): Promise<Counters> {
-    const pipeline = this.redis.pipeline();
-    for (const application of applications) {
-      const keys = redisKeys(this.options.prefix, application);
-      pipeline.hgetall(keys.counters()).zcard(keys.indexStatus(JobStatus.inProgress));
-    }
-    const results = await execAll(pipeline);
-    const totals = zeroCounters();
-    for (let i = 0; i < results.length; i += 2) {
-      const raw = results[i] as Record<string, string>;
-      for (const name of STORED_COUNTER_NAMES) totals[name] += Number(raw[name] ?? 0);
-      totals.jobs_processing += results[i + 1] as number;
-    }
-    return totals;
+    return readCounters(this.redis, this.options.prefix, applications);
   }
 }
