@@ -2,9 +2,9 @@ import { randomFillSync } from 'node:crypto';
 
 /**
  * Random bytes as hex, drawn from a 4 KiB buffer refilled from the CSPRNG
- * when used up: the same batching Node applies to randomUUID(). One
- * randomBytes(16) call per job cost the backend 4% of its CPU (a synchronous
- * call into OpenSSL per trace id). For identifiers, not for key material.
+ * when used up: the same batching Node applies to randomUUID(), since a
+ * randomBytes() call per trace id is a synchronous call into OpenSSL on the
+ * hot path of every submission. For identifiers, not for key material.
  */
 const POOL_BYTES = 4096;
 let pool = Buffer.alloc(0);

@@ -17,7 +17,10 @@ export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
 
 export const JOB_STATUSES: readonly JobStatus[] = Object.values(JobStatus);
 
-const FINAL: ReadonlySet<JobStatus> = new Set([JobStatus.completed, JobStatus.failed, JobStatus.cancelled]);
+/** Statuses a job never leaves by itself: only a replay turns failed or cancelled back into queued. */
+export const FINAL_STATUSES: readonly JobStatus[] = [JobStatus.completed, JobStatus.failed, JobStatus.cancelled];
+
+const FINAL: ReadonlySet<JobStatus> = new Set(FINAL_STATUSES);
 
 export function isFinalStatus(status: JobStatus): boolean {
   return FINAL.has(status);
@@ -36,6 +39,6 @@ export const CallbackStatus = {
 
 export type CallbackStatus = (typeof CallbackStatus)[keyof typeof CallbackStatus];
 
-/** Message priority levels (RabbitMQ priorities on the work queue; see topology). */
+/** Message priority levels (RabbitMQ priorities on the work queue; see keys/queues.ts). */
 export const JobPriority = { high: 'high', normal: 'normal', low: 'low' } as const;
 export type JobPriority = (typeof JobPriority)[keyof typeof JobPriority];

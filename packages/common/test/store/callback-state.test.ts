@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CallbackState } from '../src/job-schema.js';
-import { decodeCallbackState, encodeCallbackState } from '../src/stored-callback.js';
+import type { CallbackState } from '../../src/job-schema.js';
+import { decodeCallbackState, encodeCallbackState, pendingCallback } from '../../src/store/callback-state.js';
 
 const delivered: CallbackState = {
   status: 'delivered',
@@ -12,6 +12,20 @@ const delivered: CallbackState = {
 };
 
 describe('stored callback state', () => {
+  it('starts pending, with the time it was queued when given', () => {
+    expect(pendingCallback()).toEqual({
+      status: 'pending',
+      statusCode: null,
+      attempts: 0,
+      error: null,
+      lastAttemptAt: null,
+      nextAttemptAt: null,
+    });
+    expect(pendingCallback('2026-11-29T22:34:28.938Z').nextAttemptAt).toBe('2026-11-29T22:34:28.938Z');
+  });
+});
+
+describe('stored callback state encoding', () => {
   it('fits a delivered callback in a listpack value (64 bytes) and reads it back unchanged', () => {
     const stored = encodeCallbackState(delivered);
     expect(stored).toBe('["delivered",204,1,1795991668938,null]');
@@ -33,8 +47,7 @@ describe('stored callback state', () => {
     expect(decodeCallbackState(stored)).toEqual(state);
   });
 
-  it('reads the object form of hashes written before the compact one, and nothing as null', () => {
-    expect(decodeCallbackState(JSON.stringify(delivered))).toEqual(delivered);
+  it('reads nothing as null', () => {
     expect(decodeCallbackState('')).toBeNull();
     expect(decodeCallbackState(undefined)).toBeNull();
   });

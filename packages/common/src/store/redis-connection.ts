@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { redactUrl } from './config.js';
-import type { LogSink } from './logger.js';
-import { retryUntilReachable } from './reachability.js';
+import { redactUrl } from '../config.js';
+import type { LogSink } from '../logger.js';
+import { retryUntilReachable } from '../reachability.js';
 
 export interface RedisConnectOptions {
   url: string;

@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { DELAY_TIERS_MS, MAX_PRIORITY, queueNames } from './topology.js';
+import { DELAY_TIERS_MS, MAX_PRIORITY, queueNames } from '../keys/queues.js';
 
 /**
  * Declares relay's RabbitMQ topology (idempotent). Every process that uses a

@@ -1,6 +1,6 @@
+import type { JobStatus } from '../status.js';
 import type { JobStore } from './job-store.js';
-import { assertExec } from './job-store.js';
-import type { JobStatus } from './status.js';
+import { execAll, onRedis } from './redis-exec.js';
 
 /**
  * Listing and search over the sorted-set indexes (never a keyspace SCAN).
@@ -9,7 +9,8 @@ import type { JobStatus } from './status.js';
  * metadata, host and status indexes that apply (by ZCOUNT over the time
  * range), or the index of all jobs. The other filters are checked on each
  * candidate's hash, fetched in pipelined batches. Entries whose job has
- * expired are skipped and removed from the driving index.
+ * expired are skipped and removed from the driving index. A failure of
+ * Redis throws ServiceUnavailableError (redis-exec.ts).
  */
 
 export interface JobFilter {
@@ -84,7 +85,7 @@ async function chooseDriver(store: JobStore, filter: JobFilter): Promise<{ key: 
   const max = filter.createdBefore ?? '+inf';
   const pipeline = store.redis.pipeline();
   for (const key of candidates) pipeline.zcount(key, min, max);
-  const counts = (await pipeline.exec().then(assertExec)) as number[];
+  const counts = (await execAll(pipeline)) as number[];
   let best = 0;
   counts.forEach((c, i) => {
     if (c < counts[best]!) best = i;
@@ -109,7 +110,9 @@ export async function searchJobs(
   let offset = 0;
   let last: Cursor | null = null;
   for (;;) {
-    const raw = await store.redis.zrange(driver.key, max, min, 'BYSCORE', 'REV', 'LIMIT', offset, BATCH, 'WITHSCORES');
+    const raw = await onRedis(
+      store.redis.zrange(driver.key, max, min, 'BYSCORE', 'REV', 'LIMIT', offset, BATCH, 'WITHSCORES'),
+    );
     if (raw.length === 0) return { items, nextCursor: null };
     offset += raw.length / 2;
     const batch: Cursor[] = [];
@@ -138,7 +141,7 @@ export async function searchJobs(
     }
     if (expired.length) {
       // Removing entries we already passed shifts the rest down by as many.
-      await store.redis.zrem(driver.key, ...expired);
+      await onRedis(store.redis.zrem(driver.key, ...expired));
       offset -= expired.length;
     }
     if (raw.length / 2 < BATCH) return { items, nextCursor: null };

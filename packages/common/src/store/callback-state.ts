@@ -1,15 +1,29 @@
-import type { AttemptError, CallbackState } from './job-schema.js';
+import type { AttemptError, CallbackState } from '../job-schema.js';
+import { CallbackStatus } from '../status.js';
+
+/**
+ * The callback state of a job that has just ended. `queuedAt` is set when the
+ * first delivery was handed to the broker as a message (a cancel through the
+ * API) rather than made inline by the worker that finished the job.
+ */
+export function pendingCallback(queuedAt: string | null = null): CallbackState {
+  return {
+    status: CallbackStatus.pending,
+    statusCode: null,
+    attempts: 0,
+    error: null,
+    lastAttemptAt: null,
+    nextAttemptAt: queuedAt,
+  };
+}
 
 /**
  * The callback state as the job hash stores it: a JSON array
  * `[status, statusCode, attempts, lastAttemptAt, nextAttemptAt, error?]` with
- * times as epoch ms, e.g. `["delivered",204,1,1795991668929,null]` (38 bytes
- * instead of ~130 for the object). Short enough to stay under Redis's
- * listpack value limit (64 bytes by default), which keeps a small job's hash
- * packed; see RedisKeys.job. The API shows the object (CallbackState).
- *
- * Hashes written before this encoding hold the object itself; `decode`
- * reads both.
+ * times as epoch ms, e.g. `["delivered",204,1,1795991668929,null]`. Short
+ * enough to stay under Redis's listpack value limit
+ * (`hash-max-listpack-value`), which keeps a small job's hash packed; see
+ * RedisKeys.job. The API shows the object (CallbackState).
  */
 type Stored = [
   status: string,
@@ -45,9 +59,7 @@ export function encodeCallbackState(state: CallbackState): string {
 
 export function decodeCallbackState(raw: string | null | undefined): CallbackState | null {
   if (!raw) return null;
-  const parsed = JSON.parse(raw) as Stored | CallbackState;
-  if (!Array.isArray(parsed)) return parsed;
-  const [status, statusCode, attempts, lastAttemptAt, nextAttemptAt, error] = parsed;
+  const [status, statusCode, attempts, lastAttemptAt, nextAttemptAt, error] = JSON.parse(raw) as Stored;
   return {
     status: status as CallbackState['status'],
     statusCode,

@@ -1,15 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Application, RateLimit } from './application-schema.js';
-import { sealJson, unsealJson } from './secrets.js';
-import { redisKeys, type RedisKeys } from './topology.js';
+import type { Application, RateLimit } from '../application-schema.js';
+import { redisKeys, type RedisKeys } from '../keys/redis-keys.js';
+import { sealJson, unsealJson } from '../secrets.js';
+import { runScript } from './lua-loader.js';
+import { execAll, onRedis } from './redis-exec.js';
 
 /**
  * Applications in Redis: one hash per application (never expires), a set of
  * all ids, and `apikey:<sha256>` -> id for authentication. The API key itself
  * is never stored. Signing secrets must be usable by the worker, so they are
  * stored: a JSON list of {secret, createdAt, expiresAt}, each secret sealed
- * with RELAY_SECRET_KEY when one is configured.
+ * with RELAY_SECRET_KEY when one is configured. A failure of Redis throws
+ * ServiceUnavailableError (redis-exec.ts).
  */
 
 /** A Standard Webhooks signing secret and its validity. */
@@ -44,42 +47,26 @@ function newApplicationId(): string {
   return `app_${randomBytes(12).toString('base64url')}`;
 }
 
-/** One round trip: key hash -> id -> the fields a request needs. */
-const AUTHENTICATE = `
-local id = redis.call('GET', KEYS[1])
-if not id then return false end
-local f = redis.call('HMGET', ARGV[1] .. id, 'revokedAt', 'rateLimit')
-if f[1] and f[1] ~= '' then return false end
-return {id, f[2] or ''}
-`;
+/** See lua/authenticate.lua. */
+async function authenticateScript(
+  redis: Redis,
+  a: { keys: { apiKey: string }; recordPrefix: string },
+): Promise<[id: string, rateLimitJson: string] | null> {
+  return (await onRedis(runScript(redis, 'authenticate', [a.keys.apiKey], [a.recordPrefix]))) as
+    [string, string] | null;
+}
 
-/**
- * Rotation in one step: every earlier secret stops signing at the end of this
- * grace period at the latest (so a grace of 0 retires them all at once, as
- * after a leak), expired ones are dropped, the new one goes first. Atomic, so two rotations cannot lose one.
- * ISO-8601 UTC timestamps compare correctly as strings.
- * KEYS: application. ARGV: newEntryJson, expiresAtIso, nowIso.
- */
-const ROTATE = `
-local raw = redis.call('HGET', KEYS[1], 'signingSecrets')
-if not raw then return 0 end
-local out = {cjson.decode(ARGV[1])}
-for _, s in ipairs(cjson.decode(raw)) do
-  if s.expiresAt == cjson.null or s.expiresAt == nil or s.expiresAt > ARGV[2] then s.expiresAt = ARGV[2] end
-  if s.expiresAt > ARGV[3] then table.insert(out, s) end
-end
-redis.call('HSET', KEYS[1], 'signingSecrets', cjson.encode(out))
-return 1
-`;
-
-interface Commands {
-  relayAuthenticate(key: string, recordPrefix: string): Promise<[string, string] | null>;
-  relayRotateSecret(key: string, entry: string, expiresAt: string, now: string): Promise<number>;
+/** See lua/rotate-secret.lua; false for an unknown application. */
+async function rotateSecretScript(
+  redis: Redis,
+  a: { keys: { application: string }; entryJson: string; expiresAt: string; now: string },
+): Promise<boolean> {
+  const args = [a.entryJson, a.expiresAt, a.now];
+  return (await onRedis(runScript(redis, 'rotate-secret', [a.keys.application], args))) === 1;
 }
 
 export class ApplicationStore {
   private readonly keys: RedisKeys;
-  private readonly cmd: Commands;
   private readonly secretKey: string;
 
   constructor(
@@ -88,11 +75,6 @@ export class ApplicationStore {
   ) {
     this.keys = redisKeys(options.prefix);
     this.secretKey = options.secretKey ?? '';
-    this.cmd = redis as unknown as Commands;
-    if (typeof this.cmd.relayAuthenticate !== 'function') {
-      redis.defineCommand('relayAuthenticate', { numberOfKeys: 1, lua: AUTHENTICATE });
-      redis.defineCommand('relayRotateSecret', { numberOfKeys: 1, lua: ROTATE });
-    }
   }
 
   /** The stored form of one secret entry. */
@@ -123,50 +105,51 @@ export class ApplicationStore {
     const keyHash = hashApiKey(apiKey);
     const createdAt = new Date().toISOString();
     const signingSecret = newSigningSecret();
-    await this.redis
-      .multi()
-      .hset(this.keys.applicationRecord(id), {
-        id,
-        name: input.name,
-        createdAt,
-        keyHash,
-        revokedAt: '',
-        rateLimit: input.rateLimit ? JSON.stringify(input.rateLimit) : '',
-        signTargetRequests: input.signTargetRequests ? '1' : '0',
-        signingSecrets: JSON.stringify([this.sealEntry({ secret: signingSecret, createdAt, expiresAt: null })]),
-      })
-      .sadd(this.keys.applications(), id)
-      .set(this.keys.apiKey(keyHash), id)
-      .exec();
+    await execAll(
+      this.redis
+        .multi()
+        .hset(this.keys.applicationRecord(id), {
+          id,
+          name: input.name,
+          createdAt,
+          keyHash,
+          revokedAt: '',
+          rateLimit: input.rateLimit ? JSON.stringify(input.rateLimit) : '',
+          signTargetRequests: input.signTargetRequests ? '1' : '0',
+          signingSecrets: JSON.stringify([this.sealEntry({ secret: signingSecret, createdAt, expiresAt: null })]),
+        })
+        .sadd(this.keys.applications(), id)
+        .set(this.keys.apiKey(keyHash), id),
+    );
     const application = await this.get(id);
     return { application: application!, apiKey, signingSecret };
   }
 
   /** The application a key belongs to, or null (unknown or revoked key). */
   async authenticate(apiKey: string): Promise<AuthenticatedApplication | null> {
-    const found = await this.cmd.relayAuthenticate(
-      this.keys.apiKey(hashApiKey(apiKey)),
-      this.keys.applicationRecord(''),
-    );
+    const found = await authenticateScript(this.redis, {
+      keys: { apiKey: this.keys.apiKey(hashApiKey(apiKey)) },
+      recordPrefix: this.keys.applicationRecord(''),
+    });
     if (!found) return null;
     const [id, rateLimit] = found;
     return { id, rateLimit: rateLimit ? (JSON.parse(rateLimit) as RateLimit) : null };
   }
 
   async get(id: string): Promise<Application | null> {
-    const raw = await this.redis.hgetall(this.keys.applicationRecord(id));
+    const raw = await onRedis(this.redis.hgetall(this.keys.applicationRecord(id)));
     return raw.id ? this.toView(raw) : null;
   }
 
   /** Every application, revoked ones included, oldest first. */
   async list(): Promise<Application[]> {
-    const ids = await this.redis.smembers(this.keys.applications());
+    const ids = await onRedis(this.redis.smembers(this.keys.applications()));
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.applicationRecord(id));
-    const results = (await pipeline.exec()) ?? [];
+    const results = await execAll(pipeline);
     return results
-      .map(([, raw]) => raw as Record<string, string>)
+      .map((raw) => raw as Record<string, string>)
       .filter((raw) => raw.id)
       .map((raw) => this.toView(raw))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
@@ -174,7 +157,7 @@ export class ApplicationStore {
 
   /** Every application id (for cluster-wide counters). */
   async ids(): Promise<string[]> {
-    return this.redis.smembers(this.keys.applications());
+    return onRedis(this.redis.smembers(this.keys.applications()));
   }
 
   async update(
@@ -182,12 +165,12 @@ export class ApplicationStore {
     patch: { name?: string; rateLimit?: RateLimit | null; signTargetRequests?: boolean },
   ): Promise<Application | null> {
     const key = this.keys.applicationRecord(id);
-    if (!(await this.redis.exists(key))) return null;
+    if (!(await onRedis(this.redis.exists(key)))) return null;
     const fields: Record<string, string> = {};
     if (patch.name !== undefined) fields.name = patch.name;
     if (patch.rateLimit !== undefined) fields.rateLimit = patch.rateLimit ? JSON.stringify(patch.rateLimit) : '';
     if (patch.signTargetRequests !== undefined) fields.signTargetRequests = patch.signTargetRequests ? '1' : '0';
-    await this.redis.hset(key, fields);
+    await onRedis(this.redis.hset(key, fields));
     return this.get(id);
   }
 
@@ -198,10 +181,10 @@ export class ApplicationStore {
    */
   async revoke(id: string): Promise<Application | null> {
     const key = this.keys.applicationRecord(id);
-    const [keyHash, revokedAt] = await this.redis.hmget(key, 'keyHash', 'revokedAt');
+    const [keyHash, revokedAt] = await onRedis(this.redis.hmget(key, 'keyHash', 'revokedAt'));
     if (!keyHash) return null;
     if (!revokedAt) {
-      await this.redis.multi().del(this.keys.apiKey(keyHash)).hset(key, 'revokedAt', new Date().toISOString()).exec();
+      await execAll(this.redis.multi().del(this.keys.apiKey(keyHash)).hset(key, 'revokedAt', new Date().toISOString()));
     }
     return this.get(id);
   }
@@ -217,12 +200,12 @@ export class ApplicationStore {
     const now = new Date();
     const signingSecret = newSigningSecret();
     const entry = this.sealEntry({ secret: signingSecret, createdAt: now.toISOString(), expiresAt: null });
-    const rotated = await this.cmd.relayRotateSecret(
-      this.keys.applicationRecord(id),
-      JSON.stringify(entry),
-      new Date(now.getTime() + graceSeconds * 1000).toISOString(),
-      now.toISOString(),
-    );
+    const rotated = await rotateSecretScript(this.redis, {
+      keys: { application: this.keys.applicationRecord(id) },
+      entryJson: JSON.stringify(entry),
+      expiresAt: new Date(now.getTime() + graceSeconds * 1000).toISOString(),
+      now: now.toISOString(),
+    });
     if (!rotated) return null;
     return { signingSecret, application: (await this.get(id))! };
   }
@@ -232,10 +215,8 @@ export class ApplicationStore {
    * target requests are signed too. Null for an unknown application.
    */
   async signing(id: string): Promise<{ secrets: string[]; signTargetRequests: boolean } | null> {
-    const [raw, signTarget] = await this.redis.hmget(
-      this.keys.applicationRecord(id),
-      'signingSecrets',
-      'signTargetRequests',
+    const [raw, signTarget] = await onRedis(
+      this.redis.hmget(this.keys.applicationRecord(id), 'signingSecrets', 'signTargetRequests'),
     );
     if (raw === null) return null;
     return {

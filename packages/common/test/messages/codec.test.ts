@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { JobSpec } from '../src/job-schema.js';
-import { DEFAULT_APPLICATION } from '../src/topology.js';
-import { decodeMessage, encodeMessage, type AttemptMessage, type CallbackMessage } from '../src/messages.js';
+import type { JobSpec } from '../../src/job-schema.js';
+import {
+  attemptMessage,
+  callbackMessage,
+  decodeMessage,
+  encodeMessage,
+  MESSAGE_VERSION,
+  type AttemptMessage,
+  type CallbackMessage,
+} from '../../src/messages/index.js';
 
 const spec: JobSpec = {
   targetUrl: 'https://api.example/hook?x=1',
@@ -64,16 +71,14 @@ describe('encodeMessage / decodeMessage', () => {
     expect(decodeMessage(encoded)).toEqual(message);
   });
 
-  it('reads messages queued before applications existed as the default application', () => {
-    const { application: _a, ...oldAttempt } = attempt;
-    const { application: _c, ...oldCallback } = callback;
-    expect(decodeMessage(raw(oldAttempt))).toMatchObject({ application: DEFAULT_APPLICATION });
-    expect(decodeMessage(raw(oldCallback))).toMatchObject({ application: DEFAULT_APPLICATION });
-  });
-
-  it('gives a callback queued before signed deliveries the webhook-id of its attempt', () => {
-    const { webhookId: _w, ...oldCallback } = callback;
-    expect(decodeMessage(raw(oldCallback))).toMatchObject({ webhookId: `msg_${attempt.jobId}_a4` });
+  it('stamps every message with MESSAGE_VERSION, and the factories build what the codec reads', () => {
+    const { v: _v, kind: _k, ...fields } = attempt;
+    const built = attemptMessage(fields);
+    expect(built).toEqual(attempt);
+    expect(decodeMessage(encodeMessage(built))).toEqual(attempt);
+    const cb = callbackMessage(callback.jobId, callback.callbackUrl, callback.body, 1, callback.application);
+    expect(cb).toEqual(callback);
+    expect([built.v, cb.v]).toEqual([MESSAGE_VERSION, MESSAGE_VERSION]);
   });
 
   it.each<[string, Buffer]>([
@@ -83,7 +88,7 @@ describe('encodeMessage / decodeMessage', () => {
     ['a JSON number', raw(1)],
     ['a JSON string', raw('attempt')],
     ['a JSON array', raw([attempt])],
-    ['version 2', raw({ ...attempt, v: 2 })],
+    ['another version', raw({ ...attempt, v: MESSAGE_VERSION + 1 })],
     ['version "1" as a string', raw({ ...attempt, v: '1' })],
     ['no version', raw({ ...attempt, v: undefined })],
     ['an unknown kind', raw({ ...attempt, kind: 'cancel' })],

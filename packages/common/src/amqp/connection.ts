@@ -1,8 +1,8 @@
 import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
-import { redactUrl } from './config.js';
-import type { LogSink } from './logger.js';
-import { retryUntilReachable } from './reachability.js';
+import { redactUrl } from '../config.js';
+import type { LogSink } from '../logger.js';
+import { retryUntilReachable } from '../reachability.js';
 
 export const RABBITMQ_START_HINT =
   'start it with `docker compose up -d rabbitmq`, or `rabbitmq-server -detached`, or set RABBITMQ_URL';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { activeSecrets, ApplicationStore, hashApiKey } from '../src/application-store.js';
+import { activeSecrets, ApplicationStore, hashApiKey } from '../../src/store/application-store.js';
 
 /** Against the real Redis, under a random prefix. */
 const prefix = `t-apps-${randomBytes(4).toString('hex')}`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { attemptWebhookId, callbackMessage, cancelWebhookId, type CallbackBody } from '../src/index.js';
+import { attemptWebhookId, callbackMessage, cancelWebhookId } from '../../src/messages/index.js';
+import type { CallbackBody } from '../../src/job-schema.js';
 
 const jobId = '6f1c2b9e-4d1a-4c51-9a43-2f0e8f1d7b10';
 const body: CallbackBody = {

@@ -1,0 +1,209 @@
+import type { Redis } from 'ioredis';
+import type { JobStatus } from '../status.js';
+import type { BeginResult, CancelResult, ReplayResult } from './job-store-types.js';
+import { runScript, type ScriptName } from './lua-loader.js';
+import { onRedis } from './redis-exec.js';
+
+/**
+ * Typed wrappers of the job store's Lua scripts (lua/*.lua): each takes named
+ * arguments and puts them in the order the script's header documents. Every
+ * script reads and changes a job atomically, and moves it between status
+ * indexes in the same step, so an index never disagrees with the job for
+ * longer than one script.
+ */
+
+/** What every script that touches a job's status needs to keep its indexes. */
+interface Indexing {
+  jobId: string;
+  /** Prefix of the status index keys (RedisKeys.indexStatusPrefix). */
+  statusPrefix: string;
+  /** Lifetime of an index after its newest entry (s). */
+  idxTtl: number;
+}
+
+function run(redis: Redis, name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
+  return onRedis(runScript(redis, name, keys, args));
+}
+
+export function createJob(
+  redis: Redis,
+  a: {
+    keys: { job: string; counters: string; spec: string; indexes: string[] };
+    ttlSeconds: number;
+    idxTtl: number;
+    createdAtMs: number;
+    jobId: string;
+    /** Drop index entries scored below this; '' = no trim. */
+    trimBefore: number | '';
+    specJson: string;
+    fields: Record<string, string | number>;
+  },
+): Promise<unknown> {
+  const { keys } = a;
+  return run(
+    redis,
+    'create',
+    [keys.job, keys.counters, keys.spec, ...keys.indexes],
+    [a.ttlSeconds, a.idxTtl, a.createdAtMs, a.jobId, a.trimBefore, a.specJson, ...Object.entries(a.fields).flat()],
+  );
+}
+
+export async function beginAttempt(
+  redis: Redis,
+  a: Indexing & {
+    keys: { job: string; indexAll: string; spec: string };
+    attempt: number;
+    leaseToken: string;
+    leaseMs: number;
+    now: string;
+    ttlSeconds: number;
+    /** Recreate a missing job from this; null = report it missing. */
+    recreate: { specJson: string; createdAtMs: number; application: string } | null;
+  },
+): Promise<BeginResult> {
+  const { keys, recreate } = a;
+  const reply = await run(
+    redis,
+    'begin-attempt',
+    [keys.job, keys.indexAll, keys.spec],
+    [
+      a.attempt,
+      a.leaseToken,
+      a.leaseMs,
+      a.now,
+      a.ttlSeconds,
+      recreate?.specJson ?? '',
+      recreate?.createdAtMs ?? 0,
+      a.jobId,
+      a.statusPrefix,
+      a.idxTtl,
+      recreate?.application ?? '',
+    ],
+  );
+  const [outcome, status, done, extra] = reply as [string, JobStatus, number, (string | number)?];
+  switch (outcome) {
+    case 'missing':
+      return { outcome: 'missing' };
+    case 'run':
+      return { outcome: 'run', attemptsDone: Number(done) };
+    case 'final':
+      return { outcome: 'final', status, attemptsDone: Number(done) };
+    case 'stale':
+      return { outcome: 'stale', status, attemptsDone: Number(done), nextAttemptAt: (extra as string) || null };
+    default:
+      return { outcome: 'busy', status, attemptsDone: Number(done), leaseRemainingMs: Number(extra) };
+  }
+}
+
+export function recordAttempt(
+  redis: Redis,
+  a: Indexing & {
+    keys: { job: string; attempts: string; counters: string; indexDead: string; spec: string };
+    attempt: number;
+    attemptJson: string;
+    status: string;
+    nextAttemptAt: string;
+    lastStatusCode: string;
+    errorJson: string;
+    /** Stored callback state to set if the job ends; '' = none. */
+    callback: string;
+    now: Date;
+    ttlSeconds: number;
+    deadLettered: boolean;
+  },
+): Promise<JobStatus> {
+  const { keys } = a;
+  return run(
+    redis,
+    'record-attempt',
+    [keys.job, keys.attempts, keys.counters, keys.indexDead, keys.spec],
+    [
+      a.attempt,
+      a.attemptJson,
+      a.status,
+      a.nextAttemptAt,
+      a.lastStatusCode,
+      a.errorJson,
+      a.callback,
+      a.now.toISOString(),
+      a.ttlSeconds,
+      a.jobId,
+      a.statusPrefix,
+      a.idxTtl,
+      a.deadLettered ? '1' : '0',
+      a.now.getTime(),
+    ],
+  ) as Promise<JobStatus>;
+}
+
+export async function cancelJob(
+  redis: Redis,
+  a: Indexing & {
+    keys: { job: string; counters: string; spec: string };
+    now: string;
+    ttlSeconds: number;
+    /** Stored callback state; '' when the job has no callback. */
+    pendingCallback: string;
+  },
+): Promise<CancelResult> {
+  const { keys } = a;
+  const [outcome, status] = (await run(
+    redis,
+    'cancel',
+    [keys.job, keys.counters, keys.spec],
+    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.pendingCallback],
+  )) as [string, JobStatus?];
+  if (outcome === 'final') return { outcome, status: status! };
+  return { outcome: outcome as 'cancelled' | 'requested' | 'missing' };
+}
+
+export async function replayJob(
+  redis: Redis,
+  a: Indexing & {
+    keys: { job: string; indexDead: string; spec: string };
+    now: string;
+    ttlSeconds: number;
+    requestId: string;
+  },
+): Promise<ReplayResult> {
+  const { keys } = a;
+  const [outcome, value] = (await run(
+    redis,
+    'replay',
+    [keys.job, keys.indexDead, keys.spec],
+    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.requestId],
+  )) as [string, string?];
+  if (outcome === 'ok') return { outcome, attemptsDone: Number(value) };
+  if (outcome === 'conflict') return { outcome, status: value as JobStatus };
+  return { outcome: 'missing' };
+}
+
+/** Whether the job was restored. */
+export async function undoReplay(
+  redis: Redis,
+  a: Indexing & { keys: { job: string; indexDead: string }; attempts: number },
+): Promise<boolean> {
+  const { keys } = a;
+  const restored = await run(
+    redis,
+    'undo-replay',
+    [keys.job, keys.indexDead],
+    [a.attempts, a.jobId, a.statusPrefix, a.idxTtl],
+  );
+  return restored === 1;
+}
+
+export function setCallback(
+  redis: Redis,
+  a: {
+    keys: { job: string; counters: string; spec: string };
+    callback: string;
+    now: string;
+    ttlSeconds: number;
+    /** '' = none. */
+    counter: string;
+  },
+): Promise<unknown> {
+  const { keys } = a;
+  return run(redis, 'set-callback', [keys.job, keys.counters, keys.spec], [a.callback, a.now, a.ttlSeconds, a.counter]);
+}

@@ -1,0 +1,67 @@
+import type { Attempt, CallbackState, JobSpec } from '../job-schema.js';
+import type { HeaderRedactor } from '../redact.js';
+import type { JobStatus } from '../status.js';
+
+/** Result of trying to start an attempt; see lua/begin-attempt.lua. */
+export type BeginResult =
+  | { outcome: 'run'; attemptsDone: number }
+  | { outcome: 'missing' }
+  | { outcome: 'final'; status: JobStatus; attemptsDone: number }
+  | { outcome: 'stale'; status: JobStatus; attemptsDone: number; nextAttemptAt: string | null }
+  | { outcome: 'busy'; status: JobStatus; attemptsDone: number; leaseRemainingMs: number };
+
+export interface AttemptRecord {
+  attempt: Attempt;
+  /** State of the job after this attempt, as the worker decided it. */
+  status: JobStatus;
+  nextAttemptAt: string | null;
+  /** Callback state to set if the job ends (null when it has no callback). */
+  callback: CallbackState | null;
+  /** The job was published to the dead-letter exchange. */
+  deadLettered: boolean;
+}
+
+export type CancelResult =
+  | { outcome: 'cancelled' }
+  | { outcome: 'requested' }
+  | { outcome: 'final'; status: JobStatus }
+  | { outcome: 'missing' };
+
+export type ReplayResult =
+  { outcome: 'ok'; attemptsDone: number } | { outcome: 'conflict'; status: JobStatus } | { outcome: 'missing' };
+
+export interface CreateJobInput {
+  jobId: string;
+  spec: JobSpec;
+  createdAt: Date;
+  requestId: string | null;
+  traceId: string;
+}
+
+/** What a replay needs: the full spec (credentials unsealed) and the job's identity. */
+export interface ReplaySource {
+  spec: JobSpec;
+  createdAt: string;
+  traceId: string;
+  /** The job had credential headers that cannot be restored (no RELAY_SECRET_KEY when it was stored). */
+  missingSecrets: boolean;
+}
+
+/**
+ * The jobs of one application (`keys.application`): its jobs' records, its
+ * indexes and its counters. A job of another application reads as missing.
+ * `forApplication` gives the store of another application on the same
+ * connection.
+ */
+export interface JobStoreOptions {
+  /** RELAY_PREFIX: every key starts with it. */
+  prefix: string;
+  /** Whose jobs. @defaultValue DEFAULT_APPLICATION */
+  application?: string;
+  /** JOB_TTL_SECONDS: how long a job lives after its last write. */
+  ttlSeconds: number;
+  /** RELAY_SECRET_KEY, or '' to keep credentials out of Redis entirely. @defaultValue '' */
+  secretKey?: string;
+  /** Which headers are credentials (RELAY_REDACT_HEADERS). @defaultValue the built-in list */
+  redactor?: HeaderRedactor;
+}

@@ -1,0 +1,335 @@
+import type { Redis } from 'ioredis';
+import type { Attempt, CallbackState, JobSpec, JobView } from '../job-schema.js';
+import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from '../keys/redis-keys.js';
+import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from '../redact.js';
+import { sealJson, unsealJson } from '../secrets.js';
+import { JobStatus } from '../status.js';
+import { decodeCallbackState, encodeCallbackState } from './callback-state.js';
+import { EVENT_COUNTERS, readCounters, type CounterName, type Counters } from './counters.js';
+import * as scripts from './job-scripts.js';
+import type {
+  AttemptRecord,
+  BeginResult,
+  CancelResult,
+  CreateJobInput,
+  JobStoreOptions,
+  ReplayResult,
+  ReplaySource,
+} from './job-store-types.js';
+import { parseAttempts, toView, withSpec } from './job-views.js';
+import { JOB_LAYOUT_VERSION } from './layout.js';
+import { execAll, onRedis } from './redis-exec.js';
+
+/**
+ * The job record in Redis: one hash for the job's state (short values, so
+ * that Redis packs it; `v` is its layout version), one string for its
+ * immutable spec, one list for the attempt log, and sorted-set indexes for
+ * listing (see keys/redis-keys.ts). Every write refreshes the TTLs in the same
+ * MULTI or Lua script (lua/*.lua). A failure of Redis throws
+ * ServiceUnavailableError (redis-exec.ts).
+ */
+
+/** How many entries of the attempt log GET /api/job/:id embeds (the newest). */
+export const EMBEDDED_ATTEMPTS = 100;
+
+/** One job creation in this many trims the indexes it adds to. */
+const TRIM_EVERY = 50;
+
+/** Index entries outlive the jobs they point at by this much before they are trimmed. */
+const INDEX_SLACK_SECONDS = 86_400;
+
+export function targetHost(targetUrl: string): string {
+  return new URL(targetUrl).hostname.toLowerCase();
+}
+
+export class JobStore {
+  readonly keys: RedisKeys;
+  private readonly idxTtl: number;
+  private readonly ttlSeconds: number;
+  private readonly secretKey: string;
+  private readonly redactor: HeaderRedactor;
+
+  constructor(
+    readonly redis: Redis,
+    private readonly options: JobStoreOptions,
+  ) {
+    this.keys = redisKeys(options.prefix, options.application);
+    this.ttlSeconds = options.ttlSeconds;
+    this.secretKey = options.secretKey ?? '';
+    this.redactor = options.redactor ?? defaultHeaderRedactor;
+    this.idxTtl = this.ttlSeconds + INDEX_SLACK_SECONDS;
+  }
+
+  get application(): string {
+    return this.keys.application;
+  }
+
+  /** The store of `application`'s jobs, on the same connection. */
+  forApplication(application: string): JobStore {
+    if (application === this.keys.application) return this;
+    return new JobStore(this.redis, { ...this.options, application });
+  }
+
+  /** Whether a raw job hash belongs to this store's application (no `app` field: the default one). */
+  private owns(job: Record<string, string | null | undefined>): boolean {
+    return (job.app || DEFAULT_APPLICATION) === this.keys.application;
+  }
+
+  /** The spec as stored: credential headers redacted. */
+  private storedSpec(spec: JobSpec): string {
+    return JSON.stringify({ ...spec, headers: this.redactor.redact(spec.headers) });
+  }
+
+  /** Keys and arguments every status-moving script takes. */
+  private indexing(jobId: string) {
+    return { jobId, statusPrefix: this.keys.indexStatusPrefix(), idxTtl: this.idxTtl };
+  }
+
+  /**
+   * Stores a newly accepted job as `queued` and indexes it, in one script.
+   * Credential headers are stored redacted, plus sealed when a key is set.
+   */
+  async create(input: CreateJobInput): Promise<void> {
+    const { jobId, spec } = input;
+    const k = this.keys;
+    const createdAtMs = input.createdAt.getTime();
+    // Only the fields with a value: each field of the hash costs memory (the
+    // ISO createdAt is derived from createdAtMs, an absent app is the default).
+    const fields: Record<string, string | number> = {
+      v: JOB_LAYOUT_VERSION,
+      status: JobStatus.queued,
+      attempts: 0,
+      createdAtMs,
+      updatedAt: input.createdAt.toISOString(),
+      traceId: input.traceId,
+      host: targetHost(spec.targetUrl),
+    };
+    if (input.requestId) fields.requestId = input.requestId;
+    if (spec.metadata && Object.keys(spec.metadata).length > 0) fields.metadata = JSON.stringify(spec.metadata);
+    if (this.keys.application !== DEFAULT_APPLICATION) fields.app = this.keys.application;
+    const secrets = this.redactor.secrets(spec.headers);
+    if (this.secretKey && Object.keys(secrets).length > 0) fields.sealedHeaders = sealJson(secrets, this.secretKey);
+
+    const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
+    for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
+    // Trimming on one add in TRIM_EVERY is enough to keep an index within its
+    // window (a few dozen stale entries at most, which listings skip anyway)
+    // and spares Redis a range delete per index per job.
+    const trimBefore = Math.random() < 1 / TRIM_EVERY ? createdAtMs - this.idxTtl * 1000 : '';
+    await scripts.createJob(this.redis, {
+      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), indexes },
+      ttlSeconds: this.ttlSeconds,
+      idxTtl: this.idxTtl,
+      createdAtMs,
+      jobId,
+      trimBefore,
+      specJson: this.storedSpec(spec),
+      fields,
+    });
+  }
+
+  /** Removes a job whose publish failed, so nothing claims to be queued. */
+  async delete(jobId: string, spec: JobSpec): Promise<void> {
+    const k = this.keys;
+    const multi = this.redis
+      .multi()
+      .del(k.job(jobId), k.jobSpec(jobId), k.attempts(jobId))
+      .zrem(k.indexAll(), jobId)
+      .zrem(k.indexStatus(JobStatus.queued), jobId)
+      .zrem(k.indexHost(targetHost(spec.targetUrl)), jobId)
+      .hincrby(k.counters(), EVENT_COUNTERS.created, -1);
+    for (const [mk, mv] of Object.entries(spec.metadata ?? {})) multi.zrem(k.indexMetadata(mk, mv), jobId);
+    await execAll(multi);
+  }
+
+  /** The job as the API shows it, or null when there is no such job (or it expired). */
+  async get(jobId: string): Promise<JobView | null> {
+    const results = await execAll(
+      this.redis
+        .pipeline()
+        .hgetall(this.keys.job(jobId))
+        .get(this.keys.jobSpec(jobId))
+        .lrange(this.keys.attempts(jobId), -EMBEDDED_ATTEMPTS, -1)
+        .llen(this.keys.attempts(jobId)),
+    );
+    const job = withSpec(results[0] as Record<string, string>, results[1] as string | null);
+    if (!job || !this.owns(job)) return null;
+    return toView(jobId, job, parseAttempts(results[2] as string[]), results[3] as number);
+  }
+
+  /** A page of the attempt log (1-based attempt numbers from `offset + 1`), and the total. */
+  async attemptsPage(
+    jobId: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ attempts: Attempt[]; total: number } | null> {
+    const key = this.keys.attempts(jobId);
+    const [job, total, values] = await execAll(
+      this.redis
+        .pipeline()
+        .hmget(this.keys.job(jobId), 'status', 'app')
+        .llen(key)
+        .lrange(key, offset, offset + limit - 1),
+    );
+    const [status, app] = job as (string | null)[];
+    if (!status || !this.owns({ app })) return null;
+    return { attempts: parseAttempts(values as string[]), total: total as number };
+  }
+
+  /** Raw job hashes, with their specs as `spec`, for many ids in one pipeline (null where missing). */
+  async getRawMany(jobIds: string[]): Promise<(Record<string, string> | null)[]> {
+    if (jobIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of jobIds) pipeline.hgetall(this.keys.job(id)).get(this.keys.jobSpec(id));
+    const results = await execAll(pipeline);
+    return jobIds.map((_, i) => {
+      const h = withSpec(results[2 * i] as Record<string, string>, results[2 * i + 1] as string | null);
+      return h && this.owns(h) ? h : null;
+    });
+  }
+
+  /** The full spec for a replay: stored spec plus unsealed credential headers. */
+  async specForReplay(jobId: string): Promise<ReplaySource | null> {
+    const [fields, spec] = await execAll(
+      this.redis
+        .pipeline()
+        .hmget(this.keys.job(jobId), 'sealedHeaders', 'createdAtMs', 'traceId', 'app')
+        .get(this.keys.jobSpec(jobId)),
+    );
+    const [sealed, createdAtMs, traceId, app] = fields as (string | null)[];
+    // createdAtMs is in every job hash: without it the job is gone.
+    if (typeof spec !== 'string' || !createdAtMs || !this.owns({ app })) return null;
+    const parsed = JSON.parse(spec) as JobSpec;
+    const base = {
+      spec: parsed,
+      createdAt: new Date(Number(createdAtMs)).toISOString(),
+      traceId: traceId ?? '',
+      missingSecrets: false,
+    };
+    // What was redacted when the job was stored, whatever the list says now.
+    if (!Object.values(parsed.headers).includes(REDACTED)) return base;
+    if (!sealed || !this.secretKey) return { ...base, missingSecrets: true };
+    const secrets = unsealJson<Record<string, string>>(sealed, this.secretKey);
+    return { ...base, spec: { ...parsed, headers: { ...parsed.headers, ...secrets } } };
+  }
+
+  /**
+   * Decides atomically whether `attempt` may run now and takes the lease if so.
+   * With `recreateFrom`, a job missing from Redis (expired, or lost in a Redis
+   * restart) is recreated from the message's copy of the spec.
+   */
+  async beginAttempt(
+    jobId: string,
+    attempt: number,
+    lease: { token: string; ms: number },
+    recreateFrom?: { spec: JobSpec; createdAt: string },
+  ): Promise<BeginResult> {
+    return scripts.beginAttempt(this.redis, {
+      ...this.indexing(jobId),
+      keys: { job: this.keys.job(jobId), indexAll: this.keys.indexAll(), spec: this.keys.jobSpec(jobId) },
+      attempt,
+      leaseToken: lease.token,
+      leaseMs: lease.ms,
+      now: new Date().toISOString(),
+      ttlSeconds: this.ttlSeconds,
+      recreate: recreateFrom
+        ? {
+            specJson: this.storedSpec(recreateFrom.spec),
+            createdAtMs: Date.parse(recreateFrom.createdAt) || Date.now(),
+            application: this.keys.application,
+          }
+        : null,
+    });
+  }
+
+  /**
+   * Writes one attempt and the job's resulting state atomically, and releases
+   * the lease. The attempt entry is keyed by its number, so writing the same
+   * attempt twice (after a crash) overwrites instead of duplicating. Returns
+   * the status written: `cancelled` instead of `retrying` when a cancel
+   * arrived during the attempt.
+   */
+  async recordAttempt(jobId: string, record: AttemptRecord): Promise<JobStatus> {
+    const { attempt } = record;
+    const k = this.keys;
+    return scripts.recordAttempt(this.redis, {
+      ...this.indexing(jobId),
+      keys: {
+        job: k.job(jobId),
+        attempts: k.attempts(jobId),
+        counters: k.counters(),
+        indexDead: k.indexDead(),
+        spec: k.jobSpec(jobId),
+      },
+      attempt: attempt.attempt,
+      attemptJson: JSON.stringify(attempt),
+      status: record.status,
+      nextAttemptAt: record.nextAttemptAt ?? '',
+      lastStatusCode: attempt.response ? String(attempt.response.statusCode) : '',
+      errorJson: attempt.error ? JSON.stringify(attempt.error) : '',
+      callback: record.callback ? encodeCallbackState(record.callback) : '',
+      now: new Date(),
+      ttlSeconds: this.ttlSeconds,
+      deadLettered: record.deadLettered,
+    });
+  }
+
+  async cancel(jobId: string, pendingCallback: CallbackState | null): Promise<CancelResult> {
+    const k = this.keys;
+    return scripts.cancelJob(this.redis, {
+      ...this.indexing(jobId),
+      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId) },
+      now: new Date().toISOString(),
+      ttlSeconds: this.ttlSeconds,
+      pendingCallback: pendingCallback ? encodeCallbackState(pendingCallback) : '',
+    });
+  }
+
+  async replay(jobId: string, requestId: string | null): Promise<ReplayResult> {
+    const k = this.keys;
+    return scripts.replayJob(this.redis, {
+      ...this.indexing(jobId),
+      keys: { job: k.job(jobId), indexDead: k.indexDead(), spec: k.jobSpec(jobId) },
+      now: new Date().toISOString(),
+      ttlSeconds: this.ttlSeconds,
+      requestId: requestId ?? '',
+    });
+  }
+
+  /** Reverts a replay whose message could not be published. */
+  async undoReplay(jobId: string, attemptsDone: number): Promise<boolean> {
+    return scripts.undoReplay(this.redis, {
+      ...this.indexing(jobId),
+      keys: { job: this.keys.job(jobId), indexDead: this.keys.indexDead() },
+      attempts: attemptsDone,
+    });
+  }
+
+  /** The callback delivery state, or null when the job has none (or no longer exists). */
+  async getCallback(jobId: string): Promise<CallbackState | null> {
+    return decodeCallbackState(await onRedis(this.redis.hget(this.keys.job(jobId), 'callback')));
+  }
+
+  /**
+   * Records the callback delivery state (a no-op when the job no longer
+   * exists) and bumps `counter` when given.
+   */
+  async setCallback(jobId: string, state: CallbackState, counter: CounterName | null = null): Promise<void> {
+    const k = this.keys;
+    await scripts.setCallback(this.redis, {
+      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId) },
+      callback: encodeCallbackState(state),
+      now: new Date().toISOString(),
+      ttlSeconds: this.ttlSeconds,
+      counter: counter ?? '',
+    });
+  }
+
+  /**
+   * The counters of this store's application, or with `applications` the sum
+   * over those applications (see counters.ts).
+   */
+  async counters(applications: readonly string[] = [this.keys.application]): Promise<Counters> {
+    return readCounters(this.redis, this.options.prefix, applications);
+  }
+}

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { FINAL_STATUSES, JobStatus } from '../status.js';
+import { EVENT_COUNTERS, STATUS_COUNTERS } from './counters.js';
+import { JOB_LAYOUT_VERSION } from './layout.js';
+
+/**
+ * Loads the stores' Lua scripts from `lua/*.lua` beside this file (the build
+ * copies them to the same place beside the compiled file) and defines each one
+ * on a connection as a command. Every script is sent as: the constants below,
+ * generated from the TypeScript definitions so that a rule is stated once,
+ * then lua/helpers.lua, then the script itself.
+ */
+
+export const SCRIPT_NAMES = [
+  'create',
+  'begin-attempt',
+  'record-attempt',
+  'cancel',
+  'replay',
+  'undo-replay',
+  'set-callback',
+  'authenticate',
+  'rotate-secret',
+] as const;
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+const LUA_DIR = new URL('./lua/', import.meta.url);
+
+/** A Lua table constructor from a record of strings or booleans. */
+function luaTable(entries: Record<string, string | boolean>): string {
+  const fields = Object.entries(entries).map(([k, v]) => `[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
+  return `{${fields.join(', ')}}`;
+}
+
+/** The constants every script may use: STATUS, FINAL, STATUS_COUNTER, COUNTER, LAYOUT_VERSION. */
+export function luaPreamble(): string {
+  return [
+    `local STATUS = ${luaTable(JobStatus)}`,
+    `local FINAL = ${luaTable(Object.fromEntries(FINAL_STATUSES.map((s) => [s, true])))}`,
+    `local STATUS_COUNTER = ${luaTable(STATUS_COUNTERS as Record<string, string>)}`,
+    `local COUNTER = ${luaTable(EVENT_COUNTERS)}`,
+    `local LAYOUT_VERSION = ${JSON.stringify(JOB_LAYOUT_VERSION)}`,
+    '',
+  ].join('\n');
+}
+
+function readLua(name: string): string {
+  return readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8');
+}
+
+let sources: Map<ScriptName, string> | undefined;
+
+/** The full text of each script as sent to Redis (read once per process). */
+export function scriptSources(): ReadonlyMap<ScriptName, string> {
+  if (!sources) {
+    const head = `${luaPreamble()}${readLua('helpers')}\n`;
+    sources = new Map(SCRIPT_NAMES.map((name) => [name, head + readLua(name)]));
+  }
+  return sources;
+}
+
+/** The command name of a script on a connection. */
+function commandName(name: ScriptName): string {
+  return `relay_${name.replace(/-/g, '_')}`;
+}
+
+type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Runs a script by name with its keys and arguments, defining every script on
+ * the connection the first time (ioredis sends EVALSHA, and the script body
+ * only when Redis does not have it yet).
+ */
+export function runScript(
+  redis: Redis,
+  name: ScriptName,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
+  if (typeof commands[commandName(name)] !== 'function') {
+    for (const [script, lua] of scriptSources()) redis.defineCommand(commandName(script), { lua });
+  }
+  return commands[commandName(name)]!.call(redis, keys.length, ...keys, ...args);
+}

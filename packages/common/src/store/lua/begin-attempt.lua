@@ -1,0 +1,53 @@
+--[[
+  Decides whether an attempt may run now and, if so, takes the job's lease.
+  The lease (token + expiry in Redis time) keeps two copies of the same
+  attempt message, which at-least-once delivery allows, from calling the
+  target at the same time. A missing job is recreated from the message's
+  copy of the spec when one is given.
+
+  KEYS[1]   job hash
+  KEYS[2]   index of all jobs (a recreated job goes back into it)
+  KEYS[3]   spec string
+
+  ARGV[1]   attempt       1-based attempt number
+  ARGV[2]   leaseToken
+  ARGV[3]   leaseMs
+  ARGV[4]   nowIso
+  ARGV[5]   ttlSeconds
+  ARGV[6]   specJson      '' = do not recreate a missing job
+  ARGV[7]   createdAtMs   of a recreated job
+  ARGV[8]   jobId
+  ARGV[9]   statusPrefix  prefix of the status index keys
+  ARGV[10]  idxTtl
+  ARGV[11]  application   of a recreated job
+
+  Returns {'missing'} | {'run', status, done} | {'final', status, done}
+    | {'stale', status, done, nextAttemptAt} | {'busy', status, done, leaseRemainingMs}.
+]]
+local n, token, leaseMs, now, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local specJson, createdAtMs, jobId, statusPrefix, idxTtl = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if specJson == '' then return {'missing'} end
+  redis.call('HSET', KEYS[1], 'v', LAYOUT_VERSION, 'status', STATUS.queued, 'attempts', n - 1,
+    'createdAtMs', createdAtMs, 'updatedAt', now, 'recreated', '1', 'app', ARGV[11])
+  redis.call('SET', KEYS[3], specJson, 'EX', ttl)
+  redis.call('ZADD', KEYS[2], createdAtMs, jobId)
+end
+local f = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt')
+local status = f[1]
+local done = tonumber(f[2]) or 0
+if isFinal(status) then return {'final', status, done} end
+if n <= done then return {'stale', status, done, f[5] or ''} end
+if status == STATUS.inProgress and f[3] ~= token then
+  local untilMs = tonumber(f[4]) or 0
+  if untilMs > nowMs then return {'busy', status, done, untilMs - nowMs} end
+end
+redis.call('HSET', KEYS[1], 'status', STATUS.inProgress, 'leaseToken', token,
+  'leaseUntil', nowMs + leaseMs, 'updatedAt', now)
+redis.call('HDEL', KEYS[1], 'nextAttemptAt')
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[3], ttl)
+moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, idxTtl)
+return {'run', status, done}

@@ -1,0 +1,31 @@
+--[[
+  Stores a new job and indexes it: one command instead of a MULTI of a dozen,
+  so that a burst of submissions costs Redis (and the backend's socket) one
+  write each.
+
+  KEYS[1]   job hash
+  KEYS[2]   counters hash
+  KEYS[3]   spec string
+  KEYS[4..] the indexes the job goes into (all, status, host, metadata)
+
+  ARGV[1]   ttlSeconds   lifetime of the job's keys
+  ARGV[2]   idxTtl       lifetime of an index after its newest entry
+  ARGV[3]   createdAtMs  score in the indexes
+  ARGV[4]   jobId
+  ARGV[5]   trimBefore   drop index entries scored below this; '' = no trim
+  ARGV[6]   specJson
+  ARGV[7..] field, value pairs of the job hash
+]]
+local ttl, idxTtl, createdAtMs, jobId, trimBefore = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local fields = {}
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('SET', KEYS[3], ARGV[6], 'EX', ttl)
+for i = 4, #KEYS do
+  redis.call('ZADD', KEYS[i], createdAtMs, jobId)
+  if trimBefore ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. trimBefore) end
+  redis.call('EXPIRE', KEYS[i], idxTtl)
+end
+redis.call('HINCRBY', KEYS[2], COUNTER.created, 1)
+return 1

@@ -1,0 +1,66 @@
+--[[
+  Records an attempt and the job's next state; releases the lease. A job whose
+  cancel arrived during the attempt ends cancelled instead of retrying.
+
+  The log is a list with attempt n at index n - 1, so writing the same attempt
+  twice overwrites it; attempts missing before n are padded with ''.
+
+  KEYS[1]   job hash
+  KEYS[2]   attempt log (list)
+  KEYS[3]   counters hash
+  KEYS[4]   index of dead-lettered jobs
+  KEYS[5]   spec string
+
+  ARGV[1]   attempt         1-based attempt number
+  ARGV[2]   attemptJson     the log entry
+  ARGV[3]   status          the job's next status, as the worker decided it
+  ARGV[4]   nextAttemptAt   kept only if the status is retrying
+  ARGV[5]   lastStatusCode  '' when the attempt got no response
+  ARGV[6]   errorJson       '' when none
+  ARGV[7]   callback        stored callback state (callback-state.ts), set only when the job ends; '' = none
+  ARGV[8]   nowIso
+  ARGV[9]   ttlSeconds
+  ARGV[10]  jobId
+  ARGV[11]  statusPrefix
+  ARGV[12]  idxTtl
+  ARGV[13]  deadLettered    '1' when the job was published to the dead-letter exchange
+  ARGV[14]  nowMs           score in the dead-letter index
+
+  Returns the status written.
+]]
+local n, entry, status, now, ttl = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[8], ARGV[9]
+local jobId, statusPrefix, idxTtl = ARGV[10], ARGV[11], ARGV[12]
+local old = redis.call('HGET', KEYS[1], 'status')
+if status == STATUS.retrying and redis.call('HGET', KEYS[1], 'cancelRequested') == '1' then
+  status = STATUS.cancelled
+end
+local len = redis.call('LLEN', KEYS[2])
+if n <= len then
+  redis.call('LSET', KEYS[2], n - 1, entry)
+else
+  for _ = len + 1, n - 1 do redis.call('RPUSH', KEYS[2], '') end
+  redis.call('RPUSH', KEYS[2], entry)
+end
+redis.call('HSET', KEYS[1], 'status', status, 'attempts', ARGV[1], 'updatedAt', now)
+setOrDel(KEYS[1], 'nextAttemptAt', status == STATUS.retrying and ARGV[4] or '')
+setOrDel(KEYS[1], 'lastStatusCode', ARGV[5])
+setOrDel(KEYS[1], 'error', ARGV[6])
+redis.call('HDEL', KEYS[1], 'leaseToken', 'leaseUntil')
+if isFinal(status) then
+  redis.call('HSET', KEYS[1], 'completedAt', now)
+  redis.call('HDEL', KEYS[1], 'cancelRequested')
+  if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'callback', ARGV[7]) end
+end
+if status == STATUS.failed and ARGV[13] == '1' then
+  redis.call('HSET', KEYS[1], 'deadLetteredAt', now)
+  redis.call('ZADD', KEYS[4], ARGV[14], jobId)
+  redis.call('EXPIRE', KEYS[4], idxTtl)
+  redis.call('HINCRBY', KEYS[3], COUNTER.deadLettered, 1)
+end
+moveStatus(KEYS[1], jobId, old, status, statusPrefix, idxTtl)
+local counter = STATUS_COUNTER[status]
+if counter then redis.call('HINCRBY', KEYS[3], counter, 1) end
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('EXPIRE', KEYS[5], ttl)
+return status
