@@ -3,9 +3,9 @@ import fp from 'fastify-plugin';
 import swagger, { type SwaggerTransform } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifySchema } from 'fastify';
-import { CallbackBodySchema, ErrorCodes, JobSpecSchema, JobViewSchema } from '@relay/common';
+import { CallbackBodySchema, ErrorBodySchema, ErrorCodes, JobSpecSchema, JobViewSchema } from '@relay/common';
 import pkg from '../../package.json' with { type: 'json' };
-import { ErrorBodySchema, JobAcceptedSchema } from '../routes/jobs/schemas.js';
+import { JobAcceptedSchema } from '../routes/jobs/schemas.js';
 import { callbackBodyExample, jobAcceptedExample, jobSpecExamples, jobViewExample } from './openapi-examples.js';
 
 /** One route as Fastify registered it (`:param` syntax), for checking that the document covers them all. */
