@@ -14,7 +14,8 @@ import healthRoutes from './routes/health.js';
 import counterRoutes from './routes/counters.js';
 import deadLetterRoutes from './routes/dead-letters.js';
 import jobActionRoutes from './routes/jobs/actions.js';
-import jobsRoutes from './routes/jobs/index.js';
+import jobReadRoutes from './routes/jobs/read.js';
+import jobSubmitRoutes from './routes/jobs/submit.js';
 import { requestIdOf } from './services/tracing.js';
 import { validatorCompiler } from './validation.js';
 
@@ -69,7 +70,7 @@ export async function buildApp({ config, log }: BuildAppOptions) {
     reply.header('x-request-id', request.id);
     // While closing, every answer ends its connection: a keep-alive connection
     // that was busy when close() began would otherwise stay open, and keep
-    // the process alive, until its keep-alive timeout (72 s).
+    // the process alive, until its keep-alive timeout.
     if (closing) reply.header('connection', 'close');
   });
   app.addHook('onRequest', async () => {
@@ -89,7 +90,8 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   // After openapi, so that GET /metrics is in the document.
   await app.register(metricsPlugin);
   await app.register(healthRoutes);
-  await app.register(jobsRoutes, { networkAllowlist: networkAllowlist(config.allowPrivateNetworks) });
+  await app.register(jobSubmitRoutes, { networkAllowlist: networkAllowlist(config.allowPrivateNetworks) });
+  await app.register(jobReadRoutes);
   await app.register(jobActionRoutes);
   await app.register(deadLetterRoutes);
   await app.register(counterRoutes);

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ErrorObject } from 'ajv';
-import { ErrorCodes, RelayError, type ErrorBody, type ErrorCodeName } from '@relay/common';
+import { ErrorCodes, RelayError, ServiceUnavailableError, type ErrorBody, type ErrorCodeName } from '@relay/common';
 import { STATUS_CODES } from 'node:http';
 import { formatValidationErrors } from './validation.js';
 
@@ -20,12 +20,18 @@ function body(statusCode: number, code: string, message: string, details?: Error
 /**
  * The one place errors become responses: every error is the JSON ErrorBody,
  * never HTML or a stack trace; 5xx are logged with the request and answered
- * without internals.
+ * without internals. The stores and the job queue throw
+ * ServiceUnavailableError for any Redis or RabbitMQ failure, so no route
+ * catches those itself: the answer is a 503 with Retry-After, and the log line
+ * names the service and carries the client library's error.
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | RelayError, request, reply) => {
     if (err instanceof RelayError) {
-      if (err.statusCode >= 500) request.log.error({ err: err.cause ?? err }, err.message);
+      if (err.statusCode >= 500) {
+        const service = err instanceof ServiceUnavailableError ? { service: err.service } : {};
+        request.log.error({ err: err.cause ?? err, ...service }, err.message);
+      }
       return reply
         .code(err.statusCode)
         .headers(err.headers)

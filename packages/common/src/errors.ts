@@ -114,15 +114,6 @@ export class RelayError extends Error {
   }
 }
 
-/** The JSON body of every error response. */
-export interface ErrorBody {
-  statusCode: number;
-  code: string;
-  error: string;
-  message: string;
-  details?: ErrorDetail[];
-}
-
 /**
  * A backing service (Redis, RabbitMQ) failed or is unreachable. The stores and
  * the publisher throw it in place of the client library's error, so every

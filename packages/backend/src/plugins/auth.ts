@@ -96,13 +96,7 @@ export default fp<{ config: BackendConfig }>(
       if (masterDigest && timingSafeEqual(digest(key), masterDigest)) {
         principal = { kind: 'master' };
       } else {
-        const found = await app.applications.authenticate(key).catch((err: unknown) => {
-          throw new RelayError('UNAVAILABLE', {
-            message: 'Redis is unavailable; retry later',
-            headers: { 'retry-after': '1' },
-            cause: err,
-          });
-        });
+        const found = await app.applications.authenticate(key);
         if (!found) throw unauthorized('The API key is not valid (unknown or revoked)');
         principal = { kind: 'application', application: found };
       }

@@ -6,13 +6,18 @@ import {
   messageProperties,
   publishConfirmed,
   queueNames,
+  ServiceUnavailableError,
   type AmqpHandle,
   type WorkMessage,
 } from '@relay/common';
 import type { BackendConfig } from '../config.js';
 
 export interface JobQueue {
-  /** Resolves once the broker has confirmed the message (persistent, durable queue). */
+  /**
+   * Resolves once the broker has confirmed the message (persistent, durable
+   * queue); rejects with a ServiceUnavailableError when there is no connection,
+   * the broker refuses it or no confirm arrives within PUBLISH_TIMEOUT_MS.
+   */
   publish(message: WorkMessage): Promise<void>;
   connected(): boolean;
 }
@@ -43,7 +48,9 @@ export default fp<{ config: BackendConfig }>(
           encodeMessage(message),
           config.publishTimeoutMs,
           messageProperties(message),
-        ),
+        ).catch((err: unknown) => {
+          throw new ServiceUnavailableError('RabbitMQ', err);
+        }),
       connected: () => amqp.channel() !== null,
     } satisfies JobQueue);
     app.addHook('onClose', async () => {

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { metricsRegistry } from '@relay/common';
 
 /** `reason` of a refused job submission. */
 const REJECT_REASONS = [
@@ -13,7 +14,7 @@ const REJECT_REASONS = [
 ] as const;
 export type JobRejectReason = (typeof REJECT_REASONS)[number];
 
-/** Answer times of the API: a cached 404 (~1 ms) to a submit waiting on a slow broker confirm. */
+/** Answer times of the API: from a 404 answered without storage to a submit waiting on a slow broker confirm. */
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** The `route` label of requests that matched no route: one value, whatever the URL, so the label stays bounded. */
@@ -70,8 +71,7 @@ export function rejectionReason(statusCode: number): JobRejectReason {
  */
 export default fp<MetricsPluginOptions>(
   async (app, options) => {
-    const registry = options.registry ?? new Registry();
-    if (!options.registry) collectDefaultMetrics({ register: registry });
+    const registry = metricsRegistry(options.registry);
     const registers = [registry];
 
     const metrics: BackendMetrics = {

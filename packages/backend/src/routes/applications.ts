@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import {
   ApplicationSchema,
+  ErrorBodySchema,
   CreateApplicationSchema,
   CreatedApplicationSchema,
   RelayError,
@@ -9,8 +10,6 @@ import {
   RotateSigningSecretSchema,
   UpdateApplicationSchema,
 } from '@relay/common';
-import { unavailable } from '../services/job-actions.js';
-import { ErrorBodySchema } from './jobs/schemas.js';
 
 const ApplicationIdParamsSchema = Type.Object(
   {
@@ -32,9 +31,6 @@ function notFound(id: string): RelayError {
 /** Applications (tenants): managed with the master key only. */
 const applicationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const store = app.applications;
-  const redisDown = (err: unknown) => {
-    throw unavailable('Redis', err);
-  };
   const master = { access: 'master' as const };
   const tags = ['applications'];
 
@@ -50,7 +46,7 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const created = await store.create(request.body).catch(redisDown);
+      const created = await store.create(request.body);
       request.log.info({ applicationId: created.application.id }, 'application created');
       return reply
         .code(201)
@@ -69,7 +65,7 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ applications: Type.Array(ApplicationSchema) }), ...errors },
       },
     },
-    async () => ({ applications: await store.list().catch(redisDown) }),
+    async () => ({ applications: await store.list() }),
   );
 
   app.get(
@@ -84,7 +80,7 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const found = await store.get(request.params.applicationId).catch(redisDown);
+      const found = await store.get(request.params.applicationId);
       if (!found) throw notFound(request.params.applicationId);
       return found;
     },
@@ -103,7 +99,7 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const updated = await store.update(request.params.applicationId, request.body).catch(redisDown);
+      const updated = await store.update(request.params.applicationId, request.body);
       if (!updated) throw notFound(request.params.applicationId);
       return updated;
     },
@@ -121,7 +117,7 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const revoked = await store.revoke(request.params.applicationId).catch(redisDown);
+      const revoked = await store.revoke(request.params.applicationId);
       if (!revoked) throw notFound(request.params.applicationId);
       request.log.info({ applicationId: revoked.id }, 'application revoked');
       return revoked;
@@ -143,7 +139,7 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { graceSeconds } = request.body;
-      const rotated = await store.rotateSigningSecret(request.params.applicationId, graceSeconds).catch(redisDown);
+      const rotated = await store.rotateSigningSecret(request.params.applicationId, graceSeconds);
       if (!rotated) throw notFound(request.params.applicationId);
       request.log.info({ applicationId: request.params.applicationId, graceSeconds }, 'signing secret rotated');
       return { signingSecret: rotated.signingSecret, signingSecrets: rotated.application.signingSecrets };

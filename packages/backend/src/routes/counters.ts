@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DEFAULT_APPLICATION } from '@relay/common';
-import { unavailable } from '../services/job-actions.js';
-import { CountersSchema, ErrorBodySchema } from './jobs/schemas.js';
+import { DEFAULT_APPLICATION, ErrorBodySchema } from '@relay/common';
+import { CountersSchema } from './jobs/schemas.js';
 
 /**
  * Job counters kept in Redis, so every backend and worker adds to the same
@@ -20,13 +19,9 @@ const counterRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'any' },
     },
     async (request) => {
-      const counters =
-        request.principal.kind === 'master'
-          ? app.applications.ids().then((ids) => app.jobStore.counters([DEFAULT_APPLICATION, ...ids]))
-          : request.jobs.counters();
-      return counters.catch((err: unknown) => {
-        throw unavailable('Redis', err);
-      });
+      if (request.principal.kind !== 'master') return request.jobs.counters();
+      const ids = await app.applications.ids();
+      return app.jobStore.counters([DEFAULT_APPLICATION, ...ids]);
     },
   );
 };

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { RelayError, searchJobs, toSummary } from '@relay/common';
-import { replayJob, unavailable } from '../services/job-actions.js';
+import { ErrorBodySchema, RelayError, searchJobs, toSummary } from '@relay/common';
+import { replayJob } from '../services/job-actions.js';
 import { parseCursor, toFilter } from './jobs/filters.js';
 import {
   BulkReplayBodySchema,
   BulkReplayResultSchema,
   DeadLetterListSchema,
-  ErrorBodySchema,
   ListQuerySchema,
 } from './jobs/schemas.js';
 
@@ -26,11 +25,7 @@ const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const query = request.query as typeof request.query & Record<string, unknown>;
       const filter = { ...toFilter(query), deadLettered: true };
-      const page = await searchJobs(request.jobs, filter, query.limit, parseCursor(query.cursor)).catch(
-        (err: unknown) => {
-          throw unavailable('Redis', err);
-        },
-      );
+      const page = await searchJobs(request.jobs, filter, query.limit, parseCursor(query.cursor));
       return { deadLetters: page.items.map((i) => toSummary(i.jobId, i.job)), nextCursor: page.nextCursor };
     },
   );
@@ -47,11 +42,7 @@ const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const body = request.body;
-      const page = await searchJobs(request.jobs, { ...toFilter(body), deadLettered: true }, body.limit, null).catch(
-        (err: unknown) => {
-          throw unavailable('Redis', err);
-        },
-      );
+      const page = await searchJobs(request.jobs, { ...toFilter(body), deadLettered: true }, body.limit, null);
       const replayed: string[] = [];
       const failed: { jobId: string; code: string; message: string }[] = [];
       for (const { jobId } of page.items) {

@@ -7,6 +7,10 @@ const HealthSchema = Type.Object({
   checks: Type.Object({ redis: Dependency, rabbitmq: Dependency }),
 });
 
+/**
+ * A Redis that does not answer PING within this counts as down: the check must
+ * answer well within a load balancer's or orchestrator's probe timeout.
+ */
 const PING_TIMEOUT_MS = 1000;
 
 /** 200 when Redis and RabbitMQ are both reachable, 503 naming what is down. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RelayError, type LogSink, type RedisKeys } from '@relay/common';
+import { commonConfigSpec, RelayError, ServiceUnavailableError, type LogSink, type RedisKeys } from '@relay/common';
 
 /**
  * `Idempotency-Key` on POST /api/jobs, per application, kept 24 h (the IETF
@@ -14,11 +14,15 @@ import { RelayError, type LogSink, type RedisKeys } from '@relay/common';
 
 export const IDEMPOTENCY_TTL_SECONDS = 86_400;
 /**
- * How long a claim may stay pending: longer than any acceptance can take
- * (Redis write + publisher confirm, PUBLISH_TIMEOUT_MS at most 60 s), short
- * enough that a backend that died mid-request does not block the key for a day.
+ * How long a claim may stay pending: longer than any acceptance can take (a
+ * Redis write, then a publisher confirm waited for at most the largest
+ * PUBLISH_TIMEOUT_MS allowed, plus a margin for the write), short enough that a
+ * backend that died mid-request does not block the key for a day.
  */
-const PENDING_TTL_SECONDS = 90;
+const PENDING_TTL_SECONDS = commonConfigSpec.publishTimeoutMs.max / 1000 + 30;
+
+/** When a duplicate of a request still being accepted should come back: about one acceptance later. */
+const IN_PROGRESS_RETRY_AFTER_SECONDS = 1;
 
 /** Printable ASCII without spaces, as the draft suggests; 255 at most. */
 export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7e]{1,255}$';
@@ -55,6 +59,12 @@ export function decide(existing: Entry<unknown>, requestFingerprint: string): 'r
   return existing.state === 'done' ? 'replay' : 'in_progress';
 }
 
+function inProgress(): RelayError {
+  return new RelayError('IDEMPOTENCY_IN_PROGRESS', {
+    headers: { 'retry-after': String(IN_PROGRESS_RETRY_AFTER_SECONDS) },
+  });
+}
+
 export class Idempotency {
   constructor(
     private readonly redis: Redis,
@@ -73,26 +83,38 @@ export class Idempotency {
   ): Promise<A & { replayed: boolean }> {
     const key = this.keys.idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
     const print = fingerprint(body);
-    const pending: Entry<A> = { state: 'pending', fingerprint: print };
-    // Two tries: the entry may expire between a failed SET NX and the GET.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const claimed = await this.redis.set(key, JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS, 'NX');
-      if (claimed) return { ...(await this.acceptOnce(key, print, accept)), replayed: false };
-      const raw = await this.redis.get(key);
-      if (raw === null) continue;
-      const existing = JSON.parse(raw) as Entry<A>;
-      switch (decide(existing, print)) {
-        case 'mismatch':
-          throw new RelayError('IDEMPOTENCY_MISMATCH', {
-            details: [{ path: '/headers/idempotency-key', message: 'already used with a different body' }],
-          });
-        case 'in_progress':
-          throw new RelayError('IDEMPOTENCY_IN_PROGRESS', { headers: { 'retry-after': '1' } });
-        case 'replay':
-          return { ...(existing as Extract<Entry<A>, { state: 'done' }>).answer, replayed: true };
-      }
+    const existing = await this.claim<A>(key, print);
+    if (existing === 'claimed') return { ...(await this.acceptOnce(key, print, accept)), replayed: false };
+    switch (decide(existing, print)) {
+      case 'mismatch':
+        throw new RelayError('IDEMPOTENCY_MISMATCH', {
+          details: [{ path: '/headers/idempotency-key', message: 'already used with a different body' }],
+        });
+      case 'in_progress':
+        throw inProgress();
+      case 'replay':
+        return { ...(existing as Extract<Entry<A>, { state: 'done' }>).answer, replayed: true };
     }
-    throw new RelayError('IDEMPOTENCY_IN_PROGRESS', { headers: { 'retry-after': '1' } });
+  }
+
+  /**
+   * Claims `key` for this request, or returns the entry of the request that
+   * holds it. The one place this class reads Redis: a failure here means
+   * nothing was claimed, and is answered as the storage being unavailable.
+   */
+  private async claim<A>(key: string, print: string): Promise<'claimed' | Entry<A>> {
+    const pending = JSON.stringify({ state: 'pending', fingerprint: print } satisfies Entry<A>);
+    try {
+      // Two tries: the entry may expire between a failed SET NX and the GET.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        if (await this.redis.set(key, pending, 'EX', PENDING_TTL_SECONDS, 'NX')) return 'claimed';
+        const raw = await this.redis.get(key);
+        if (raw !== null) return JSON.parse(raw) as Entry<A>;
+      }
+    } catch (err) {
+      throw new ServiceUnavailableError('Redis', err);
+    }
+    throw inProgress();
   }
 
   private async acceptOnce<A extends StoredAnswer>(key: string, print: string, accept: () => Promise<A>): Promise<A> {

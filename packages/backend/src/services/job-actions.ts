@@ -1,41 +1,32 @@
 import type { FastifyInstance } from 'fastify';
 import {
+  attemptMessage,
+  callbackBody,
   callbackBodyFromJob,
   callbackMessage,
   cancelWebhookId,
   JobStatus,
   pendingCallback,
   RelayError,
-  type AttemptMessage,
   type JobStore,
 } from '@relay/common';
 
 /**
  * Cancel and replay: the state change is one Lua script in the job store; the
  * broker is told after it (and the change undone if the broker refuses).
+ * Storage and broker failures arrive as ServiceUnavailableError from the store
+ * and the queue, for the central error handler to answer.
  */
 
 export type CancelAnswer =
   { jobId: string; status: 'cancelled' } | { jobId: string; status: 'in_progress'; cancelRequested: true };
 
-export function unavailable(what: string, cause: unknown): RelayError {
-  return new RelayError('UNAVAILABLE', {
-    message: `${what} is unavailable; retry later`,
-    headers: { 'retry-after': '1' },
-    cause,
-  });
-}
-
 /** Cancels one of `jobs`' jobs (the caller's application's). */
 export async function cancelJob(app: FastifyInstance, jobs: JobStore, jobId: string): Promise<CancelAnswer> {
-  const job = await jobs.get(jobId).catch((err: unknown) => {
-    throw unavailable('Redis', err);
-  });
+  const job = await jobs.get(jobId);
   if (!job) throw new RelayError('JOB_NOT_FOUND');
   const queuedAt = new Date().toISOString();
-  const result = await jobs.cancel(jobId, job.callbackUrl ? pendingCallback(queuedAt) : null).catch((err: unknown) => {
-    throw unavailable('Redis', err);
-  });
+  const result = await jobs.cancel(jobId, job.callbackUrl ? pendingCallback(queuedAt) : null);
   switch (result.outcome) {
     case 'missing':
       throw new RelayError('JOB_NOT_FOUND');
@@ -48,14 +39,10 @@ export async function cancelJob(app: FastifyInstance, jobs: JobStore, jobId: str
       return { jobId, status: JobStatus.inProgress, cancelRequested: true };
     case 'cancelled':
       if (job.callbackUrl) {
-        const body = {
-          ...callbackBodyFromJob(job),
-          status: JobStatus.cancelled,
-          success: false,
-          completedAt: queuedAt,
-        };
+        const body = callbackBody({ ...callbackBodyFromJob(job), status: JobStatus.cancelled, completedAt: queuedAt });
         // Best effort after the state change: if the broker is down now, the
-        // job stays cancelled and its callback reads 'pending' (see README).
+        // job stays cancelled and its callback reads 'pending' (see the delivery
+        // guarantees).
         await app.jobQueue
           .publish(
             callbackMessage(jobId, job.callbackUrl, body, 1, jobs.application, cancelWebhookId(jobId, job.replays)),
@@ -75,14 +62,10 @@ export async function replayJob(
   jobId: string,
   requestId: string | null,
 ): Promise<void> {
-  const stored = await jobs.specForReplay(jobId).catch((err: unknown) => {
-    throw unavailable('Redis', err);
-  });
+  const stored = await jobs.specForReplay(jobId);
   if (!stored) throw new RelayError('JOB_NOT_FOUND');
   if (stored.missingSecrets) throw new RelayError('REPLAY_NEEDS_SECRETS');
-  const result = await jobs.replay(jobId, requestId).catch((err: unknown) => {
-    throw unavailable('Redis', err);
-  });
+  const result = await jobs.replay(jobId, requestId);
   if (result.outcome === 'missing') throw new RelayError('JOB_NOT_FOUND');
   if (result.outcome === 'conflict') {
     throw new RelayError('JOB_NOT_REPLAYABLE', {
@@ -90,25 +73,22 @@ export async function replayJob(
       details: [{ path: '/status', message: result.status }],
     });
   }
-  const message: AttemptMessage = {
-    v: 1,
-    kind: 'attempt',
+  const message = attemptMessage({
     jobId,
     attempt: result.attemptsDone + 1,
     seriesBase: result.attemptsDone,
-    dueAt: 0,
     createdAt: stored.createdAt,
     spec: stored.spec,
     requestId,
     traceId: stored.traceId,
     application: jobs.application,
-  };
+  });
   try {
     await app.jobQueue.publish(message);
   } catch (err) {
     await jobs.undoReplay(jobId, result.attemptsDone).catch((undoErr: unknown) => {
       app.log.error({ err: undoErr, jobId }, 'replay could not be queued nor undone; the job reads queued');
     });
-    throw unavailable('RabbitMQ', err);
+    throw err;
   }
 }

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cancelJob, replayJob } from '../../services/job-actions.js';
-import { CancelResultSchema, ErrorBodySchema, JobAcceptedSchema, JobIdParamsSchema } from './schemas.js';
+import { ErrorBodySchema } from '@relay/common';
+import { CancelResultSchema, JobAcceptedSchema, JobIdParamsSchema } from './schemas.js';
 
 /** Cancel and replay of one job. */
 const jobActionRoutes: FastifyPluginAsyncTypebox = async (app) => {

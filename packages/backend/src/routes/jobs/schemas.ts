@@ -12,13 +12,17 @@ export const JobAcceptedSchema = Type.Object({
   message: Type.String(),
 });
 
-export const ErrorBodySchema = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String(),
-  details: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
+/**
+ * Page sizes of the list routes. The defaults keep an answer small; the caps
+ * bound what one request costs Redis (a page reads one record per job) and,
+ * for bulk replay, what one call must finish before a client's timeout (every
+ * replay waits for a publisher confirm).
+ */
+export const PageLimits = {
+  jobs: { default: 50, max: 500 },
+  attempts: { default: 100, max: 500 },
+  bulkReplay: { default: 100, max: 1000 },
+} as const;
 
 /** Filters shared by the job list, the dead-letter list and bulk replay. */
 const filterProperties = {
@@ -36,7 +40,7 @@ export const ListQuerySchema = Type.Object(
       Type.Array(JobStatusSchema, { maxItems: 6, description: 'One or several (repeat the parameter)' }),
     ),
     ...filterProperties,
-    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+    limit: Type.Integer({ minimum: 1, maximum: PageLimits.jobs.max, default: PageLimits.jobs.default }),
     cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page' })),
   },
   {
@@ -63,8 +67,8 @@ export const BulkReplayBodySchema = Type.Object(
     metadata: Type.Optional(Type.Record(Type.String(), Type.String(), { maxProperties: MetadataLimits.maxKeys })),
     limit: Type.Integer({
       minimum: 1,
-      maximum: 1000,
-      default: 100,
+      maximum: PageLimits.bulkReplay.max,
+      default: PageLimits.bulkReplay.default,
       description: 'Most dead letters replayed by this call',
     }),
   },
@@ -86,7 +90,7 @@ export const CancelResultSchema = Type.Object({
 export const AttemptsQuerySchema = Type.Object(
   {
     offset: Type.Integer({ minimum: 0, default: 0 }),
-    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+    limit: Type.Integer({ minimum: 1, maximum: PageLimits.attempts.max, default: PageLimits.attempts.default }),
   },
   { additionalProperties: false },
 );

@@ -5,7 +5,12 @@ import { describeForbidden, forbiddenUrlHost, type NetworkAllowlist } from '@rel
 const URL_FIELDS = ['targetUrl', 'callbackUrl'] as const;
 
 /**
- * The SSRF guard at submission: a targetUrl or callbackUrl whose host is a
+ * Submission validation: the SSRF check a job spec gets before it is accepted
+ * (the worker's connect-time guard judges the addresses a host resolves to).
+ */
+
+/**
+ * The SSRF check at submission: a targetUrl or callbackUrl whose host is a
  * literal forbidden IP (in any form: `127.1`, `2130706433`, `[::ffff:7f00:1]`…)
  * is a problem of the request, reported as the schema's own problems are.
  * Host names are not resolved here: the worker judges the addresses they
