@@ -323,8 +323,8 @@ it('6. SIGTERM to the backend and the worker under load: no accepted job lost', 
   );
   expect(backendExit.code).toBe(0);
   expect(workerExit.code).toBe(0);
-  // Neither waits on idle keep-alive connections (the backend once did, 70 s)
-  // or beyond the worker's grace period.
+  // Neither waits on idle keep-alive connections, nor beyond the worker's
+  // grace period.
   expect(backendExit.ms).toBeLessThan(10_000);
   expect(workerExit.ms).toBeLessThan(12_000);
   expect(row.lost).toBe(0);
