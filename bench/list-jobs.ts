@@ -8,14 +8,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createLogger, JobStore, connectRedis, type JobSpec } from '@relay/common';
-import { buildApp } from '../packages/backend/src/app.js';
+import { buildApp } from '@relay/backend';
+// loadBackendConfig is not part of @relay/backend's entry, so it is imported by its path.
 import { loadBackendConfig } from '../packages/backend/src/config.js';
 import { cleanup, keysWithPrefix, randomPrefix } from '../e2e/support/services.js';
 
 const total = Number(process.argv[2] ?? 100_000);
 const prefix = randomPrefix('listbench');
 const log = createLogger({ name: 'bench', level: 'silent' });
-const config = loadBackendConfig({ RELAY_PREFIX: prefix, LOG_LEVEL: 'silent' });
+// app.inject needs no network; without auth the list queries need no key.
+const config = loadBackendConfig({ RELAY_PREFIX: prefix, LOG_LEVEL: 'silent', RELAY_AUTH: 'off', HOST: '127.0.0.1' });
 const redis = await connectRedis({ url: config.redisUrl, log, startupTimeoutMs: 5000 });
 const store = new JobStore(redis, { prefix, ttlSeconds: config.jobTtlSeconds });
 

@@ -8,7 +8,7 @@
  * writes JSON and Markdown to bench-results/; stops all it started and
  * removes the prefix's keys and queues.
  *
- *   pnpm bench                 3 runs of each measure (about 7 minutes on 2 cores)
+ *   pnpm bench                 3 runs of each measure
  *   pnpm bench --runs 5
  *   pnpm bench --quick         1 short run of each: a smoke test, not figures
  *   pnpm bench --help

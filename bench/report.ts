@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IntakeResult, StepResult } from './measures.js';
 import type { PrefixUsage } from './redis-usage.js';
-import { median, round } from './stats.js';
+import { median, round, type LatencySummary } from './stats.js';
 
 export interface RampRun {
   jobsPerSec: number;
@@ -61,6 +61,12 @@ const allSteps = (runs: Runs) => [
 export function figures(runs: Runs) {
   const m = (xs: number[]) => round(median(xs));
   const lat = (steps: StepResult[], pick: (s: StepResult) => number) => m(steps.map(pick));
+  /** p50, p90 and p99 of a latency summary, each the median over the steps. */
+  const percentiles = (steps: StepResult[], pick: (s: StepResult) => LatencySummary) => ({
+    p50: lat(steps, (s) => pick(s).p50),
+    p90: lat(steps, (s) => pick(s).p90),
+    p99: lat(steps, (s) => pick(s).p99),
+  });
   const f = {
     throughput: {
       relay: m(runs.throughput.relay.map((r) => r.jobsPerSec)),
@@ -72,21 +78,9 @@ export function figures(runs: Runs) {
       bare: m(runs.intake.bare.map((r) => r.acceptedPerSec)),
     },
     latency: {
-      relay: {
-        p50: lat(runs.latency.relay, (s) => s.latencyMs.p50),
-        p90: lat(runs.latency.relay, (s) => s.latencyMs.p90),
-        p99: lat(runs.latency.relay, (s) => s.latencyMs.p99),
-      },
-      bare: {
-        p50: lat(runs.latency.bare, (s) => s.latencyMs.p50),
-        p90: lat(runs.latency.bare, (s) => s.latencyMs.p90),
-        p99: lat(runs.latency.bare, (s) => s.latencyMs.p99),
-      },
-      retryHealthy: {
-        p50: lat(runs.latency.retry, (s) => s.healthyLatencyMs.p50),
-        p90: lat(runs.latency.retry, (s) => s.healthyLatencyMs.p90),
-        p99: lat(runs.latency.retry, (s) => s.healthyLatencyMs.p99),
-      },
+      relay: percentiles(runs.latency.relay, (s) => s.latencyMs),
+      bare: percentiles(runs.latency.bare, (s) => s.latencyMs),
+      retryHealthy: percentiles(runs.latency.retry, (s) => s.healthyLatencyMs),
       retryAll: {
         p50: lat(runs.latency.retry, (s) => s.latencyMs.p50),
         p99: lat(runs.latency.retry, (s) => s.latencyMs.p99),

@@ -1,20 +1,17 @@
 /**
- * First throughput probe (issue 5 turns this into the full `pnpm bench`):
- * spawns a backend and a worker on a random prefix, submits N jobs with a
+ * A quick throughput probe (the full benchmark is `pnpm bench`, bench/main.ts):
+ * starts a backend and a worker on a random prefix (the e2e stack), submits N jobs with a
  * closed loop of C concurrent clients against a local target, and measures
  * jobs/s from the first submit to the last callback received.
  *
  *   pnpm exec tsx bench/throughput.ts [jobs=2000] [clients=64]
  */
 import { Agent, request } from 'undici';
-import { startBackend, startWorker } from '../e2e/support/processes.js';
 import { reply, TestServer } from '../e2e/support/http-servers.js';
-import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL } from '../e2e/support/services.js';
+import { startStack } from '../e2e/support/stack.js';
 
 const total = Number(process.argv[2] ?? 2000);
 const clients = Number(process.argv[3] ?? 64);
-const prefix = randomPrefix('bench');
-const env = { RELAY_PREFIX: prefix, RABBITMQ_URL, REDIS_URL, WORKER_CONCURRENCY: '128' };
 
 const target = await new TestServer().listen();
 const callbacks = await new TestServer().listen();
@@ -33,8 +30,8 @@ callbacks.on('/cb', (_req, res) => {
 
 // LOG_LEVEL=info (the default) writes a few lines per job; BENCH_LOG_LEVEL=warn shows what they cost.
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
-const { proc: backend, baseUrl } = await startBackend({ ...env, LOG_LEVEL: logLevel });
-const worker = await startWorker({ ...env, LOG_LEVEL: logLevel });
+const stack = await startStack('bench', { env: { WORKER_CONCURRENCY: '128', LOG_LEVEL: logLevel } });
+const { baseUrl } = stack.api;
 const agent = new Agent({ connections: clients, keepAliveTimeout: 10_000 });
 const body = JSON.stringify({
   targetUrl: target.url('/t'),
@@ -74,6 +71,5 @@ console.log(
   }),
 );
 await agent.close();
-await Promise.all([backend.stop(), worker.stop()]);
+await stack.stop();
 await Promise.all([target.close(), callbacks.close()]);
-await cleanup(prefix);

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reply, TestServer } from './support/http-servers.js';
-import { startBackend, type RelayProcess } from './support/processes.js';
-import { RelayClient } from './support/relay-client.js';
+import type { RelayClient } from './support/relay-client.js';
 import { readEverything, REDIS_URL } from './support/services.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -136,19 +135,16 @@ describe('API keys', () => {
 });
 
 describe('rate limits', () => {
-  let second: RelayProcess;
-  let secondUrl: string;
+  /** A second backend on the same Redis, stopped with the stack. */
+  let second: RelayClient;
 
   beforeAll(async () => {
-    ({ proc: second, baseUrl: secondUrl } = await startBackend(stack.env));
-  });
-  afterAll(async () => {
-    await second?.stop();
+    second = await stack.addBackend();
   });
 
   it("counts an application's requests across two backends sharing Redis: 429 with Retry-After and RateLimit-*", async () => {
     const { id, api } = await createApplication('limited', { rateLimit: { max: 10, windowMs: 60_000 } });
-    const other = new RelayClient(secondUrl, api.apiKey);
+    const other = second.withKey(api.apiKey);
     // 16 requests alternating between the two backends.
     const answers = [];
     for (let i = 0; i < 16; i++) answers.push(await (i % 2 === 0 ? api : other).send('GET', '/api/jobs?limit=1'));

@@ -1,33 +1,27 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startBackend, startWorker, type RelayProcess } from './support/processes.js';
 import { reply, TestServer } from './support/http-servers.js';
-import { RelayClient } from './support/relay-client.js';
-import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL, waitFor } from './support/services.js';
+import type { RelayClient } from './support/relay-client.js';
+import { waitFor } from './support/services.js';
+import { startStack, type Stack } from './support/stack.js';
 
 /**
  * A job waiting out a long backoff must not hold a worker slot: with only 4
  * slots, 100 jobs submitted after it all finish long before its retry is due,
  * and the retry still lands on time.
  */
-const prefix = randomPrefix('isolation');
-const env = { RELAY_PREFIX: prefix, RABBITMQ_URL, REDIS_URL, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '4' };
-let backend: RelayProcess;
-let worker: RelayProcess;
+let stack: Stack;
 let api: RelayClient;
 const target = new TestServer();
 
 beforeAll(async () => {
   await target.listen();
-  const started = await startBackend(env);
-  backend = started.proc;
-  api = new RelayClient(started.baseUrl);
-  worker = await startWorker(env);
+  stack = await startStack('isolation', { env: { WORKER_CONCURRENCY: '4' } });
+  api = stack.api;
 });
 
 afterAll(async () => {
-  await Promise.all([backend?.stop(), worker?.stop()]);
+  await stack?.stop();
   await target.close();
-  await cleanup(prefix);
 });
 
 it('a job in a 20 s backoff does not delay 100 healthy jobs submitted after it', async () => {

@@ -1,29 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startBackend, type RelayProcess } from './support/processes.js';
-import { RelayClient, type ApiResponse } from './support/relay-client.js';
-import { cleanup, keysWithPrefix, randomPrefix, RABBITMQ_URL, REDIS_URL } from './support/services.js';
+import type { ApiResponse, RelayClient } from './support/relay-client.js';
+import { keysWithPrefix, REDIS_URL } from './support/services.js';
+import { startStack, type Stack } from './support/stack.js';
 
 /**
  * Every bad request gets its documented status and a JSON error body, and
  * leaves nothing in the job store. Runs against a real backend process.
  */
-const prefix = randomPrefix('badinput');
-let backend: RelayProcess;
+let stack: Stack;
 let api: RelayClient;
 let redis: Redis;
 
 beforeAll(async () => {
-  const started = await startBackend({ RELAY_PREFIX: prefix, RABBITMQ_URL, REDIS_URL, LOG_LEVEL: 'info' });
-  backend = started.proc;
-  api = new RelayClient(started.baseUrl);
+  stack = await startStack('badinput', { workers: 0 });
+  api = stack.api;
   redis = new Redis(REDIS_URL);
 });
 
 afterAll(async () => {
-  await backend?.stop();
   redis?.disconnect();
-  await cleanup(prefix);
+  await stack?.stop();
 });
 
 function expectJsonError(res: ApiResponse, status: number, code: string): void {
@@ -110,6 +107,6 @@ describe('bad input', () => {
   });
 
   it('leaves nothing in the job store for rejected requests', async () => {
-    expect(await keysWithPrefix(redis, prefix)).toEqual([]);
+    expect(await keysWithPrefix(redis, stack.prefix)).toEqual([]);
   });
 });

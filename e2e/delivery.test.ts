@@ -1,45 +1,37 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackend, startWorker, type RelayProcess } from './support/processes.js';
-import { reply, TestServer } from './support/http-servers.js';
-import { RelayClient } from './support/relay-client.js';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { cleanup, randomPrefix, RABBITMQ_URL, readEverything, REDIS_URL } from './support/services.js';
+import { reply, TestServer } from './support/http-servers.js';
+import type { RelayClient } from './support/relay-client.js';
+import { readEverything, REDIS_URL } from './support/services.js';
+import { startStack, type Stack } from './support/stack.js';
 
 /**
  * The whole job path with real processes: backend and worker spawned as they
  * run in production, real RabbitMQ and Redis, real target and callback
  * servers on 127.0.0.1.
  */
-const prefix = randomPrefix('delivery');
-const env = {
-  RELAY_PREFIX: prefix,
-  RABBITMQ_URL,
-  REDIS_URL,
-  LOG_LEVEL: 'info',
-  CALLBACK_RETRY_DELAY_MS: '200',
-  // Credentials kept sealed for replay, and two names added to the built-in list.
-  RELAY_SECRET_KEY: randomBytes(32).toString('base64'),
-  RELAY_REDACT_HEADERS: 'X-Tenant-Token, x-signature',
-};
-let backend: RelayProcess;
-let worker: RelayProcess;
+let stack: Stack;
 let api: RelayClient;
 const target = new TestServer();
 const callbacks = new TestServer();
 
 beforeAll(async () => {
   await Promise.all([target.listen(), callbacks.listen()]);
-  const started = await startBackend(env);
-  backend = started.proc;
-  api = new RelayClient(started.baseUrl);
-  worker = await startWorker(env);
+  stack = await startStack('delivery', {
+    env: {
+      CALLBACK_RETRY_DELAY_MS: '200',
+      // Credentials kept sealed for replay, and two names added to the built-in list.
+      RELAY_SECRET_KEY: randomBytes(32).toString('base64'),
+      RELAY_REDACT_HEADERS: 'X-Tenant-Token, x-signature',
+    },
+  });
+  api = stack.api;
 });
 
 afterAll(async () => {
-  await Promise.all([backend?.stop(), worker?.stop()]);
+  await stack?.stop();
   await Promise.all([target.close(), callbacks.close()]);
-  await cleanup(prefix);
 });
 
 function gapsBetweenAttempts(job: any): number[] {
@@ -296,7 +288,7 @@ describe('delivery', () => {
     const redis = new Redis(REDIS_URL);
     let stored: Map<string, unknown>;
     try {
-      stored = await readEverything(redis, prefix);
+      stored = await readEverything(redis, stack.prefix);
     } finally {
       redis.disconnect();
     }
@@ -310,8 +302,8 @@ describe('delivery', () => {
           .map((r) => r.body)
           .join('\n'),
       ],
-      ['backend log', backend.lines.join('\n')],
-      ['worker log', worker.lines.join('\n')],
+      ['backend log', stack.backend.lines.join('\n')],
+      ['worker log', stack.workers[0]!.lines.join('\n')],
       ['Redis', JSON.stringify([...stored])],
     ];
     expect(callbacks.requests('/cb-private')).toHaveLength(1);

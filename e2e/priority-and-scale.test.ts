@@ -1,15 +1,11 @@
 import { afterEach, expect, it } from 'vitest';
-import { startBackend } from './support/processes.js';
 import { reply, TestServer } from './support/http-servers.js';
-import { RelayClient } from './support/relay-client.js';
 import { startStack, type Stack } from './support/stack.js';
 
 let stack: Stack | null = null;
-const extra: { stop(): Promise<void> }[] = [];
 const target = new TestServer();
 
 afterEach(async () => {
-  await Promise.all(extra.splice(0).map((p) => p.stop()));
   await stack?.stop();
   stack = null;
   await target.close().catch(() => undefined);
@@ -46,9 +42,7 @@ it('two backends and two workers share the load; each job runs exactly once', as
   await target.listen();
   target.on('/shared', (_req, res) => setTimeout(() => reply(res, 200), 10));
   stack = await startStack('scale', { workers: 2, env: { WORKER_CONCURRENCY: '8' } });
-  const second = await startBackend(stack.env);
-  extra.push(second.proc);
-  const apis = [stack.api, new RelayClient(second.baseUrl)];
+  const apis = [stack.api, await stack.addBackend()];
 
   const ids = await Promise.all(
     Array.from({ length: 300 }, (_, i) =>

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startBackend, startWorker, type RelayProcess } from './support/processes.js';
 import { TestServer } from './support/http-servers.js';
-import { RelayClient } from './support/relay-client.js';
-import { cleanup, keysWithPrefix, randomPrefix, RABBITMQ_URL, REDIS_URL, waitFor } from './support/services.js';
+import type { RelayClient } from './support/relay-client.js';
+import { keysWithPrefix, RABBITMQ_URL, REDIS_URL, waitFor } from './support/services.js';
+import { startStack, type Stack } from './support/stack.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 /**
@@ -12,11 +12,9 @@ import { TcpProxy } from './support/tcp-proxy.js';
  * quickly while a dependency is down, and both processes recover by
  * themselves, without a restart.
  */
-const prefix = randomPrefix('recovery');
 const rabbitProxy = new TcpProxy('127.0.0.1', Number(new URL(RABBITMQ_URL).port || 5672));
 const redisProxy = new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
-let backend: RelayProcess;
-let worker: RelayProcess;
+let stack: Stack;
 let api: RelayClient;
 let redis: Redis;
 const target = new TestServer();
@@ -25,25 +23,22 @@ beforeAll(async () => {
   await Promise.all([rabbitProxy.start(), redisProxy.start(), target.listen()]);
   const rabbitUrl = new URL(RABBITMQ_URL);
   rabbitUrl.port = String(rabbitProxy.port);
-  const env = {
-    RELAY_PREFIX: prefix,
-    RABBITMQ_URL: rabbitUrl.toString(),
-    REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
-    LOG_LEVEL: 'info',
-    PUBLISH_TIMEOUT_MS: '2000',
-  };
-  const started = await startBackend(env);
-  backend = started.proc;
-  api = new RelayClient(started.baseUrl);
-  worker = await startWorker(env);
+  stack = await startStack('recovery', {
+    env: {
+      RABBITMQ_URL: rabbitUrl.toString(),
+      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+      PUBLISH_TIMEOUT_MS: '2000',
+    },
+  });
+  api = stack.api;
   redis = new Redis(REDIS_URL);
 });
 
 afterAll(async () => {
-  await Promise.all([backend?.stop(), worker?.stop()]);
+  // The processes stop while the proxies still let them close cleanly.
+  await stack?.stop();
   await Promise.all([rabbitProxy.stop(), redisProxy.stop(), target.close()]);
   redis?.disconnect();
-  await cleanup(prefix);
 });
 
 async function healthy(): Promise<boolean> {
@@ -58,14 +53,14 @@ async function runsAJob(): Promise<void> {
 it('answers 503 while RabbitMQ is down, leaves no record behind, and recovers without a restart', async () => {
   await runsAJob();
   await rabbitProxy.stop();
-  const keysBefore = (await keysWithPrefix(redis, prefix)).length;
+  const keysBefore = (await keysWithPrefix(redis, stack.prefix)).length;
 
   const t0 = Date.now();
   const res = await api.submit({ targetUrl: target.url('/ok') });
   expect(res.status).toBe(503);
   expect(res.body).toMatchObject({ code: 'RELAY_ERR_UNAVAILABLE' });
   expect(Date.now() - t0).toBeLessThan(3000);
-  expect((await keysWithPrefix(redis, prefix)).length).toBe(keysBefore);
+  expect((await keysWithPrefix(redis, stack.prefix)).length).toBe(keysBefore);
 
   const health = await api.send('GET', '/health');
   expect(health.status).toBe(503);

@@ -1,40 +1,28 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startBackend, startWorker, type RelayProcess } from './support/processes.js';
 import { reply, TestServer } from './support/http-servers.js';
-import { RelayClient } from './support/relay-client.js';
-import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL } from './support/services.js';
+import type { RelayClient } from './support/relay-client.js';
+import { startStack, type Stack } from './support/stack.js';
 
 /**
  * SIGKILL the worker twice while jobs are in flight and in backoff; a fresh
  * worker must bring every accepted job to a final state with a consistent
  * attempt log. Duplicated target calls are allowed (at-least-once) and counted.
  */
-const prefix = randomPrefix('crash');
-const env = {
-  RELAY_PREFIX: prefix,
-  RABBITMQ_URL,
-  REDIS_URL,
-  LOG_LEVEL: 'info',
-  WORKER_CONCURRENCY: '8',
-  CALLBACK_RETRY_DELAY_MS: '200',
-};
-let backend: RelayProcess;
-const workers: RelayProcess[] = [];
+let stack: Stack;
 let api: RelayClient;
 const target = new TestServer();
 const callbacks = new TestServer();
 
 beforeAll(async () => {
   await Promise.all([target.listen(), callbacks.listen()]);
-  const started = await startBackend(env);
-  backend = started.proc;
-  api = new RelayClient(started.baseUrl);
+  // The worker starts once the target's routes are set, in the test.
+  stack = await startStack('crash', { workers: 0, env: { WORKER_CONCURRENCY: '8', CALLBACK_RETRY_DELAY_MS: '200' } });
+  api = stack.api;
 });
 
 afterAll(async () => {
-  await Promise.all([backend?.stop(), ...workers.map((w) => w.stop())]);
+  await stack?.stop();
   await Promise.all([target.close(), callbacks.close()]);
-  await cleanup(prefix);
 });
 
 it('loses no accepted job when the worker is SIGKILLed mid-flight and mid-backoff', async () => {
@@ -48,7 +36,7 @@ it('loses no accepted job when the worker is SIGKILLed mid-flight and mid-backof
     else reply(res, 200, 'ok');
   });
 
-  workers.push(await startWorker(env));
+  await stack.addWorker();
   const ids: string[] = [];
   for (let i = 0; i < 40; i++) {
     const flaky = i % 2 === 0;
@@ -66,10 +54,10 @@ it('loses no accepted job when the worker is SIGKILLed mid-flight and mid-backof
 
   for (let round = 0; round < 2; round++) {
     await new Promise((r) => setTimeout(r, 700));
-    const victim = workers.at(-1)!;
+    const victim = stack.workers.at(-1)!;
     victim.kill('SIGKILL');
     await victim.exited();
-    workers.push(await startWorker(env));
+    await stack.addWorker();
   }
 
   const jobs = await Promise.all(ids.map((id) => api.waitFinal(id, 60_000, { callback: true })));

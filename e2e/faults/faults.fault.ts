@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { REPO_ROOT, startBackend, startWorker, type RelayProcess } from '../support/processes.js';
+import { REPO_ROOT, type RelayProcess } from '../support/processes.js';
 import { RelayClient } from '../support/relay-client.js';
-import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL } from '../support/services.js';
+import { startStack, type Stack } from '../support/stack.js';
 import { CallbackReceiver, FaultTarget } from './support/fault-servers.js';
 import { formatTable, judge, unfinished, type FaultRow } from './support/ledger.js';
 import { submitJobs, type Submission } from './support/load.js';
@@ -50,46 +50,26 @@ afterAll(async () => {
 });
 
 interface Scenario {
-  prefix: string;
-  env: Record<string, string>;
+  /** The first backend and worker; scenarios add more through it. */
+  stack: Stack;
   target: FaultTarget;
   callbacks: CallbackReceiver;
-  backend: RelayProcess;
+  /** The first backend's origin. */
   baseUrl: string;
-  workers: RelayProcess[];
   startedAt: number;
 }
 
 /** A backend, a worker, a target and a callback receiver on a fresh prefix; torn down after the test. */
 async function scenario(label: string, env: Record<string, string> = {}): Promise<Scenario> {
-  const prefix = randomPrefix(`fault-${label}`);
   const target = await new FaultTarget().listen();
   const callbacks = await new CallbackReceiver().listen();
-  const fullEnv = {
-    RELAY_PREFIX: prefix,
-    RABBITMQ_URL,
-    REDIS_URL,
-    LOG_LEVEL: 'warn',
-    CALLBACK_RETRY_DELAY_MS: '200',
-    ...env,
-  };
-  const { proc: backend, baseUrl } = await startBackend(fullEnv);
-  const s: Scenario = {
-    prefix,
-    env: fullEnv,
-    target,
-    callbacks,
-    backend,
-    baseUrl,
-    workers: [await startWorker(fullEnv)],
-    startedAt: Date.now(),
-  };
-  cleanups.push(async () => {
-    await Promise.all([s.backend.stop(), ...s.workers.map((w) => w.stop())]);
-    await Promise.all([target.close(), callbacks.close()]);
-    await cleanup(prefix);
+  cleanups.push(() => Promise.all([target.close(), callbacks.close()]).then(() => undefined));
+  const stack = await startStack(`fault-${label}`, {
+    env: { LOG_LEVEL: 'warn', CALLBACK_RETRY_DELAY_MS: '200', ...env },
   });
-  return s;
+  // Cleanups run last first: the processes stop before the servers close.
+  cleanups.push(() => stack.stop());
+  return { stack, target, callbacks, baseUrl: stack.api.baseUrl, startedAt: Date.now() };
 }
 
 function okSpec(s: Scenario) {
@@ -136,12 +116,12 @@ it(`1. worker SIGKILLed three times during a ${JOBS}-job run, restarted each tim
   let kills = 0;
   for (const share of [0.2, 0.45, 0.7]) {
     while (s.callbacks.received.length < JOBS * share) await new Promise((r) => setTimeout(r, 50));
-    const victim = s.workers.at(-1)!;
+    const victim = s.stack.workers.at(-1)!;
     victim.kill('SIGKILL');
     await victim.exited();
     kills++;
     progress(`  worker killed (${kills}) at ${s.callbacks.received.length} callbacks; restarting`);
-    s.workers.push(await startWorker(s.env));
+    await s.stack.addWorker();
   }
   const submissions = await load;
   await settle(s, submissions, 120_000);
@@ -180,9 +160,9 @@ async function serviceOutage(
   // No client hung: a refusal took at most the publish timeout plus slack.
   expect(row.slowestRefusalMs).toBeLessThan(5000);
   expect(row.lost).toBe(0);
-  expect(s.backend.child.exitCode).toBeNull();
-  expect(s.workers).toHaveLength(1);
-  expect(s.workers[0]!.child.exitCode).toBeNull();
+  expect(s.stack.backend.child.exitCode).toBeNull();
+  expect(s.stack.workers).toHaveLength(1);
+  expect(s.stack.workers[0]!.child.exitCode).toBeNull();
   return { row, submissions };
 }
 
@@ -205,10 +185,10 @@ it('4. targets that never answer, answer slowly or stream forever: timeouts fire
   const kinds = ['hang', 'slow', 'endless'] as const;
   // One job in ten is a bad target.
   const kindOf = (seq: number) => (seq % 10 === 0 ? kinds[(seq / 10) % 3]! : 'ok');
-  const rssBefore = await rssBytes(s.workers[0]!);
+  const rssBefore = await rssBytes(s.stack.workers[0]!);
   let rssPeak = rssBefore;
   const sampler = setInterval(() => {
-    rssBytes(s.workers[0]!).then(
+    rssBytes(s.stack.workers[0]!).then(
       (v) => (rssPeak = Math.max(rssPeak, v)),
       () => undefined,
     );
@@ -297,23 +277,22 @@ it(`5. callback receiver down for ${CALLBACK_DOWN_MS / 1000} s: every result is 
 it('6. SIGTERM to the backend and the worker under load: no accepted job lost', async () => {
   const s = await scenario('sigterm', { WORKER_SHUTDOWN_GRACE_MS: '10000' });
   progress('  first backend and worker up; starting the spare backend');
-  const spare = await startBackend(s.env);
-  cleanups.push(() => spare.proc.stop());
+  const spare = await s.stack.addBackend();
   const count = 3000;
   let baseUrl = s.baseUrl;
   progress(`6. submitting ${count} jobs at 200/s; SIGTERM to the backend and the worker at 4 s`);
   const load = submitJobs({ baseUrl: () => baseUrl, count, perSecond: 200, spec: okSpec(s) });
   await new Promise((r) => setTimeout(r, 4000));
-  const oldWorker = s.workers[0]!;
-  s.workers.push(await startWorker(s.env));
+  const oldWorker = s.stack.workers[0]!;
+  await s.stack.addWorker();
   progress('  second worker up; SIGTERM to the first backend and worker');
   // Clients move to the other backend as the first one closes (a load balancer would).
   baseUrl = spare.baseUrl;
-  s.backend.kill('SIGTERM');
+  s.stack.backend.kill('SIGTERM');
   oldWorker.kill('SIGTERM');
   const stoppedAt = Date.now();
   const timed = (p: Promise<number | null>) => p.then((code) => ({ code, ms: Date.now() - stoppedAt }));
-  const [backendExit, workerExit] = await Promise.all([timed(s.backend.exited()), timed(oldWorker.exited())]);
+  const [backendExit, workerExit] = await Promise.all([timed(s.stack.backend.exited()), timed(oldWorker.exited())]);
   progress(
     `  backend exited ${backendExit.code} after ${backendExit.ms} ms, worker ${workerExit.code} after ${workerExit.ms} ms`,
   );
@@ -328,7 +307,7 @@ it('6. SIGTERM to the backend and the worker under load: no accepted job lost', 
       .sort((a, b) => b.ms - a.ms)
       .slice(0, 3);
     progress(`slowest jobs: ${JSON.stringify(slow)}`);
-    for (const w of [oldWorker, ...s.workers]) {
+    for (const w of s.stack.workers) {
       for (const j of slow) for (const l of w.lines.filter((l) => l.includes(j.jobId!))) progress(`  [${w.name}] ${l}`);
     }
   }
@@ -344,8 +323,8 @@ it('6. SIGTERM to the backend and the worker under load: no accepted job lost', 
   );
   expect(backendExit.code).toBe(0);
   expect(workerExit.code).toBe(0);
-  // Neither waits on idle keep-alive connections (the backend once did, 70 s)
-  // or beyond the worker's grace period.
+  // Neither waits on idle keep-alive connections, nor beyond the worker's
+  // grace period.
   expect(backendExit.ms).toBeLessThan(10_000);
   expect(workerExit.ms).toBeLessThan(12_000);
   expect(row.lost).toBe(0);

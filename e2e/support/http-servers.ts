@@ -22,6 +22,8 @@ export class TestServer {
   private readonly counts = new Map<string, number>();
   private readonly server = http.createServer((req, res) => this.onRequest(req, res));
   private readonly sockets = new Set<import('node:net').Socket>();
+  /** 0 until the first `listen`, then kept so the server comes back on the same port. */
+  private boundPort = 0;
 
   constructor() {
     // Node's default. Shorter would make undici (keepAliveTimeoutThreshold
@@ -33,13 +35,25 @@ export class TestServer {
     });
   }
 
+  /**
+   * Listens on 127.0.0.1: on a free port the first time, on the same port
+   * again after `close()`, so a test can take a receiver down and bring it
+   * back at the address relay already holds.
+   */
   async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.boundPort, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.boundPort = (this.server.address() as AddressInfo).port;
     return this;
   }
 
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return this.boundPort;
   }
 
   url(path: string): string {
@@ -75,8 +89,10 @@ export class TestServer {
     });
   }
 
+  /** Stops listening and cuts every connection (clients then see ECONNREFUSED); a no-op when not listening. */
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    if (!this.server.listening) return;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -1,11 +1,12 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { reply, TestServer, type Handler } from '../../support/http-servers.js';
 
 /**
- * The fault suite's local target and callback receiver, on 127.0.0.1. The
- * target counts calls per job by the `x-seq` header the load driver puts on
- * every job; the receiver counts callbacks per job id and can go down (stop
- * listening, cut its connections) and come back on the same port.
+ * The fault suite's local target and callback receiver: the e2e TestServer
+ * on 127.0.0.1 with the routes a fault scenario needs. The target counts
+ * calls per job by the `x-seq` header the load driver puts on every job; the
+ * receiver counts callbacks per job id and can go down (stop listening, cut
+ * its connections) and come back on the same port.
  */
 
 type Behaviour = 'ok' | 'hang' | 'slow' | 'endless';
@@ -15,25 +16,31 @@ export class FaultTarget {
   readonly calls = new Map<number, number>();
   /** Bytes written to endless bodies, in all. */
   endlessBytes = 0;
-  private readonly server: http.Server;
-  private readonly sockets = new Set<Socket>();
+  private readonly server = new TestServer();
 
   constructor() {
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    this.server.keepAliveTimeout = 5000;
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
+    const behaviours: Record<Behaviour, Handler> = {
+      ok: (_req, res) => reply(res, 200, '{"ok":true}', { 'content-type': 'application/json' }),
+      hang: () => undefined, // never answers; the client's deadline must cut it
+      slow: (_req, res) => setTimeout(() => res.end('{"slow":true}'), 2000),
+      endless: (_req, res) => this.pumpForever(res),
+    };
+    for (const [behaviour, handler] of Object.entries(behaviours)) {
+      this.server.on(`/${behaviour}`, (req, res, n) => {
+        const seq = Number(req.headers['x-seq']);
+        if (Number.isFinite(seq)) this.calls.set(seq, (this.calls.get(seq) ?? 0) + 1);
+        handler(req, res, n);
+      });
+    }
   }
 
   async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    await this.server.listen();
     return this;
   }
 
   url(behaviour: Behaviour): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/${behaviour}`;
+    return this.server.url(`/${behaviour}`);
   }
 
   totalCalls(): number {
@@ -42,40 +49,23 @@ export class FaultTarget {
     return n;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    req.resume();
-    const seq = Number(req.headers['x-seq']);
-    if (Number.isFinite(seq)) this.calls.set(seq, (this.calls.get(seq) ?? 0) + 1);
-    const behaviour = (req.url ?? '/ok').slice(1) as Behaviour;
-    switch (behaviour) {
-      case 'hang':
-        return; // never answers; the client's deadline must cut it
-      case 'slow':
-        setTimeout(() => res.end('{"slow":true}'), 2000);
-        return;
-      case 'endless': {
-        res.writeHead(200, { 'content-type': 'application/octet-stream' });
-        const chunk = Buffer.alloc(64 * 1024, 120);
-        const pump = () => {
-          while (!res.destroyed) {
-            this.endlessBytes += chunk.length;
-            if (!res.write(chunk)) break;
-          }
-          if (!res.destroyed) res.once('drain', pump);
-        };
-        res.on('close', () => res.removeAllListeners('drain'));
-        pump();
-        return;
+  /** Writes 64 KiB chunks as fast as the client reads them, until it hangs up. */
+  private pumpForever(res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    const pump = () => {
+      while (!res.destroyed) {
+        this.endlessBytes += chunk.length;
+        if (!res.write(chunk)) break;
       }
-      default:
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"ok":true}');
-    }
+      if (!res.destroyed) res.once('drain', pump);
+    };
+    res.on('close', () => res.removeAllListeners('drain'));
+    pump();
   }
 
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return this.server.close();
   }
 }
 
@@ -87,52 +77,33 @@ export interface ReceivedCallback {
 
 export class CallbackReceiver {
   readonly received: ReceivedCallback[] = [];
-  private server: http.Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  private port = 0;
+  private readonly server = new TestServer().on('/cb', (req, res) => {
+    try {
+      const body = JSON.parse(req.body) as { jobId: string; status: string };
+      this.received.push({ jobId: body.jobId, status: body.status, at: req.at });
+    } catch {
+      // Not a callback body: ignored.
+    }
+    reply(res, 204);
+  });
 
   async listen(): Promise<this> {
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { jobId: string; status: string };
-          this.received.push({ jobId: body.jobId, status: body.status, at: Date.now() });
-        } catch {
-          // Not a callback body: ignored.
-        }
-        res.writeHead(204);
-        res.end();
-      });
-    });
-    server.keepAliveTimeout = 5000;
-    server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
+    await this.server.listen();
     return this;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}/cb`;
+    return this.server.url('/cb');
   }
 
   /** Stops listening and cuts every connection: deliveries fail with ECONNREFUSED. */
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  down(): Promise<void> {
+    return this.server.close();
   }
 
   /** Back on the same port. */
   async up(): Promise<void> {
-    await this.listen();
+    await this.server.listen();
   }
 
   /** Callbacks per job id. */
@@ -142,7 +113,7 @@ export class CallbackReceiver {
     return out;
   }
 
-  async close(): Promise<void> {
-    await this.down();
+  close(): Promise<void> {
+    return this.server.close();
   }
 }
