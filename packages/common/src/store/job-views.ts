@@ -28,37 +28,44 @@ function createdAtOf(job: Record<string, string>): string {
   return job.createdAtMs && Number.isFinite(ms) ? new Date(ms).toISOString() : '';
 }
 
-/** Builds the API view from the raw hash. */
-export function toView(jobId: string, job: Record<string, string>, log: Attempt[], logTotal: number): JobView {
-  const spec = JSON.parse(job.spec!) as JobSpec;
+/** The fields the view and the list entry share, from the raw hash and its spec. */
+function sharedFields(jobId: string, job: Record<string, string>, spec: JobSpec) {
   return {
     jobId,
     status: job.status as JobStatus,
     attempts: Number(job.attempts ?? 0),
     targetUrl: spec.targetUrl,
     method: spec.method,
+    priority: (spec.priority ?? 'normal') as JobPriority,
+    metadata: spec.metadata ?? {},
+    createdAt: createdAtOf(job),
+    updatedAt: job.updatedAt ?? '',
+    completedAt: job.completedAt || null,
+    nextAttemptAt: job.nextAttemptAt || null,
+    error: parseJson<AttemptError>(job.error),
+    deadLetteredAt: job.deadLetteredAt || null,
+    replays: Number(job.replays ?? 0),
+  };
+}
+
+/** Builds the API view from the raw hash. */
+export function toView(jobId: string, job: Record<string, string>, log: Attempt[], logTotal: number): JobView {
+  const spec = JSON.parse(job.spec!) as JobSpec;
+  return {
+    ...sharedFields(jobId, job, spec),
     headers: spec.headers,
     payload: spec.payload ?? null,
     callbackUrl: spec.callbackUrl ?? null,
     maxRetries: spec.maxRetries,
     retryDelay: spec.retryDelay,
     timeout: spec.timeout,
-    metadata: spec.metadata ?? {},
-    priority: (spec.priority ?? 'normal') as JobPriority,
-    createdAt: createdAtOf(job),
-    updatedAt: job.updatedAt ?? '',
-    completedAt: job.completedAt || null,
-    nextAttemptAt: job.nextAttemptAt || null,
     lastResponse: log.at(-1)?.response ?? null,
-    error: parseJson<AttemptError>(job.error),
     attemptsLog: log,
     attemptsLogTotal: logTotal,
     callback: decodeCallbackState(job.callback),
     requestId: job.requestId || null,
     traceId: job.traceId || null,
-    replays: Number(job.replays ?? 0),
     cancelRequested: job.cancelRequested === '1',
-    deadLetteredAt: job.deadLetteredAt || null,
   };
 }
 
@@ -66,21 +73,8 @@ export function toView(jobId: string, job: Record<string, string>, log: Attempt[
 export function toSummary(jobId: string, job: Record<string, string>): JobSummary {
   const spec = JSON.parse(job.spec!) as JobSpec;
   return {
-    jobId,
-    status: job.status as JobStatus,
-    attempts: Number(job.attempts ?? 0),
-    targetUrl: spec.targetUrl,
-    method: spec.method,
-    priority: (spec.priority ?? 'normal') as JobPriority,
-    metadata: spec.metadata ?? {},
-    createdAt: createdAtOf(job),
-    updatedAt: job.updatedAt ?? '',
-    completedAt: job.completedAt || null,
-    nextAttemptAt: job.nextAttemptAt || null,
+    ...sharedFields(jobId, job, spec),
     lastStatusCode: job.lastStatusCode ? Number(job.lastStatusCode) : null,
-    error: parseJson<AttemptError>(job.error),
     callbackStatus: decodeCallbackState(job.callback)?.status ?? null,
-    deadLetteredAt: job.deadLetteredAt || null,
-    replays: Number(job.replays ?? 0),
   };
 }
