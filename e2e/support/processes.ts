@@ -172,7 +172,10 @@ export async function startBackend(
 }
 
 /** Starts a worker and waits until it consumes (its ready line is logged at warn so any level shows it). */
-export async function startWorker(env: Record<string, string>, runtime: Runtime = defaultRuntime()): Promise<RelayProcess> {
+export async function startWorker(
+  env: Record<string, string>,
+  runtime: Runtime = defaultRuntime(),
+): Promise<RelayProcess> {
   const proc = spawnRelay('worker', env, runtime);
   const line = await proc.waitForLine('worker consuming');
   proc.metricsPort = (JSON.parse(line) as { metricsPort: number }).metricsPort;
