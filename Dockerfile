@@ -1,14 +1,15 @@
 # One image for both processes: the default command runs the backend, and the
-# worker service in docker-compose.yml overrides it. TypeScript runs through tsx,
-# as it does locally, so there is no build step to drift from the sources.
-FROM node:20-slim
+# worker service in docker-compose.yml overrides it. The build stage compiles the
+# TypeScript (`pnpm build`: tsc -b to packages/*/dist); the runtime stage holds
+# the production dependencies and those dist/ folders only, and runs them with
+# node: no tsx, no compiler, no dev dependencies.
+ARG NODE_IMAGE=node:20-slim
 
+FROM ${NODE_IMAGE} AS manifests
 # corepack cannot fetch pnpm through the registry set up here; npm can.
 RUN npm i -g pnpm@10.34.9
-
 WORKDIR /app
-
-# Manifests and lockfile first: the install layer is reused until a dependency
+# Manifests and lockfile first: the install layers are reused until a dependency
 # changes. Every workspace project is listed, or --frozen-lockfile refuses the lock.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY packages/common/package.json packages/common/
@@ -16,15 +17,35 @@ COPY packages/backend/package.json packages/backend/
 COPY packages/worker/package.json packages/worker/
 COPY e2e/package.json e2e/
 COPY bench/package.json bench/
-# tsx is a devDependency of the root, so dev dependencies are installed too.
-RUN CI=true pnpm install --frozen-lockfile
 
+FROM manifests AS build
+RUN CI=true pnpm install --frozen-lockfile
 COPY . .
+RUN pnpm build
+
+FROM manifests AS prod-deps
+# What the backend and the worker import at run time: their dependencies and
+# common's, without dev dependencies and without the root's (tsx, typescript, vitest).
+RUN CI=true pnpm install --frozen-lockfile --prod --filter '@relay/backend...' --filter '@relay/worker...'
+
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+# pnpm links each package's dependencies from packages/*/node_modules into
+# node_modules/.pnpm with relative symlinks, which COPY keeps. packages/ brings
+# each package.json too: node reads "type" and "exports" there, and the backend
+# its version.
+COPY --from=prod-deps /app/node_modules node_modules
+COPY --from=prod-deps /app/packages packages
+COPY --from=build /app/packages/common/dist packages/common/dist
+COPY --from=build /app/packages/backend/dist packages/backend/dist
+COPY --from=build /app/packages/worker/dist packages/worker/dist
 
 ENV HOST=0.0.0.0 \
     PORT=3000
 EXPOSE 3000
+# The files stay root's: the process can read them, not change them.
 USER node
 
-# The .bin wrapper execs node, so SIGTERM reaches tsx, which relays it to the app.
-CMD ["node_modules/.bin/tsx", "packages/backend/src/server.ts"]
+# node is the process itself (compose adds an init as PID 1 to reap children),
+# so SIGTERM reaches the app's own shutdown.
+CMD ["node", "packages/backend/dist/server.js"]

@@ -1,6 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
 /**
+ * Tests import the @relay/* packages from their sources, under the export
+ * condition their package.json files name `relay-source`, so no build is needed
+ * first (`node dist/...` takes the default condition: the compiled files).
+ * Setting the list replaces Vite's default for server code, so it is repeated
+ * (`defaultServerConditions` in vite, which is not a direct dependency here).
+ */
+export const sourceConditions = {
+  ssr: { resolve: { conditions: ['module', 'node', 'development|production', 'relay-source'] } },
+};
+
+/**
  * Two projects: `unit` (pure logic, plus integration tests of one package
  * against the real Redis/RabbitMQ with random prefixes) and `e2e` (real
  * backend and worker processes). E2E files run one at a time: they spawn
@@ -10,6 +21,7 @@ export default defineConfig({
   test: {
     projects: [
       {
+        ...sourceConditions,
         test: {
           name: 'unit',
           include: ['packages/*/test/**/*.test.ts'],
@@ -17,6 +29,7 @@ export default defineConfig({
         },
       },
       {
+        ...sourceConditions,
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { sourceConditions } from './vitest.config.js';
 
 /**
  * The fault-injection suite (`pnpm test:faults`), apart from the other tests
@@ -6,6 +7,7 @@ import { defineConfig } from 'vitest/config';
  * may run against them meanwhile. Scenarios run one after another.
  */
 export default defineConfig({
+  ...sourceConditions,
   test: {
     name: 'faults',
     include: ['e2e/faults/**/*.fault.ts'],

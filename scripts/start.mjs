@@ -2,8 +2,10 @@
 /**
  * Runs the backend and the worker together for local use (`pnpm start`).
  *
- * Both children inherit the environment and the terminal. SIGINT/SIGTERM are
- * forwarded to both, and we exit once both are gone. If either exits on its own,
+ * Both children inherit the environment and the terminal: on a terminal they
+ * print readable lines (pino-pretty), elsewhere JSON lines (see createLogger in
+ * packages/common/src/logger.ts). SIGINT/SIGTERM are forwarded to both, and we
+ * exit once both are gone. If either exits on its own,
  * the other is stopped too and we exit non-zero: half a relay (an API that
  * accepts jobs nobody runs) is worse than none.
  */
@@ -17,6 +19,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** After forwarding a signal, how long children get to finish in-flight work (ms) before SIGKILL. */
 const STOP_GRACE_MS = 30_000;
+
+/**
+ * Runs the sources: the @relay/* packages export them under this condition, and
+ * their compiled dist/ files (`pnpm build`) otherwise.
+ */
+const SOURCE_CONDITION = '--conditions=relay-source';
 
 const PROCESSES = [
   { name: 'backend', entry: 'packages/backend/src/server.ts' },
@@ -76,7 +84,7 @@ function beginStop(signal, code) {
 }
 
 for (const { name, entry } of PROCESSES) {
-  const child = spawn(tsx.cmd, [...tsx.args, entry], { cwd: ROOT, env: childEnv, stdio: 'inherit' });
+  const child = spawn(tsx.cmd, [...tsx.args, SOURCE_CONDITION, entry], { cwd: ROOT, env: childEnv, stdio: 'inherit' });
   children.set(name, child);
   child.on('error', (err) => {
     process.stderr.write(`relay: could not start ${name}: ${err.message}\n`);

@@ -1,11 +1,53 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** A relay process (backend or worker) run as `node --import tsx`, so SIGKILL hits the real process. */
+/**
+ * How a relay process runs: `source` is `node --conditions=relay-source --import tsx
+ * src/...ts` (the @relay/* packages resolve to their sources under that condition);
+ * `compiled` is `node dist/...js` as in the production image (run `buildCompiled()`
+ * first). Either way the child is node itself, so SIGKILL hits the real process.
+ */
+export type Runtime = 'source' | 'compiled';
+
+/** RELAY_E2E_RUNTIME=compiled runs every e2e file against the build (after `pnpm build`). */
+function defaultRuntime(): Runtime {
+  return process.env.RELAY_E2E_RUNTIME === 'compiled' ? 'compiled' : 'source';
+}
+
+const ENTRIES: Record<'backend' | 'worker', Record<Runtime, string[]>> = {
+  backend: {
+    source: ['--conditions=relay-source', '--import', 'tsx', 'packages/backend/src/server.ts'],
+    compiled: ['packages/backend/dist/server.js'],
+  },
+  worker: {
+    source: ['--conditions=relay-source', '--import', 'tsx', 'packages/worker/src/main.ts'],
+    compiled: ['packages/worker/dist/main.js'],
+  },
+};
+
+let building: Promise<void> | undefined;
+
+/**
+ * Runs `pnpm build` (scripts/build.mjs: incremental `tsc -b`, then the non-TS
+ * assets), once per test process however many callers ask.
+ */
+export function buildCompiled(): Promise<void> {
+  building ??= promisify(execFile)(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT }).then(
+    () => undefined,
+    (err: Error & { stdout?: string; stderr?: string }) => {
+      building = undefined;
+      throw new Error(`pnpm build failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    },
+  );
+  return building;
+}
+
+/** A relay process (backend or worker) spawned as node itself (see Runtime). */
 export class RelayProcess {
   readonly lines: string[] = [];
   /** Workers: the port of their Prometheus /metrics. */
@@ -74,12 +116,15 @@ export class RelayProcess {
   }
 }
 
-export function spawnRelay(name: 'backend' | 'worker', env: Record<string, string>): RelayProcess {
-  const entry = name === 'backend' ? 'packages/backend/src/server.ts' : 'packages/worker/src/main.ts';
+export function spawnRelay(
+  name: 'backend' | 'worker',
+  env: Record<string, string>,
+  runtime: Runtime = defaultRuntime(),
+): RelayProcess {
   // RELAY_NODE_ARGS: extra node flags for the relay processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
   // (NODE_OPTIONS refuses --cpu-prof).
   const nodeArgs = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
+  const child = spawn(process.execPath, [...nodeArgs, ...ENTRIES[name][runtime]], {
     cwd: REPO_ROOT,
     // Several workers run at once in tests: each takes a free metrics port.
     // Targets and callbacks are local servers on 127.0.0.1, which the SSRF
@@ -109,9 +154,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a backend on a free port and waits until /health answers (so it works at any log level). */
-export async function startBackend(env: Record<string, string>): Promise<{ proc: RelayProcess; baseUrl: string }> {
+export async function startBackend(
+  env: Record<string, string>,
+  runtime: Runtime = defaultRuntime(),
+): Promise<{ proc: RelayProcess; baseUrl: string }> {
   const port = await freePort();
-  const proc = spawnRelay('backend', { HOST: '127.0.0.1', ...env, PORT: String(port) });
+  const proc = spawnRelay('backend', { HOST: '127.0.0.1', ...env, PORT: String(port) }, runtime);
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -124,8 +172,11 @@ export async function startBackend(env: Record<string, string>): Promise<{ proc:
 }
 
 /** Starts a worker and waits until it consumes (its ready line is logged at warn so any level shows it). */
-export async function startWorker(env: Record<string, string>): Promise<RelayProcess> {
-  const proc = spawnRelay('worker', env);
+export async function startWorker(
+  env: Record<string, string>,
+  runtime: Runtime = defaultRuntime(),
+): Promise<RelayProcess> {
+  const proc = spawnRelay('worker', env, runtime);
   const line = await proc.waitForLine('worker consuming');
   proc.metricsPort = (JSON.parse(line) as { metricsPort: number }).metricsPort;
   return proc;
