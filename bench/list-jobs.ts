@@ -8,9 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createLogger, JobStore, connectRedis, type JobSpec } from '@relay/common';
-import { buildApp } from '@relay/backend';
-// loadBackendConfig is not part of @relay/backend's entry, so it is imported by its path.
-import { loadBackendConfig } from '../packages/backend/src/config.js';
+import { buildApp, loadBackendConfig } from '@relay/backend';
 import { cleanup, keysWithPrefix, randomPrefix } from '../e2e/support/services.js';
 
 const total = Number(process.argv[2] ?? 100_000);

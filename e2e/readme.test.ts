@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@relay/common';
-import { backendConfigSpec } from '../packages/backend/src/config.js';
-import { workerConfigSpec } from '../packages/worker/src/config.js';
+import { backendConfigSpec } from '@relay/backend';
+import { workerConfigSpec } from '@relay/worker';
 import { REPO_ROOT } from './support/processes.js';
 
 /**

@@ -8,47 +8,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendConfigSpec } from '../packages/backend/src/config.js';
-import type { FieldSpec } from '../packages/common/src/config.js';
+import { describeConfig, type FieldSpec } from '../packages/common/src/config.js';
 import { workerConfigSpec } from '../packages/worker/src/config.js';
 
 export const CONFIG_DOC_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../docs/configuration.md');
 
 type Spec = Record<string, FieldSpec>;
-
-/** What a value may be, as a reader would check it by hand. */
-function allowed(field: FieldSpec): string {
-  switch (field.kind) {
-    case 'int':
-      return `${field.min}–${field.max}`;
-    case 'enum':
-      return field.values.map((v) => `\`${v}\``).join(', ');
-    case 'url':
-      return `${field.protocols.map((p) => `\`${p}\``).join(' or ')} URL`;
-    case 'string':
-      return 'letters, digits, `_` `.` `:` `-`';
-    case 'key':
-      return '32 bytes, base64';
-    case 'secret':
-      return `≥ ${field.minLength} characters, no spaces`;
-    case 'headerNames':
-      return 'comma-separated header names';
-    case 'networks':
-      return 'comma-separated CIDRs, addresses, host names';
-    default:
-      return '';
-  }
-}
-
-function shownDefault(field: FieldSpec): string {
-  return field.default === '' ? '(unset)' : `\`${String(field.default)}\``;
-}
-
-function table(fields: FieldSpec[]): string {
-  const rows = fields.map(
-    (f) => `| \`${f.env}\` | ${shownDefault(f)} | ${allowed(f)} | ${f.doc.replaceAll('|', '\\|')} |`,
-  );
-  return ['| variable | default | allowed | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
-}
 
 /** The fields of `spec` whose variable is (or is not) also read by `other`, in spec order. */
 function split(spec: Spec, other: Spec): { shared: FieldSpec[]; own: FieldSpec[] } {
@@ -83,11 +48,11 @@ the keys and queues they share; a worker without the backend's
 \`RELAY_ALLOW_PRIVATE_NETWORKS\` must agree so that both sides redact and
 refuse the same things.
 
-${table(backend.shared)}
+${describeConfig(backend.shared)}
 
 ## Backend only (\`packages/backend\`)
 
-${table(backend.own)}
+${describeConfig(backend.own)}
 
 The backend also checks two rules across variables:
 
@@ -97,7 +62,7 @@ The backend also checks two rules across variables:
 
 ## Worker only (\`packages/worker\`)
 
-${table(worker.own)}
+${describeConfig(worker.own)}
 `;
 }
 

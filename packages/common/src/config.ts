@@ -189,11 +189,37 @@ export function loadConfig<S extends Record<string, FieldSpec>>(
   return Object.freeze(out) as ConfigOf<S>;
 }
 
-/** Markdown table rows of a spec, for docs and `--help`. */
-export function describeConfig(spec: Record<string, FieldSpec>): string {
-  return Object.values(spec)
-    .map((f) => `| \`${f.env}\` | ${f.default === '' ? '(unset)' : `\`${String(f.default)}\``} | ${f.doc} |`)
-    .join('\n');
+/** What a value may be, as a reader would check it by hand. */
+function allowedValues(field: FieldSpec): string {
+  switch (field.kind) {
+    case 'int':
+      return `${field.min}–${field.max}`;
+    case 'enum':
+      return field.values.map((v) => `\`${v}\``).join(', ');
+    case 'url':
+      return `${field.protocols.map((p) => `\`${p}\``).join(' or ')} URL`;
+    case 'string':
+      return 'letters, digits, `_` `.` `:` `-`';
+    case 'key':
+      return '32 bytes, base64';
+    case 'secret':
+      return `≥ ${field.minLength} characters, no spaces`;
+    case 'headerNames':
+      return 'comma-separated header names';
+    case 'networks':
+      return 'comma-separated CIDRs, addresses, host names';
+    default:
+      return '';
+  }
+}
+
+/** A Markdown table of settings (variable, default, allowed values, meaning): docs/configuration.md is made of these. */
+export function describeConfig(fields: readonly FieldSpec[]): string {
+  const rows = fields.map((f) => {
+    const shown = f.default === '' ? '(unset)' : `\`${String(f.default)}\``;
+    return `| \`${f.env}\` | ${shown} | ${allowedValues(f)} | ${f.doc.replaceAll('|', '\\|')} |`;
+  });
+  return ['| variable | default | allowed | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
 /** Removes the password from a URL for logs and messages. */
