@@ -19,6 +19,8 @@ export * from './store/redis-connection.js';
 export * from './store/job-search.js';
 export * from './store/application-store.js';
 export * from './amqp/connection.js';
+export * from './amqp/publish.js';
+export * from './amqp/queue-depth.js';
 export * from './amqp/declare-topology.js';
 export * from './process-lifecycle.js';
 export * from './reachability.js';

@@ -14,6 +14,11 @@ export interface ConsumerOptions {
   handle: (message: WorkMessage) => Promise<void>;
   /** Called when `handle` threw: put the message back for later (resolves when safely done). */
   defer: (message: WorkMessage, err: unknown) => Promise<void>;
+  /**
+   * Declares the topology again on `channel`: called when the broker cancels
+   * the consumer (the work queue was deleted), before consuming again.
+   */
+  redeclare: (channel: ConfirmChannel) => Promise<void>;
 }
 
 /**
@@ -34,11 +39,49 @@ export class Consumer {
   async attach(channel: ConfirmChannel): Promise<void> {
     if (this.stopping) return;
     this.channel = channel;
+    this.consumerTag = null;
+    channel.on('close', () => {
+      if (this.channel === channel) this.consumerTag = null;
+    });
     await channel.prefetch(this.options.prefetch);
+    await this.subscribe(channel);
+  }
+
+  /** True while a consumer is registered on an open channel: what /health reports. */
+  consuming(): boolean {
+    return this.consumerTag !== null && !this.stopping;
+  }
+
+  private async subscribe(channel: ConfirmChannel): Promise<void> {
     const { consumerTag } = await channel.consume(this.options.queues.work, (msg) => {
       if (msg) this.track(channel, msg);
+      else void this.resubscribe(channel);
     });
-    this.consumerTag = consumerTag;
+    if (this.channel === channel) this.consumerTag = consumerTag;
+  }
+
+  /**
+   * The broker cancelled the consumer (msg === null): the work queue was
+   * deleted or is no longer on this node. The channel is still open, so
+   * nothing else would consume again. Declare the topology again (an empty
+   * work queue is better than none: the backend's publishes route again) and
+   * consume. If that fails, the channel is closed so that the connection
+   * reopens it with backoff and attaches again.
+   */
+  private async resubscribe(channel: ConfirmChannel): Promise<void> {
+    if (this.channel !== channel) return;
+    this.consumerTag = null;
+    if (this.stopping) return;
+    const startedAt = Date.now();
+    this.options.log.warn({ queue: this.options.queues.work }, 'consumer cancelled by the broker; consuming again');
+    try {
+      await this.options.redeclare(channel);
+      await this.subscribe(channel);
+      this.options.log.warn({ ms: Date.now() - startedAt }, 'consuming again after a consumer cancel');
+    } catch (err) {
+      this.options.log.warn({ err }, 'could not consume again; reopening the channel');
+      await channel.close().catch(() => undefined);
+    }
   }
 
   get inFlightCount(): number {
@@ -93,6 +136,7 @@ export class Consumer {
     if (this.channel && this.consumerTag) {
       await this.channel.cancel(this.consumerTag).catch(() => undefined);
     }
+    this.consumerTag = null;
     if (this.inFlight.size === 0) return 0;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

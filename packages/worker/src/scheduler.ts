@@ -28,7 +28,7 @@ export class Scheduler {
     const hop = planDelayHop(message.dueAt - this.now());
     const queue = hop === null ? this.queues.work : this.queues.delay(hop);
     await publishConfirmed(
-      this.amqp.channel(),
+      this.amqp.publishChannel(),
       { queue },
       encodeMessage(message),
       this.publishTimeoutMs,
@@ -42,7 +42,7 @@ export class Scheduler {
    */
   async deadLetter(message: AttemptMessage, reason: string): Promise<void> {
     await publishConfirmed(
-      this.amqp.channel(),
+      this.amqp.publishChannel(),
       { exchange: this.queues.deadLetterExchange, queue: '' },
       encodeMessage(message),
       this.publishTimeoutMs,

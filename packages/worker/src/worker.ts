@@ -1,3 +1,4 @@
+import type { ConfirmChannel } from 'amqplib';
 import type { Dispatcher } from 'undici';
 import {
   ApplicationStore,
@@ -7,6 +8,7 @@ import {
   HeaderRedactor,
   JobStore,
   networkAllowlist,
+  queueDepths,
   queueNames,
   type AmqpHandle,
   type Logger,
@@ -87,17 +89,28 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
 
   // The consumer needs the scheduler and the scheduler needs the connection:
   // the consumer attaches from the connection's setup hook.
+  // Publishing and consuming use separate connections: RabbitMQ blocks a
+  // connection that publishes during a memory or disk alarm, and the acks of a
+  // blocked connection would wait with it. Publishes wait out an alarm (up to
+  // PUBLISH_TIMEOUT_MS, then the message is deferred or requeued) rather than
+  // fail at once: nobody is waiting on a worker's answer.
   let consumer: Consumer | null = null;
   let amqp: AmqpHandle;
+  let consumeAmqp: AmqpHandle;
+  const amqpOptions = { url: config.rabbitmqUrl, log, startupTimeoutMs: config.startupTimeoutMs };
+  const declare = (channel: ConfirmChannel) => declareTopology(channel, config.prefix);
   try {
-    amqp = await connectAmqp({
-      url: config.rabbitmqUrl,
-      log,
-      startupTimeoutMs: config.startupTimeoutMs,
+    amqp = await connectAmqp({ ...amqpOptions, role: 'publish', setup: declare, redeclare: declare });
+    consumeAmqp = await connectAmqp({
+      ...amqpOptions,
+      role: 'consume',
       setup: async (channel) => {
-        await declareTopology(channel, config.prefix);
+        await declare(channel);
         await consumer?.attach(channel);
       },
+    }).catch(async (err: unknown) => {
+      await amqp.close();
+      throw err;
     });
   } catch (err) {
     redis.disconnect();
@@ -106,12 +119,8 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const scheduler = new Scheduler(amqp, queues, config.publishTimeoutMs, now);
   const metrics = createWorkerMetrics({
     inFlight: () => consumer?.inFlightCount ?? 0,
-    queueDepth: async () => {
-      const channel = amqp.channel();
-      if (!channel) throw new Error('RabbitMQ is not connected');
-      const [work, dead] = await Promise.all([channel.checkQueue(queues.work), channel.checkQueue(queues.deadLetters)]);
-      return { [queues.work]: work.messageCount, [queues.deadLetters]: dead.messageCount };
-    },
+    consuming: () => consumer?.consuming() ?? false,
+    queueDepth: () => queueDepths(amqp.connection(), [queues.work, queues.deadLetters]),
     log,
   });
   const deps: WorkerDeps = {
@@ -154,9 +163,10 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     host: config.metricsHost,
     registry: metrics.registry,
     log,
+    healthy: () => consumer?.consuming() ?? false,
   });
-  consumer = new Consumer({ queues, prefetch: config.concurrency, log, handle, defer });
-  const channel = amqp.channel();
+  consumer = new Consumer({ queues, prefetch: config.concurrency, log, handle, defer, redeclare: declare });
+  const channel = consumeAmqp.channel();
   if (channel) await consumer.attach(channel);
   // Logged at warn so that it shows at any level: supervisors and tests wait for it.
   log.warn(
@@ -170,7 +180,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
       const left = (await consumer?.stop(config.shutdownGraceMs)) ?? 0;
       if (left > 0) log.warn({ left }, 'grace period over; unfinished messages will be redelivered');
       await metricsServer.close();
-      await amqp.close();
+      await Promise.all([consumeAmqp.close(), amqp.close()]);
       redis.disconnect();
       if (ownsDispatcher) await dispatcher.close().catch(() => undefined);
       log.info('worker stopped');

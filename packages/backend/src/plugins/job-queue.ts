@@ -16,10 +16,14 @@ export interface JobQueue {
   /**
    * Resolves once the broker has confirmed the message (persistent, durable
    * queue); rejects with a ServiceUnavailableError when there is no connection,
-   * the broker refuses it or no confirm arrives within PUBLISH_TIMEOUT_MS.
+   * the broker refuses it, returns it as unroutable (the work queue is gone),
+   * blocks publishing (a memory or disk alarm: refused at once, not after the
+   * timeout) or no confirm arrives within PUBLISH_TIMEOUT_MS.
    */
   publish(message: WorkMessage): Promise<void>;
   connected(): boolean;
+  /** The broker's reason while an alarm blocks publishing, else null. */
+  blockedReason(): string | null;
 }
 
 declare module 'fastify' {
@@ -36,22 +40,32 @@ export default fp<{ config: BackendConfig }>(
       url: config.rabbitmqUrl,
       log: app.log,
       startupTimeoutMs: config.startupTimeoutMs,
+      role: 'publish',
       setup: async (channel) => {
         await declareWorkQueue(channel, config.prefix);
       },
+      // A returned message means the work queue was deleted: declare it again
+      // so that the next submission routes (this one has already failed).
+      redeclare: (channel) => declareWorkQueue(channel, config.prefix),
+      failFastWhenBlocked: true,
     });
-    app.decorate('jobQueue', {
-      publish: (message) =>
-        publishConfirmed(
-          amqp.channel(),
+    const publish = async (message: WorkMessage): Promise<void> => {
+      try {
+        await publishConfirmed(
+          amqp.publishChannel(),
           { queue: queues.work },
           encodeMessage(message),
           config.publishTimeoutMs,
           messageProperties(message),
-        ).catch((err: unknown) => {
-          throw new ServiceUnavailableError('RabbitMQ', err);
-        }),
+        );
+      } catch (err) {
+        throw new ServiceUnavailableError('RabbitMQ', err);
+      }
+    };
+    app.decorate('jobQueue', {
+      publish,
       connected: () => amqp.channel() !== null,
+      blockedReason: () => amqp.blockedReason(),
     } satisfies JobQueue);
     app.addHook('onClose', async () => {
       await amqp.close();

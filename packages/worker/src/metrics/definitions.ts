@@ -32,6 +32,8 @@ export interface WorkerMetricsOptions {
   registry?: Registry;
   /** Messages being handled right now; read at every scrape. */
   inFlight?: () => number;
+  /** Whether the worker has a consumer on the work queue; read at every scrape. */
+  consuming?: () => boolean;
   /**
    * Messages waiting, by queue name; read at every scrape. When it throws
    * (broker down), `relay_queue_depth` is left empty for that scrape rather
@@ -52,6 +54,7 @@ export interface WorkerMetrics {
   attemptDuration: Histogram<'outcome'>;
   endToEndLatency: Histogram<'status'>;
   inFlight: Gauge;
+  consuming: Gauge;
   queueDepth: Gauge<'queue'>;
 }
 
@@ -59,7 +62,7 @@ export interface WorkerMetrics {
 export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerMetrics {
   const registry = metricsRegistry(options.registry);
   const registers = [registry];
-  const { inFlight, queueDepth, log } = options;
+  const { inFlight, consuming, queueDepth, log } = options;
 
   const metrics: WorkerMetrics = {
     registry,
@@ -111,6 +114,14 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
       registers,
       collect() {
         if (inFlight) this.set(inFlight());
+      },
+    }),
+    consuming: new Gauge({
+      name: 'relay_worker_consuming',
+      help: '1 while this worker consumes from the work queue, 0 while it does not (reconnecting, reopening its channel, stopping)',
+      registers,
+      collect() {
+        if (consuming) this.set(consuming() ? 1 : 0);
       },
     }),
     queueDepth: new Gauge({

@@ -10,6 +10,12 @@ export interface MetricsServerOptions {
   host?: string;
   registry: Registry;
   log?: Pick<Logger, 'info' | 'error'>;
+  /**
+   * Whether the worker is doing its job (consuming from the work queue).
+   * While it returns false, `/health` answers 503 `not consuming`.
+   * @defaultValue always true
+   */
+  healthy?: () => boolean;
 }
 
 export interface MetricsServer {
@@ -20,7 +26,8 @@ export interface MetricsServer {
 
 /**
  * A bare node:http server for Prometheus: `GET /metrics` (the text
- * exposition of `registry`) and `GET /health` (200 `ok`, the process is up);
+ * exposition of `registry`) and `GET /health` (200 `ok` while `healthy()`,
+ * else 503 `not consuming`);
  * anything else is a 404 in relay's error shape. Rejects when it cannot
  * listen (port taken).
  */
@@ -45,8 +52,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       return;
     }
     if (readable && path === '/health') {
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end('ok');
+      const healthy = options.healthy?.() ?? true;
+      res.writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(healthy ? 'ok' : 'not consuming');
       return;
     }
     const def = ErrorCodes.NOT_FOUND;

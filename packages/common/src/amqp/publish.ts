@@ -1,0 +1,130 @@
+import type { ConfirmChannel, Message, Options } from 'amqplib';
+
+/**
+ * Confirmed, mandatory publishing. Every publish is `mandatory`: a message no
+ * queue takes (its queue was deleted) comes back as basic.return, which the
+ * broker sends before the basic.ack of that same message. A returned message
+ * is a failure, never a success: a confirm alone only says the broker handled
+ * the message, not that a queue holds it.
+ */
+
+/** The broker returned the message: no queue was bound to take it. */
+export class MessageReturnedError extends Error {
+  constructor(
+    readonly exchange: string,
+    readonly routingKey: string,
+    readonly replyText: string,
+  ) {
+    super(`message returned by the broker (${replyText}): no queue for '${routingKey}' on '${exchange || '(default)'}'`);
+    this.name = 'MessageReturnedError';
+  }
+}
+
+/** The connection is blocked by a broker alarm (memory or disk): the publish would wait until it clears. */
+export class PublishBlockedError extends Error {
+  constructor(reason: string) {
+    super(`RabbitMQ blocks publishing (${reason})`);
+    this.name = 'PublishBlockedError';
+  }
+}
+
+/**
+ * The header that ties a returned message to its publish. Ids are unique per
+ * process; a message published again by another process gets a new one.
+ */
+export const PUBLISH_ID_HEADER = 'x-relay-publish-id';
+
+interface Pending {
+  returned: MessageReturnedError | null;
+  fail: (err: Error) => void;
+}
+
+/** Publishes awaiting their confirm, per channel, by publish id. */
+const pendingByChannel = new WeakMap<ConfirmChannel, Map<string, Pending>>();
+let nextId = 0;
+
+function pendingOf(channel: ConfirmChannel): Map<string, Pending> {
+  let pending = pendingByChannel.get(channel);
+  if (!pending) {
+    const map = new Map<string, Pending>();
+    pending = map;
+    pendingByChannel.set(channel, map);
+    channel.on('return', (msg: Message) => {
+      const id = msg.properties.headers?.[PUBLISH_ID_HEADER];
+      const entry = typeof id === 'string' ? map.get(id) : undefined;
+      if (entry) {
+        const fields = msg.fields as Message['fields'] & { replyText?: string };
+        entry.returned = new MessageReturnedError(fields.exchange, fields.routingKey, fields.replyText ?? 'unroutable');
+      }
+    });
+  }
+  return pending;
+}
+
+/**
+ * Fails every publish on `channel` still waiting for its confirm. Used when the
+ * connection gets blocked: those confirms would come only after the alarm, so
+ * the caller learns now what it would learn at the timeout. The messages may
+ * still reach the queue when the alarm clears (like a confirm that is late).
+ */
+export function failPendingPublishes(channel: ConfirmChannel, err: Error): number {
+  const pending = pendingByChannel.get(channel);
+  if (!pending) return 0;
+  const entries = [...pending.values()];
+  for (const entry of entries) entry.fail(err);
+  return entries.length;
+}
+
+/**
+ * Publishes one persistent, mandatory message and resolves when the broker has
+ * confirmed it (written to disk for a durable queue). Rejects when
+ * disconnected, when the broker nacks or returns it (MessageReturnedError),
+ * when the publishes on the channel are failed (failPendingPublishes), or when
+ * no confirm arrives in `timeoutMs`. An empty `exchange` is the default
+ * exchange, which routes by queue name.
+ */
+export function publishConfirmed(
+  channel: ConfirmChannel | null,
+  target: { exchange?: string; queue: string },
+  content: Buffer,
+  timeoutMs: number,
+  properties: Options.Publish = {},
+): Promise<void> {
+  if (!channel) return Promise.reject(new Error('RabbitMQ is not connected'));
+  const pending = pendingOf(channel);
+  const id = String(++nextId);
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const finish = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      pending.delete(id);
+      if (err) reject(err);
+      else resolve();
+    };
+    const entry: Pending = { returned: null, fail: finish };
+    const timer = setTimeout(() => finish(new Error(`no publisher confirm within ${timeoutMs} ms`)), timeoutMs);
+    pending.set(id, entry);
+    try {
+      channel.publish(
+        target.exchange ?? '',
+        target.queue,
+        content,
+        {
+          persistent: true,
+          contentType: 'application/json',
+          ...properties,
+          mandatory: true,
+          headers: { ...properties.headers, [PUBLISH_ID_HEADER]: id },
+        },
+        (err) => {
+          if (err) finish(err instanceof Error ? err : new Error('message nacked by the broker'));
+          else finish(entry.returned);
+        },
+      );
+    } catch (err) {
+      finish(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+}
