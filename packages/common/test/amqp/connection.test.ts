@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import type { ConfirmChannel } from 'amqplib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { channelReopenDelay, CHANNEL_REOPEN_MAX_MS, connectAmqp, type AmqpHandle } from '../../src/amqp/connection.js';
+import { MessageReturnedError, publishConfirmed } from '../../src/amqp/publish.js';
+import type { LogSink } from '../../src/logger.js';
+
+/**
+ * connectAmqp and publishConfirmed against the real RabbitMQ, on queues with
+ * a random name: a channel the broker closes comes back, and a publish no
+ * queue takes fails.
+ */
+const url = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const prefix = `t-amqp-${randomBytes(4).toString('hex')}`;
+const lines: { level: string; msg: string }[] = [];
+const log: LogSink = {
+  info: (_o: unknown, msg?: string) => void lines.push({ level: 'info', msg: msg ?? '' }),
+  warn: (_o: unknown, msg?: string) => void lines.push({ level: 'warn', msg: msg ?? '' }),
+  error: (_o: unknown, msg?: string) => void lines.push({ level: 'error', msg: msg ?? '' }),
+} as LogSink;
+const handles: AmqpHandle[] = [];
+
+afterAll(async () => {
+  const cleanup = await connectAmqp({ url, log, startupTimeoutMs: 5000, setup: async () => undefined });
+  for (const q of [`${prefix}.a`, `${prefix}.b`]) await cleanup.channel()!.deleteQueue(q).catch(() => undefined);
+  await cleanup.close();
+  for (const h of handles) await h.close();
+});
+
+async function until<T>(check: () => T | null | undefined | false, what: string, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function connect(setup: (ch: ConfirmChannel) => Promise<void>, redeclare?: (ch: ConfirmChannel) => Promise<void>) {
+  const handle = await connectAmqp({ url, log, startupTimeoutMs: 5000, setup, redeclare });
+  handles.push(handle);
+  return handle;
+}
+
+describe('channelReopenDelay', () => {
+  it('doubles from the minimum, caps at the maximum, and jitters downwards by at most 20%', () => {
+    expect(channelReopenDelay(1, () => 0)).toBe(100);
+    expect(channelReopenDelay(2, () => 0)).toBe(200);
+    expect(channelReopenDelay(4, () => 0)).toBe(800);
+    expect(channelReopenDelay(30, () => 0)).toBe(CHANNEL_REOPEN_MAX_MS);
+    expect(channelReopenDelay(1, () => 1)).toBe(80);
+    expect(channelReopenDelay(0, () => 0)).toBe(100);
+  });
+});
+
+describe('connectAmqp', () => {
+  it('reopens a channel the broker closed with a channel error, and runs setup on the new one', async () => {
+    let setups = 0;
+    const handle = await connect(async () => {
+      setups++;
+    });
+    const first = handle.channel()!;
+    expect(setups).toBe(1);
+    // A passive declare of a missing queue: the broker closes the channel (404), the connection stays.
+    await expect(first.checkQueue(`${prefix}.missing`)).rejects.toThrow(/404|NOT_FOUND/);
+    const second = await until(() => {
+      const ch = handle.channel();
+      return ch !== null && ch !== first && ch;
+    }, 'a new channel');
+    expect(setups).toBe(2);
+    expect(lines.some((l) => l.msg === 'rabbitmq channel reopened')).toBe(true);
+    await second.assertQueue(`${prefix}.a`, { durable: false, autoDelete: false });
+    await expect(publishConfirmed(second, { queue: `${prefix}.a` }, Buffer.from('{}'), 5000)).resolves.toBeUndefined();
+  });
+});
+
+describe('publishConfirmed', () => {
+  it('rejects a mandatory publish that no queue takes with MessageReturnedError', async () => {
+    const handle = await connect(async () => undefined);
+    const err = await publishConfirmed(handle.channel(), { queue: `${prefix}.nowhere` }, Buffer.from('{}'), 5000).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(MessageReturnedError);
+    expect((err as MessageReturnedError).routingKey).toBe(`${prefix}.nowhere`);
+  });
+
+  it('tells a returned publish from a routed one on the same channel', async () => {
+    const handle = await connect(async (ch) => {
+      await ch.assertQueue(`${prefix}.a`, { durable: false });
+    });
+    const ch = handle.channel();
+    const results = await Promise.allSettled(
+      [`${prefix}.a`, `${prefix}.nowhere`, `${prefix}.a`, `${prefix}.nowhere`].map((queue) =>
+        publishConfirmed(ch, { queue }, Buffer.from('{}'), 5000),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+  });
+
+  it('declares the topology again after a return, so the next publish routes', async () => {
+    const queue = `${prefix}.b`;
+    const declare = async (ch: ConfirmChannel) => {
+      await ch.assertQueue(queue, { durable: false });
+    };
+    const handle = await connect(declare, declare);
+    await handle.channel()!.deleteQueue(queue);
+    await expect(publishConfirmed(handle.channel(), { queue }, Buffer.from('{}'), 5000)).rejects.toBeInstanceOf(
+      MessageReturnedError,
+    );
+    await until(() => lines.some((l) => l.msg.includes('declaring the topology again')), 'the redeclare');
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      ok = await publishConfirmed(handle.channel(), { queue }, Buffer.from('{}'), 5000).then(
+        () => true,
+        () => false,
+      );
+      if (!ok) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(ok).toBe(true);
+  });
+});
