@@ -180,6 +180,25 @@ describe('createWorkerMetrics', () => {
   });
 });
 
+describe('consuming', () => {
+  it('reports whether the worker consumes in relay_worker_consuming and on /health', async () => {
+    let consuming = false;
+    const metrics = createWorkerMetrics({ consuming: () => consuming });
+    const server = await startMetricsServer({ port: 0, registry: metrics.registry, healthy: () => consuming });
+    servers.push(server);
+    const base = `http://127.0.0.1:${server.port}`;
+    expect((await scrape(base)).split('\n')).toContain('relay_worker_consuming 0');
+    let health = await fetch(`${base}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.text()).toBe('not consuming');
+    consuming = true;
+    expect((await scrape(base)).split('\n')).toContain('relay_worker_consuming 1');
+    health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.text()).toBe('ok');
+  });
+});
+
 describe('startMetricsServer', () => {
   it('answers /health, and 404 in the error shape elsewhere', async () => {
     const base = await serve(new Registry());
