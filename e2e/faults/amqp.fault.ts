@@ -126,7 +126,9 @@ it('1. channel closed by the broker, then the work queue deleted, under load: co
   const channel = await timeToConsuming(worker, queue, async () => {
     closed = await closeConsumerChannels(queue);
   });
-  progress(`  channel error on ${closed} consumer channel(s): consuming again after ${channel.ms} ms (503 seen: ${channel.saw503})`);
+  progress(
+    `  channel error on ${closed} consumer channel(s): consuming again after ${channel.ms} ms (503 seen: ${channel.saw503})`,
+  );
   expect(closed).toBe(1);
   const reopened = JSON.parse(await worker.waitForLine('rabbitmq channel reopened', 5000)) as { ms: number };
   progress(`  the worker logged its channel reopened ${reopened.ms} ms after the broker closed it`);
@@ -137,8 +139,12 @@ it('1. channel closed by the broker, then the work queue deleted, under load: co
   const cancel = await timeToConsuming(worker, queue, async () => {
     deleteTries = await deleteQueueWhenEmpty(queue);
   });
-  progress(`  work queue deleted (when empty, try ${deleteTries}): consuming again after ${cancel.ms} ms (503 seen: ${cancel.saw503})`);
-  const resumed = JSON.parse(await worker.waitForLine('consuming again after a consumer cancel', 5000)) as { ms: number };
+  progress(
+    `  work queue deleted (when empty, try ${deleteTries}): consuming again after ${cancel.ms} ms (503 seen: ${cancel.saw503})`,
+  );
+  const resumed = JSON.parse(await worker.waitForLine('consuming again after a consumer cancel', 5000)) as {
+    ms: number;
+  };
   progress(`  the worker logged consuming again ${resumed.ms} ms after the cancel`);
   const consumingAgainAt = deletedAt + cancel.ms;
 

@@ -25,7 +25,8 @@ const handles: AmqpHandle[] = [];
 afterAll(async () => {
   const ch = handles[0]?.channel();
   if (ch) {
-    for (const q of [queues.work, queues.deadLetters, ...queues.allDelay()]) await ch.deleteQueue(q).catch(() => undefined);
+    for (const q of [queues.work, queues.deadLetters, ...queues.allDelay()])
+      await ch.deleteQueue(q).catch(() => undefined);
     await ch.deleteExchange(queues.deadLetterExchange).catch(() => undefined);
   }
   for (const h of handles.reverse()) await h.close();
@@ -40,7 +41,14 @@ async function until(check: () => boolean, what: string, ms = 5000): Promise<voi
 }
 
 function message(): WorkMessage {
-  return { v: 1, kind: 'callback', jobId: randomUUID(), dueAt: 0, delivery: 1, callbackUrl: 'http://127.0.0.1:1/' } as unknown as WorkMessage;
+  return {
+    v: 1,
+    kind: 'callback',
+    jobId: randomUUID(),
+    dueAt: 0,
+    delivery: 1,
+    callbackUrl: 'http://127.0.0.1:1/',
+  } as unknown as WorkMessage;
 }
 
 it('consumes again after the work queue is deleted (consumer cancel) and after its channel is closed', async () => {
@@ -87,7 +95,10 @@ it('consumes again after the work queue is deleted (consumer cancel) and after i
   // A channel error on the consumer's channel: the connection reopens it and the consumer attaches again.
   const before = consuming.channel()!;
   await before.checkQueue(`${prefix}.missing`).catch(() => undefined);
-  await until(() => consuming.channel() !== null && consuming.channel() !== before && consumer.consuming(), 'a new channel');
+  await until(
+    () => consuming.channel() !== null && consuming.channel() !== before && consumer.consuming(),
+    'a new channel',
+  );
   const third = await send();
   await until(() => handled.includes(third), 'a message after the channel error');
   await consumer.stop(1000);

@@ -180,9 +180,7 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
   connection.on('blocked', (reason: string) => {
     blocked = reason || 'blocked';
     const failed =
-      options.failFastWhenBlocked && current
-        ? failPendingPublishes(current, new PublishBlockedError(blocked))
-        : 0;
+      options.failFastWhenBlocked && current ? failPendingPublishes(current, new PublishBlockedError(blocked)) : 0;
     options.log.warn({ rabbitmq: where, role, reason, failedPublishes: failed }, 'rabbitmq blocks publishing');
   });
   connection.on('unblocked', () => {

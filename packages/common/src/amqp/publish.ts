@@ -15,7 +15,9 @@ export class MessageReturnedError extends Error {
     readonly routingKey: string,
     readonly replyText: string,
   ) {
-    super(`message returned by the broker (${replyText}): no queue for '${routingKey}' on '${exchange || '(default)'}'`);
+    super(
+      `message returned by the broker (${replyText}): no queue for '${routingKey}' on '${exchange || '(default)'}'`,
+    );
     this.name = 'MessageReturnedError';
   }
 }

@@ -22,7 +22,11 @@ const handles: AmqpHandle[] = [];
 
 afterAll(async () => {
   const cleanup = await connectAmqp({ url, log, startupTimeoutMs: 5000, setup: async () => undefined });
-  for (const q of [`${prefix}.a`, `${prefix}.b`]) await cleanup.channel()!.deleteQueue(q).catch(() => undefined);
+  for (const q of [`${prefix}.a`, `${prefix}.b`])
+    await cleanup
+      .channel()!
+      .deleteQueue(q)
+      .catch(() => undefined);
   await cleanup.close();
   for (const h of handles) await h.close();
 });
@@ -37,7 +41,10 @@ async function until<T>(check: () => T | null | undefined | false, what: string,
   }
 }
 
-async function connect(setup: (ch: ConfirmChannel) => Promise<void>, redeclare?: (ch: ConfirmChannel) => Promise<void>) {
+async function connect(
+  setup: (ch: ConfirmChannel) => Promise<void>,
+  redeclare?: (ch: ConfirmChannel) => Promise<void>,
+) {
   const handle = await connectAmqp({ url, log, startupTimeoutMs: 5000, setup, redeclare });
   handles.push(handle);
   return handle;
