@@ -82,6 +82,16 @@ export const ErrorCodes = {
     statusCode: 502,
     message: 'The receiver answered non-2xx and asked not to be retried (Relay-No-Retry, or 410 from a callback URL)',
   },
+  /**
+   * The reconciler had to republish a job whose stored spec lacks redacted
+   * credential headers it cannot restore (no RELAY_SECRET_KEY): the job fails
+   * rather than being sent without them.
+   */
+  CREDENTIALS_LOST: {
+    code: 'RELAY_ERR_CREDENTIALS_LOST',
+    statusCode: 500,
+    message: "The job's message was lost and its credential headers cannot be restored without RELAY_SECRET_KEY",
+  },
 } as const satisfies Record<string, { code: `RELAY_ERR_${string}`; statusCode: number; message: string }>;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;
