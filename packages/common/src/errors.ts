@@ -66,6 +66,12 @@ export const ErrorCodes = {
     statusCode: 503,
     message: 'A backing service is unavailable; the job was not accepted',
   },
+  ACCEPT_UNCERTAIN: {
+    code: 'RELAY_ERR_ACCEPT_UNCERTAIN',
+    statusCode: 503,
+    message:
+      'RabbitMQ did not confirm the job in time; it may still run. Retry with the same Idempotency-Key to get this job, or look it up by jobId',
+  },
   INTERNAL: { code: 'RELAY_ERR_INTERNAL', statusCode: 500, message: 'Internal error' },
   // Codes recorded on attempts and callbacks (never an HTTP answer of relay's own).
   TIMEOUT: { code: 'RELAY_ERR_TIMEOUT', statusCode: 504, message: 'The attempt did not finish within its timeout' },
@@ -136,5 +142,35 @@ export class ServiceUnavailableError extends RelayError {
   ) {
     super('UNAVAILABLE', { message: `${service} is unavailable; retry later`, headers: { 'retry-after': '1' }, cause });
     this.name = 'ServiceUnavailableError';
+  }
+}
+
+/**
+ * The broker did not confirm a publish within its timeout: unlike a refusal
+ * or a closed connection, the message may still be on the queue.
+ */
+export class ConfirmTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no publisher confirm within ${timeoutMs} ms`);
+    this.name = 'ConfirmTimeoutError';
+  }
+}
+
+/**
+ * A job whose record was written but whose publish is unconfirmed (the
+ * confirm timed out). The record is kept, the answer is 503 with the job's
+ * id; the Idempotency-Key stays bound to this job (`answer` is what a retry
+ * with the key gets); the reconciler publishes the job if the broker lost it.
+ */
+export class AcceptUncertainError extends RelayError {
+  /** The answer a later request with the same Idempotency-Key gets; set by the route. */
+  answer: unknown = null;
+
+  constructor(
+    readonly jobId: string,
+    cause: unknown,
+  ) {
+    super('ACCEPT_UNCERTAIN', { headers: { 'retry-after': '1' }, cause });
+    this.name = 'AcceptUncertainError';
   }
 }

@@ -1,5 +1,7 @@
 import type { Dispatcher } from 'undici';
-import type { AttemptMessage, CallbackMessage, HeaderRedactor, JobStore } from '@relay/common';
+import type { AttemptMessage, CallbackMessage, CallbackState, HeaderRedactor, JobStore } from '@relay/common';
+import type { AttemptOutcome } from './attempt/process-attempt.js';
+import type { HeldOutcomes } from './held-outcomes.js';
 import type { AttemptMetrics, CallbackMetrics } from './ports.js';
 import type { Scheduler } from './scheduler.js';
 import type { SigningLookup } from './signing/signing-secrets.js';
@@ -35,6 +37,16 @@ export interface WorkerDeps {
   /** CALLBACK_TIMEOUT_MS: deadline of one delivery. */
   callbackTimeoutMs: number;
   metrics?: AttemptMetrics & CallbackMetrics;
+  /** Attempt outcomes not yet recorded (held-outcomes.ts). */
+  heldAttempts?: HeldOutcomes<AttemptOutcome>;
+  /** Callback outcomes not yet recorded (held-outcomes.ts). */
+  heldCallbacks?: HeldOutcomes<HeldCallback>;
+}
+
+/** A callback delivery's outcome whose state write is pending. */
+export interface HeldCallback {
+  state: CallbackState;
+  counter: 'callbacks_sent' | 'callbacks_failed' | null;
 }
 
 /** What delivering a callback reads. */
@@ -51,6 +63,7 @@ export type CallbackDeps = Pick<
   | 'callbackMaxAttempts'
   | 'callbackRetryDelayMs'
   | 'callbackTimeoutMs'
+  | 'heldCallbacks'
 > & { metrics?: CallbackMetrics };
 
 /** The job store of the application that owns the message's job. */

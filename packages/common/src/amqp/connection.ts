@@ -1,6 +1,7 @@
 import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { redactUrl } from '../config.js';
+import { ConfirmTimeoutError } from '../errors.js';
 import type { LogSink } from '../logger.js';
 import { retryUntilReachable } from '../reachability.js';
 
@@ -96,7 +97,7 @@ export function publishConfirmed(
 ): Promise<void> {
   if (!channel) return Promise.reject(new Error('RabbitMQ is not connected'));
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no publisher confirm within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => reject(new ConfirmTimeoutError(timeoutMs)), timeoutMs);
     try {
       channel.publish(
         target.exchange ?? '',

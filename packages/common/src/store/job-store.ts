@@ -228,9 +228,10 @@ export class JobStore {
     callback: CallbackState | null = null,
   ): Promise<BeginResult> {
     const k = this.keys;
+    const keys = { job: k.job(jobId), indexAll: k.indexAll(), spec: k.jobSpec(jobId), deadlines: k.deadlines() };
     return scripts.beginAttempt(this.redis, {
       ...this.indexing(jobId),
-      keys: { job: k.job(jobId), indexAll: k.indexAll(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), counters: k.counters() },
+      keys: { ...keys, counters: k.counters() },
       callback: callback ? encodeCallbackState(callback) : '',
       attempt,
       leaseToken: lease.token,
@@ -318,8 +319,7 @@ export class JobStore {
 
   /**
    * Records the callback delivery state (a no-op when the job no longer
-   * exists) and bumps `counter` when given. A pending or retrying state keeps
-   * the job in the deadline index, due at its next delivery (now when unset).
+   * exists) and bumps `counter` when given. An open state is due at its next delivery (now when unset).
    */
   async setCallback(jobId: string, state: CallbackState, counter: CounterName | null = null): Promise<void> {
     const k = this.keys;
@@ -336,9 +336,8 @@ export class JobStore {
   }
 
   /** Records that attempt `attempt` was published, so that stale copies of earlier ones do not publish it again. */
-  async markScheduled(jobId: string, attempt: number): Promise<boolean> {
-    return scripts.markScheduled(this.redis, { keys: { job: this.keys.job(jobId) }, attempt });
-  }
+  markScheduled = (jobId: string, attempt: number): Promise<boolean> =>
+    scripts.markScheduled(this.redis, { keys: { job: this.keys.job(jobId) }, attempt });
 
   /**
    * The counters of this store's application, or with `applications` the sum
