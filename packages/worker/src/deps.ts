@@ -1,7 +1,6 @@
 import type { Dispatcher } from 'undici';
-import type { AttemptMessage, CallbackMessage, CallbackState, HeaderRedactor, JobStore } from '@relay/common';
-import type { AttemptOutcome } from './attempt/process-attempt.js';
-import type { HeldOutcomes } from './held-outcomes.js';
+import type { AttemptMessage, CallbackMessage, HeaderRedactor, JobStore } from '@relay/common';
+import type { AttemptOutcome, HeldCallback, HeldOutcomes } from './held-outcomes.js';
 import type { AttemptMetrics, CallbackMetrics } from './ports.js';
 import type { Scheduler } from './scheduler.js';
 import type { SigningLookup } from './signing/signing-secrets.js';
@@ -43,11 +42,6 @@ export interface WorkerDeps {
   heldCallbacks?: HeldOutcomes<HeldCallback>;
 }
 
-/** A callback delivery's outcome whose state write is pending. */
-export interface HeldCallback {
-  state: CallbackState;
-  counter: 'callbacks_sent' | 'callbacks_failed' | null;
-}
 
 /** What delivering a callback reads. */
 export type CallbackDeps = Pick<

@@ -1,4 +1,13 @@
-import type { Logger } from '@relay/common';
+import type { Attempt, CallbackState, JobStatus, Logger } from '@relay/common';
+
+/** What one target call decided: a retry due at `dueAt`, or the job's end. */
+export type AttemptOutcome = { entry: Attempt; dueAt: number } | { entry: Attempt; status: JobStatus };
+
+/** A callback delivery's outcome whose state write is pending. */
+export interface HeldCallback {
+  state: CallbackState;
+  counter: 'callbacks_sent' | 'callbacks_failed' | null;
+}
 
 /**
  * Outcomes of target calls and callback deliveries that happened but whose

@@ -9,7 +9,7 @@ import {
 } from '@relay/common';
 import { deliverPendingResultAfterCrash, deliverResult } from '../callback/inline-delivery.js';
 import { storeOf, type WorkerDeps } from '../deps.js';
-import { retryWrite } from '../held-outcomes.js';
+import { retryWrite, type AttemptOutcome } from '../held-outcomes.js';
 import { outcomeError } from '../http/error-classification.js';
 import { sendHttp } from '../http/http-call.js';
 import { decideNext } from '../retry-policy.js';
@@ -140,9 +140,6 @@ async function runAttempt(deps: WorkerDeps, message: AttemptMessage, log: Logger
   deps.heldAttempts?.hold(heldKey(message), outcome);
   await settleAttempt(deps, message, outcome, log);
 }
-
-/** What one target call decided: a retry due at `dueAt`, or the job's end. */
-export type AttemptOutcome = { entry: Attempt; dueAt: number } | { entry: Attempt; status: JobStatus };
 
 function heldKey(message: AttemptMessage): string {
   return `${message.jobId}:${message.attempt}`;

@@ -1,6 +1,6 @@
 import { CallbackStatus, type CallbackMessage, type CallbackState, type Logger } from '@relay/common';
-import type { CallbackDeps, HeldCallback } from '../deps.js';
-import { retryWrite } from '../held-outcomes.js';
+import type { CallbackDeps } from '../deps.js';
+import { retryWrite, type HeldCallback } from '../held-outcomes.js';
 import { outcomeError } from '../http/error-classification.js';
 import { sendHttp } from '../http/http-call.js';
 import { CALLBACK_USER_AGENT } from '../package-version.js';
