@@ -8,6 +8,9 @@ import net from 'node:net';
 export class TcpProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
+  /** Each upstream socket and the client it answers, for holdDownstream. */
+  private readonly downstream = new Map<net.Socket, net.Socket>();
+  private held = false;
   port = 0;
 
   constructor(
@@ -23,7 +26,11 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => s.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      this.downstream.set(upstream, client);
+      upstream.on('close', () => this.downstream.delete(upstream));
+      if (this.held) upstream.pause();
+      else upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -34,6 +41,25 @@ export class TcpProxy {
     this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
     return this;
+  }
+
+  /**
+   * Holds what the server sends (its bytes wait in the proxy) while what the
+   * client sends still goes through: the server got the request, the answer
+   * is late. For RabbitMQ, a publish arrives but its confirm does not.
+   */
+  holdDownstream(): void {
+    this.held = true;
+    for (const [upstream, client] of this.downstream) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  /** Lets the held answers through, and everything after them. */
+  releaseDownstream(): void {
+    this.held = false;
+    for (const [upstream, client] of this.downstream) upstream.pipe(client);
   }
 
   async stop(): Promise<void> {

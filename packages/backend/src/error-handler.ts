@@ -1,6 +1,13 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ErrorObject } from 'ajv';
-import { ErrorCodes, RelayError, ServiceUnavailableError, type ErrorBody, type ErrorCodeName } from '@relay/common';
+import {
+  AcceptUncertainError,
+  ErrorCodes,
+  RelayError,
+  ServiceUnavailableError,
+  type ErrorBody,
+  type ErrorCodeName,
+} from '@relay/common';
 import { STATUS_CODES } from 'node:http';
 import { formatValidationErrors } from './validation.js';
 
@@ -32,10 +39,9 @@ export function installErrorHandling(app: FastifyInstance): void {
         const service = err instanceof ServiceUnavailableError ? { service: err.service } : {};
         request.log.error({ err: err.cause ?? err, ...service }, err.message);
       }
-      return reply
-        .code(err.statusCode)
-        .headers(err.headers)
-        .send(body(err.statusCode, err.code, err.message, err.details.length ? err.details : undefined));
+      const sent = body(err.statusCode, err.code, err.message, err.details.length ? err.details : undefined);
+      if (err instanceof AcceptUncertainError) sent.jobId = err.jobId;
+      return reply.code(err.statusCode).headers(err.headers).send(sent);
     }
     const fe = err as FastifyError & { validation?: ErrorObject[]; validationContext?: string };
     if (fe.validation) {

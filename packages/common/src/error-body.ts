@@ -10,6 +10,8 @@ export const ErrorBodySchema = Type.Object({
   code: Type.String(),
   error: Type.String(),
   message: Type.String(),
+  /** The job concerned, when a 503 leaves one that may still run (RELAY_ERR_ACCEPT_UNCERTAIN). */
+  jobId: Type.Optional(Type.String()),
   details: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
 });
 

@@ -66,6 +66,12 @@ export const ErrorCodes = {
     statusCode: 503,
     message: 'A backing service is unavailable; the job was not accepted',
   },
+  ACCEPT_UNCERTAIN: {
+    code: 'RELAY_ERR_ACCEPT_UNCERTAIN',
+    statusCode: 503,
+    message:
+      'RabbitMQ did not confirm the job in time; it may still run. Retry with the same Idempotency-Key to get this job, or look it up by jobId',
+  },
   INTERNAL: { code: 'RELAY_ERR_INTERNAL', statusCode: 500, message: 'Internal error' },
   // Codes recorded on attempts and callbacks (never an HTTP answer of relay's own).
   TIMEOUT: { code: 'RELAY_ERR_TIMEOUT', statusCode: 504, message: 'The attempt did not finish within its timeout' },
@@ -81,6 +87,16 @@ export const ErrorCodes = {
     code: 'RELAY_ERR_RECEIVER_STOPPED',
     statusCode: 502,
     message: 'The receiver answered non-2xx and asked not to be retried (Relay-No-Retry, or 410 from a callback URL)',
+  },
+  /**
+   * The reconciler had to republish a job whose stored spec lacks redacted
+   * credential headers it cannot restore (no RELAY_SECRET_KEY): the job fails
+   * rather than being sent without them.
+   */
+  CREDENTIALS_LOST: {
+    code: 'RELAY_ERR_CREDENTIALS_LOST',
+    statusCode: 500,
+    message: "The job's message was lost and its credential headers cannot be restored without RELAY_SECRET_KEY",
   },
 } as const satisfies Record<string, { code: `RELAY_ERR_${string}`; statusCode: number; message: string }>;
 
@@ -126,5 +142,36 @@ export class ServiceUnavailableError extends RelayError {
   ) {
     super('UNAVAILABLE', { message: `${service} is unavailable; retry later`, headers: { 'retry-after': '1' }, cause });
     this.name = 'ServiceUnavailableError';
+  }
+}
+
+/**
+ * A publish ended without its confirm (the confirm timed out, or the
+ * connection was blocked by an alarm while it waited): unlike a refusal, a
+ * return or a closed connection, the message may still be on the queue.
+ */
+export class ConfirmTimeoutError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'ConfirmTimeoutError';
+  }
+}
+
+/**
+ * A job whose record was written but whose publish is unconfirmed (the
+ * confirm timed out). The record is kept, the answer is 503 with the job's
+ * id; the Idempotency-Key stays bound to this job (`answer` is what a retry
+ * with the key gets); the reconciler publishes the job if the broker lost it.
+ */
+export class AcceptUncertainError extends RelayError {
+  /** The answer a later request with the same Idempotency-Key gets; set by the route. */
+  answer: unknown = null;
+
+  constructor(
+    readonly jobId: string,
+    cause: unknown,
+  ) {
+    super('ACCEPT_UNCERTAIN', { headers: { 'retry-after': '1' }, cause });
+    this.name = 'AcceptUncertainError';
   }
 }

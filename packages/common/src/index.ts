@@ -18,6 +18,7 @@ export * from './store/callback-state.js';
 export * from './store/redis-connection.js';
 export * from './store/job-search.js';
 export * from './store/application-store.js';
+export * from './store/deadline-index.js';
 export * from './amqp/connection.js';
 export * from './amqp/publish.js';
 export * from './amqp/queue-depth.js';

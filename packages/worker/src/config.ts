@@ -108,6 +108,25 @@ export const workerConfigSpec = {
     max: 60_000,
     doc: "Deadline of the TCP and TLS connect to a target or callback receiver (ms); the attempt's own timeout applies as well",
   },
+  reconcileGraceMs: {
+    kind: 'int',
+    env: 'RECONCILE_GRACE_MS',
+    // Above the longest inline callback delivery (CALLBACK_TIMEOUT_MS at most
+    // 60 s), so that a delivery still running is not repeated; a queue backlog
+    // older than this gets redundant copies, which the job scripts drop.
+    default: 120_000,
+    min: 100,
+    max: 3_600_000,
+    doc: 'How long past its due time, lease end or callback due time a job may go without progress before the reconciler publishes its work again (ms): no job stays non-final longer than its schedule plus this (and one sweep)',
+  },
+  reconcileIntervalMs: {
+    kind: 'int',
+    env: 'RECONCILE_INTERVAL_MS',
+    default: 5000,
+    min: 50,
+    max: 600_000,
+    doc: "Time between the reconciler's sweeps (ms); its lease lasts three intervals, so another worker takes over that long after the active one dies",
+  },
 } as const;
 
 export type WorkerConfig = ConfigOf<typeof workerConfigSpec>;

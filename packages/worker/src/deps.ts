@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { AttemptMessage, CallbackMessage, HeaderRedactor, JobStore } from '@relay/common';
+import type { AttemptOutcome, HeldCallback, HeldOutcomes } from './held-outcomes.js';
 import type { AttemptMetrics, CallbackMetrics } from './ports.js';
 import type { Scheduler } from './scheduler.js';
 import type { SigningLookup } from './signing/signing-secrets.js';
@@ -35,7 +36,12 @@ export interface WorkerDeps {
   /** CALLBACK_TIMEOUT_MS: deadline of one delivery. */
   callbackTimeoutMs: number;
   metrics?: AttemptMetrics & CallbackMetrics;
+  /** Attempt outcomes not yet recorded (held-outcomes.ts). */
+  heldAttempts?: HeldOutcomes<AttemptOutcome>;
+  /** Callback outcomes not yet recorded (held-outcomes.ts). */
+  heldCallbacks?: HeldOutcomes<HeldCallback>;
 }
+
 
 /** What delivering a callback reads. */
 export type CallbackDeps = Pick<
@@ -51,6 +57,7 @@ export type CallbackDeps = Pick<
   | 'callbackMaxAttempts'
   | 'callbackRetryDelayMs'
   | 'callbackTimeoutMs'
+  | 'heldCallbacks'
 > & { metrics?: CallbackMetrics };
 
 /** The job store of the application that owns the message's job. */

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import {
   ApplicationStore,
   connectAmqp,
+  DeadlineIndex,
   connectRedis,
   declareTopology,
   HeaderRedactor,
@@ -20,10 +21,13 @@ import { processCallback } from './callback/process-callback.js';
 import type { WorkerConfig } from './config.js';
 import { Consumer } from './consumer.js';
 import type { WorkerDeps } from './deps.js';
+import { HeldOutcomes } from './held-outcomes.js';
 import { createGuardedAgent, type LookupFunction } from './http/connect-guard.js';
 import { attemptMetrics, callbackMetrics } from './metrics/adapters.js';
 import { createWorkerMetrics } from './metrics/definitions.js';
 import { startMetricsServer } from './metrics/server.js';
+import { createReconcilerMetrics } from './reconciler/reconciler-metrics.js';
+import { Reconciler } from './reconciler/reconciler.js';
 import { Scheduler } from './scheduler.js';
 import { SigningSecretCache } from './signing/signing-secrets.js';
 
@@ -139,7 +143,19 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     callbackRetryDelayMs: config.callbackRetryDelayMs,
     callbackTimeoutMs: config.callbackTimeoutMs,
     metrics: { ...attemptMetrics(metrics, now), ...callbackMetrics(metrics) },
+    heldAttempts: new HeldOutcomes(),
+    heldCallbacks: new HeldOutcomes(),
   };
+  const reconciler = new Reconciler({
+    store,
+    scheduler,
+    now,
+    index: new DeadlineIndex(redis, config.prefix),
+    log: log.child({ component: 'reconciler' }),
+    metrics: createReconcilerMetrics(metrics.registry),
+    graceMs: config.reconcileGraceMs,
+    intervalMs: config.reconcileIntervalMs,
+  });
 
   const handle = async (message: WorkMessage): Promise<void> => {
     if (scheduler.notYetDue(message)) return scheduler.schedule(message);
@@ -168,6 +184,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   consumer = new Consumer({ queues, prefetch: config.concurrency, log, handle, defer, redeclare: declare });
   const channel = consumeAmqp.channel();
   if (channel) await consumer.attach(channel);
+  reconciler.start();
   // Logged at warn so that it shows at any level: supervisors and tests wait for it.
   log.warn(
     { queue: queues.work, concurrency: config.concurrency, metricsPort: metricsServer.port },
@@ -177,6 +194,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   return {
     inFlight: () => consumer?.inFlightCount ?? 0,
     async stop() {
+      await reconciler.stop();
       const left = (await consumer?.stop(config.shutdownGraceMs)) ?? 0;
       if (left > 0) log.warn({ left }, 'grace period over; unfinished messages will be redelivered');
       await metricsServer.close();

@@ -82,6 +82,7 @@ function fakes(signingOf: (app: string) => ApplicationSigning | null) {
     recordAttempt: async (_jobId: string, record: { status: string }) => record.status,
     getCallback: async () => null,
     setCallback: async () => 1,
+    markScheduled: async () => true,
     get: async () => null,
   } as unknown as JobStore;
   const scheduler = {

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { attemptMessage, type JobSpec, type JobStore, type LogSink } from '@relay/common';
+import {
+  AcceptUncertainError,
+  attemptMessage,
+  ConfirmTimeoutError,
+  type JobSpec,
+  type JobStore,
+  type LogSink,
+} from '@relay/common';
 import type { JobQueue } from '../plugins/job-queue.js';
 
 /** A validated job spec and what the request that carried it says about it. */
@@ -37,7 +44,13 @@ export async function acceptJob(
   try {
     await queue.publish(message);
   } catch (err) {
-    // No confirm: take the record back so no job claims to be queued. If the
+    // The confirm timed out: the broker may have the message, so the record
+    // stays (the worker runs it, or the reconciler publishes it again if the
+    // broker lost it), and the answer names the job.
+    if (err instanceof ConfirmTimeoutError || (err as Error).cause instanceof ConfirmTimeoutError) {
+      throw new AcceptUncertainError(jobId, err);
+    }
+    // Refused or not sent: take the record back so no job claims to be queued. If the
     // confirm was merely late, the worker recreates the record from the
     // message (see the delivery guarantees).
     await jobs.delete(jobId, spec).catch((delErr: unknown) => {

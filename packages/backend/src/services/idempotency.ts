@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { commonConfigSpec, RelayError, ServiceUnavailableError, type LogSink, type RedisKeys } from '@relay/common';
+import {
+  AcceptUncertainError,
+  commonConfigSpec,
+  RelayError,
+  ServiceUnavailableError,
+  type LogSink,
+  type RedisKeys,
+} from '@relay/common';
 
 /**
  * `Idempotency-Key` on POST /api/jobs, per application, kept 24 h (the IETF
@@ -9,7 +16,9 @@ import { commonConfigSpec, RelayError, ServiceUnavailableError, type LogSink, ty
  * to any later request with the same key and the same body. A different body
  * is a 422; a duplicate arriving while the first is still being accepted is a
  * 409 (retry shortly). A request that fails (503) releases the key, so the
- * client's retry runs afresh.
+ * client's retry runs afresh, except when the job may have been accepted (its
+ * publish confirm timed out, AcceptUncertainError): the key is then bound to
+ * that job, and the retry gets its 202.
  */
 
 export const IDEMPOTENCY_TTL_SECONDS = 86_400;
@@ -122,11 +131,19 @@ export class Idempotency {
     try {
       answer = await accept();
     } catch (err) {
+      if (err instanceof AcceptUncertainError && err.answer) {
+        await this.store(key, { state: 'done', fingerprint: print, answer: err.answer as A });
+        throw err;
+      }
       // Nothing was accepted: free the key for the client's retry.
       await this.redis.del(key).catch(() => undefined);
       throw err;
     }
-    const done: Entry<A> = { state: 'done', fingerprint: print, answer };
+    await this.store(key, { state: 'done', fingerprint: print, answer });
+    return answer;
+  }
+
+  private async store<A>(key: string, done: Entry<A>): Promise<void> {
     // The job is accepted whatever happens here. If this write fails, the
     // claim expires and a later retry with the key could create a second job:
     // rare (Redis failed between two commands) and logged.
@@ -136,6 +153,5 @@ export class Idempotency {
         'idempotency: the answer could not be stored; the key is released when its claim expires',
       );
     });
-    return answer;
   }
 }

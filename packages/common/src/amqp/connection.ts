@@ -3,6 +3,7 @@ import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { redactUrl } from '../config.js';
 import type { LogSink } from '../logger.js';
 import { retryUntilReachable } from '../reachability.js';
+import { ConfirmTimeoutError } from '../errors.js';
 import { failPendingPublishes, PublishBlockedError } from './publish.js';
 
 export const RABBITMQ_START_HINT =
@@ -180,7 +181,7 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
   connection.on('blocked', (reason: string) => {
     blocked = reason || 'blocked';
     const failed =
-      options.failFastWhenBlocked && current ? failPendingPublishes(current, new PublishBlockedError(blocked)) : 0;
+      options.failFastWhenBlocked && current ? failPendingPublishes(current, new ConfirmTimeoutError(`connection blocked (${blocked}) before the confirm`)) : 0;
     options.log.warn({ rabbitmq: where, role, reason, failedPublishes: failed }, 'rabbitmq blocks publishing');
   });
   connection.on('unblocked', () => {

@@ -1,4 +1,5 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
+import { ConfirmTimeoutError } from '../errors.js';
 
 /**
  * Confirmed, mandatory publishing. Every publish is `mandatory`: a message no
@@ -106,7 +107,7 @@ export function publishConfirmed(
       else resolve();
     };
     const entry: Pending = { returned: null, fail: finish };
-    const timer = setTimeout(() => finish(new Error(`no publisher confirm within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(new ConfirmTimeoutError(`no publisher confirm within ${timeoutMs} ms`)), timeoutMs);
     pending.set(id, entry);
     try {
       channel.publish(

@@ -56,6 +56,15 @@ export interface RedisKeys {
   apiKey(keyHash: string): string;
   /** Prefix of @fastify/rate-limit's counters. */
   rateLimitNamespace(): string;
+  /**
+   * Sorted set of every non-final job (and every final job whose callback is
+   * still pending), of all applications, scored by the epoch ms by which it
+   * must have progressed: its due time, its lease's end, its callback's due
+   * time. Kept by the job scripts; the reconciler reads only its overdue head.
+   */
+  deadlines(): string;
+  /** String: the reconciler's lease (token of the worker whose reconciler is active). */
+  reconcilerLease(): string;
 }
 
 export function redisKeys(prefix: string, application: string = DEFAULT_APPLICATION): RedisKeys {
@@ -80,5 +89,7 @@ export function redisKeys(prefix: string, application: string = DEFAULT_APPLICAT
     applications: () => `${prefix}:applications`,
     apiKey: (keyHash) => `${prefix}:apikey:${keyHash}`,
     rateLimitNamespace: () => `${prefix}:ratelimit:`,
+    deadlines: () => `${prefix}:deadlines`,
+    reconcilerLease: () => `${prefix}:reconciler:lease`,
   };
 }

@@ -28,7 +28,7 @@ function run(redis: Redis, name: ScriptName, keys: string[], args: (string | num
 export function createJob(
   redis: Redis,
   a: {
-    keys: { job: string; counters: string; spec: string; indexes: string[] };
+    keys: { job: string; counters: string; spec: string; deadlines: string; indexes: string[] };
     ttlSeconds: number;
     idxTtl: number;
     createdAtMs: number;
@@ -43,7 +43,7 @@ export function createJob(
   return run(
     redis,
     'create',
-    [keys.job, keys.counters, keys.spec, ...keys.indexes],
+    [keys.job, keys.counters, keys.spec, keys.deadlines, ...keys.indexes],
     [a.ttlSeconds, a.idxTtl, a.createdAtMs, a.jobId, a.trimBefore, a.specJson, ...Object.entries(a.fields).flat()],
   );
 }
@@ -51,7 +51,7 @@ export function createJob(
 export async function beginAttempt(
   redis: Redis,
   a: Indexing & {
-    keys: { job: string; indexAll: string; spec: string };
+    keys: { job: string; indexAll: string; spec: string; deadlines: string; counters: string };
     attempt: number;
     leaseToken: string;
     leaseMs: number;
@@ -59,13 +59,15 @@ export async function beginAttempt(
     ttlSeconds: number;
     /** Recreate a missing job from this; null = report it missing. */
     recreate: { specJson: string; createdAtMs: number; application: string } | null;
+    /** Stored callback state to set if the job ends cancelled; '' = none. */
+    callback: string;
   },
 ): Promise<BeginResult> {
   const { keys, recreate } = a;
   const reply = await run(
     redis,
     'begin-attempt',
-    [keys.job, keys.indexAll, keys.spec],
+    [keys.job, keys.indexAll, keys.spec, keys.deadlines, keys.counters],
     [
       a.attempt,
       a.leaseToken,
@@ -78,9 +80,10 @@ export async function beginAttempt(
       a.statusPrefix,
       a.idxTtl,
       recreate?.application ?? '',
+      a.callback,
     ],
   );
-  const [outcome, status, done, extra] = reply as [string, JobStatus, number, (string | number)?];
+  const [outcome, status, done, extra, scheduled] = reply as [string, JobStatus, number, (string | number)?, string?];
   switch (outcome) {
     case 'missing':
       return { outcome: 'missing' };
@@ -89,7 +92,15 @@ export async function beginAttempt(
     case 'final':
       return { outcome: 'final', status, attemptsDone: Number(done) };
     case 'stale':
-      return { outcome: 'stale', status, attemptsDone: Number(done), nextAttemptAt: (extra as string) || null };
+      return {
+        outcome: 'stale',
+        status,
+        attemptsDone: Number(done),
+        nextAttemptAt: (extra as string) || null,
+        scheduled: scheduled ? Number(scheduled) : 0,
+      };
+    case 'cancelled':
+      return { outcome: 'cancelled', attemptsDone: Number(done) };
     default:
       return { outcome: 'busy', status, attemptsDone: Number(done), leaseRemainingMs: Number(extra) };
   }
@@ -98,7 +109,7 @@ export async function beginAttempt(
 export function recordAttempt(
   redis: Redis,
   a: Indexing & {
-    keys: { job: string; attempts: string; counters: string; indexDead: string; spec: string };
+    keys: { job: string; attempts: string; counters: string; indexDead: string; spec: string; deadlines: string };
     attempt: number;
     attemptJson: string;
     status: string;
@@ -116,7 +127,7 @@ export function recordAttempt(
   return run(
     redis,
     'record-attempt',
-    [keys.job, keys.attempts, keys.counters, keys.indexDead, keys.spec],
+    [keys.job, keys.attempts, keys.counters, keys.indexDead, keys.spec, keys.deadlines],
     [
       a.attempt,
       a.attemptJson,
@@ -132,6 +143,7 @@ export function recordAttempt(
       a.idxTtl,
       a.deadLettered ? '1' : '0',
       a.now.getTime(),
+      a.nextAttemptAt ? Date.parse(a.nextAttemptAt) : '',
     ],
   ) as Promise<JobStatus>;
 }
@@ -139,7 +151,7 @@ export function recordAttempt(
 export async function cancelJob(
   redis: Redis,
   a: Indexing & {
-    keys: { job: string; counters: string; spec: string };
+    keys: { job: string; counters: string; spec: string; deadlines: string };
     now: string;
     ttlSeconds: number;
     /** Stored callback state; '' when the job has no callback. */
@@ -150,8 +162,8 @@ export async function cancelJob(
   const [outcome, status] = (await run(
     redis,
     'cancel',
-    [keys.job, keys.counters, keys.spec],
-    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.pendingCallback],
+    [keys.job, keys.counters, keys.spec, keys.deadlines],
+    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.pendingCallback, Date.parse(a.now)],
   )) as [string, JobStatus?];
   if (outcome === 'final') return { outcome, status: status! };
   return { outcome: outcome as 'cancelled' | 'requested' | 'missing' };
@@ -160,7 +172,7 @@ export async function cancelJob(
 export async function replayJob(
   redis: Redis,
   a: Indexing & {
-    keys: { job: string; indexDead: string; spec: string };
+    keys: { job: string; indexDead: string; spec: string; deadlines: string };
     now: string;
     ttlSeconds: number;
     requestId: string;
@@ -170,8 +182,8 @@ export async function replayJob(
   const [outcome, value] = (await run(
     redis,
     'replay',
-    [keys.job, keys.indexDead, keys.spec],
-    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.requestId],
+    [keys.job, keys.indexDead, keys.spec, keys.deadlines],
+    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.requestId, Date.parse(a.now)],
   )) as [string, string?];
   if (outcome === 'ok') return { outcome, attemptsDone: Number(value) };
   if (outcome === 'conflict') return { outcome, status: value as JobStatus };
@@ -181,13 +193,13 @@ export async function replayJob(
 /** Whether the job was restored. */
 export async function undoReplay(
   redis: Redis,
-  a: Indexing & { keys: { job: string; indexDead: string }; attempts: number },
+  a: Indexing & { keys: { job: string; indexDead: string; deadlines: string }; attempts: number },
 ): Promise<boolean> {
   const { keys } = a;
   const restored = await run(
     redis,
     'undo-replay',
-    [keys.job, keys.indexDead],
+    [keys.job, keys.indexDead, keys.deadlines],
     [a.attempts, a.jobId, a.statusPrefix, a.idxTtl],
   );
   return restored === 1;
@@ -196,14 +208,35 @@ export async function undoReplay(
 export function setCallback(
   redis: Redis,
   a: {
-    keys: { job: string; counters: string; spec: string };
+    keys: { job: string; counters: string; spec: string; deadlines: string };
+    jobId: string;
     callback: string;
     now: string;
     ttlSeconds: number;
     /** '' = none. */
     counter: string;
+    /** When the next delivery is due (epoch ms); null = settled. */
+    deadlineMs: number | null;
   },
 ): Promise<unknown> {
   const { keys } = a;
-  return run(redis, 'set-callback', [keys.job, keys.counters, keys.spec], [a.callback, a.now, a.ttlSeconds, a.counter]);
+  return run(
+    redis,
+    'set-callback',
+    [keys.job, keys.counters, keys.spec, keys.deadlines],
+    [a.callback, a.now, a.ttlSeconds, a.counter, a.jobId, a.deadlineMs ?? ''],
+  );
+}
+
+/** Records that attempt `attempt` was published; whether the mark moved. */
+export async function markScheduled(redis: Redis, a: { keys: { job: string }; attempt: number }): Promise<boolean> {
+  return (await run(redis, 'mark-scheduled', [a.keys.job], [a.attempt])) === 1;
+}
+
+/** Takes or renews the reconciler's lease; whether `token` holds it now. */
+export async function reconcilerLease(
+  redis: Redis,
+  a: { keys: { lease: string }; token: string; ttlMs: number },
+): Promise<boolean> {
+  return (await run(redis, 'reconciler-lease', [a.keys.lease], [a.token, a.ttlMs])) === 1;
 }

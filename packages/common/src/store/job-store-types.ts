@@ -7,7 +7,8 @@ export type BeginResult =
   | { outcome: 'run'; attemptsDone: number }
   | { outcome: 'missing' }
   | { outcome: 'final'; status: JobStatus; attemptsDone: number }
-  | { outcome: 'stale'; status: JobStatus; attemptsDone: number; nextAttemptAt: string | null }
+  | { outcome: 'stale'; status: JobStatus; attemptsDone: number; nextAttemptAt: string | null; scheduled: number }
+  | { outcome: 'cancelled'; attemptsDone: number }
   | { outcome: 'busy'; status: JobStatus; attemptsDone: number; leaseRemainingMs: number };
 
 export interface AttemptRecord {

@@ -3,7 +3,7 @@ import type { Attempt, CallbackState, JobSpec, JobView } from '../job-schema.js'
 import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from '../keys/redis-keys.js';
 import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from '../redact.js';
 import { sealJson, unsealJson } from '../secrets.js';
-import { JobStatus } from '../status.js';
+import { CallbackStatus, JobStatus } from '../status.js';
 import { decodeCallbackState, encodeCallbackState } from './callback-state.js';
 import { EVENT_COUNTERS, readCounters, type CounterName, type Counters } from './counters.js';
 import * as scripts from './job-scripts.js';
@@ -117,7 +117,7 @@ export class JobStore {
     // and spares Redis a range delete per index per job.
     const trimBefore = Math.random() < 1 / TRIM_EVERY ? createdAtMs - this.idxTtl * 1000 : '';
     await scripts.createJob(this.redis, {
-      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), indexes },
+      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), indexes },
       ttlSeconds: this.ttlSeconds,
       idxTtl: this.idxTtl,
       createdAtMs,
@@ -136,6 +136,7 @@ export class JobStore {
       .del(k.job(jobId), k.jobSpec(jobId), k.attempts(jobId))
       .zrem(k.indexAll(), jobId)
       .zrem(k.indexStatus(JobStatus.queued), jobId)
+      .zrem(k.deadlines(), jobId)
       .zrem(k.indexHost(targetHost(spec.targetUrl)), jobId)
       .hincrby(k.counters(), EVENT_COUNTERS.created, -1);
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) multi.zrem(k.indexMetadata(mk, mv), jobId);
@@ -223,10 +224,15 @@ export class JobStore {
     attempt: number,
     lease: { token: string; ms: number },
     recreateFrom?: { spec: JobSpec; createdAt: string },
+    /** Callback state to set if the job ends cancelled here (null when it has no callback). */
+    callback: CallbackState | null = null,
   ): Promise<BeginResult> {
+    const k = this.keys;
+    const keys = { job: k.job(jobId), indexAll: k.indexAll(), spec: k.jobSpec(jobId), deadlines: k.deadlines() };
     return scripts.beginAttempt(this.redis, {
       ...this.indexing(jobId),
-      keys: { job: this.keys.job(jobId), indexAll: this.keys.indexAll(), spec: this.keys.jobSpec(jobId) },
+      keys: { ...keys, counters: k.counters() },
+      callback: callback ? encodeCallbackState(callback) : '',
       attempt,
       leaseToken: lease.token,
       leaseMs: lease.ms,
@@ -260,6 +266,7 @@ export class JobStore {
         counters: k.counters(),
         indexDead: k.indexDead(),
         spec: k.jobSpec(jobId),
+        deadlines: k.deadlines(),
       },
       attempt: attempt.attempt,
       attemptJson: JSON.stringify(attempt),
@@ -278,7 +285,7 @@ export class JobStore {
     const k = this.keys;
     return scripts.cancelJob(this.redis, {
       ...this.indexing(jobId),
-      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId) },
+      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines() },
       now: new Date().toISOString(),
       ttlSeconds: this.ttlSeconds,
       pendingCallback: pendingCallback ? encodeCallbackState(pendingCallback) : '',
@@ -289,7 +296,7 @@ export class JobStore {
     const k = this.keys;
     return scripts.replayJob(this.redis, {
       ...this.indexing(jobId),
-      keys: { job: k.job(jobId), indexDead: k.indexDead(), spec: k.jobSpec(jobId) },
+      keys: { job: k.job(jobId), indexDead: k.indexDead(), spec: k.jobSpec(jobId), deadlines: k.deadlines() },
       now: new Date().toISOString(),
       ttlSeconds: this.ttlSeconds,
       requestId: requestId ?? '',
@@ -300,7 +307,7 @@ export class JobStore {
   async undoReplay(jobId: string, attemptsDone: number): Promise<boolean> {
     return scripts.undoReplay(this.redis, {
       ...this.indexing(jobId),
-      keys: { job: this.keys.job(jobId), indexDead: this.keys.indexDead() },
+      keys: { job: this.keys.job(jobId), indexDead: this.keys.indexDead(), deadlines: this.keys.deadlines() },
       attempts: attemptsDone,
     });
   }
@@ -312,18 +319,25 @@ export class JobStore {
 
   /**
    * Records the callback delivery state (a no-op when the job no longer
-   * exists) and bumps `counter` when given.
+   * exists) and bumps `counter` when given. An open state is due at its next delivery (now when unset).
    */
   async setCallback(jobId: string, state: CallbackState, counter: CounterName | null = null): Promise<void> {
     const k = this.keys;
+    const open = state.status === CallbackStatus.pending || state.status === CallbackStatus.retrying;
     await scripts.setCallback(this.redis, {
-      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId) },
+      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines() },
+      jobId,
+      deadlineMs: open ? Date.parse(state.nextAttemptAt ?? '') || Date.now() : null,
       callback: encodeCallbackState(state),
       now: new Date().toISOString(),
       ttlSeconds: this.ttlSeconds,
       counter: counter ?? '',
     });
   }
+
+  /** Records that attempt `attempt` was published, so that stale copies of earlier ones do not publish it again. */
+  markScheduled = (jobId: string, attempt: number): Promise<boolean> =>
+    scripts.markScheduled(this.redis, { keys: { job: this.keys.job(jobId) }, attempt });
 
   /**
    * The counters of this store's application, or with `applications` the sum

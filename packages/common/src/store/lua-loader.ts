@@ -22,6 +22,8 @@ export const SCRIPT_NAMES = [
   'set-callback',
   'authenticate',
   'rotate-secret',
+  'mark-scheduled',
+  'reconciler-lease',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

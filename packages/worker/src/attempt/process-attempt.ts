@@ -9,6 +9,7 @@ import {
 } from '@relay/common';
 import { deliverPendingResultAfterCrash, deliverResult } from '../callback/inline-delivery.js';
 import { storeOf, type WorkerDeps } from '../deps.js';
+import { retryWrite, type AttemptOutcome } from '../held-outcomes.js';
 import { outcomeError } from '../http/error-classification.js';
 import { sendHttp } from '../http/http-call.js';
 import { decideNext } from '../retry-policy.js';
@@ -41,15 +42,22 @@ function attemptTimeoutMs(deps: WorkerDeps, spec: JobSpec): number {
  */
 export async function processAttempt(deps: WorkerDeps, message: AttemptMessage, log: Logger): Promise<void> {
   const { jobId, attempt: n } = message;
+  // This worker made the call already but could not record it: record it, never call again.
+  const held = deps.heldAttempts?.get(heldKey(message));
+  if (held) return settleAttempt(deps, message, held, log);
   const lease = { token: randomUUID(), ms: attemptTimeoutMs(deps, message.spec) + LEASE_GRACE_MS };
-  let begin = await storeOf(deps, message).beginAttempt(jobId, n, lease);
+  const cancelCallback = message.spec.callbackUrl ? pendingCallback() : null;
+  let begin = await storeOf(deps, message).beginAttempt(jobId, n, lease, undefined, cancelCallback);
   if (begin.outcome === 'missing') {
     // Expired, or lost with a Redis restart: the message is the durable copy.
     log.warn({ attempt: n }, 'job record missing; recreating it from the message');
-    begin = await storeOf(deps, message).beginAttempt(jobId, n, lease, {
-      spec: message.spec,
-      createdAt: message.createdAt,
-    });
+    begin = await storeOf(deps, message).beginAttempt(
+      jobId,
+      n,
+      lease,
+      { spec: message.spec, createdAt: message.createdAt },
+      cancelCallback,
+    );
   }
 
   switch (begin.outcome) {
@@ -58,11 +66,11 @@ export async function processAttempt(deps: WorkerDeps, message: AttemptMessage, 
       return deliverPendingResultAfterCrash(deps, message, log);
     case 'stale':
       // Attempt n is already recorded. If the crash came between recording it
-      // and scheduling attempt n+1, schedule it now (a duplicate is harmless:
-      // the lease and the attempt counter make the extra copy a no-op).
-      if (begin.status === JobStatus.retrying && begin.attemptsDone === n) {
+      // and scheduling attempt n+1, schedule it now. Once n+1 is marked as
+      // scheduled, a stale copy of n publishes nothing: chains never fork.
+      if (begin.status === JobStatus.retrying && begin.attemptsDone === n && begin.scheduled <= n) {
         const dueAt = begin.nextAttemptAt ? Date.parse(begin.nextAttemptAt) : deps.now();
-        await deps.scheduler.schedule({ ...message, attempt: n + 1, dueAt });
+        await scheduleNext(deps, message, dueAt);
       } else {
         log.debug({ attempt: n, attemptsDone: begin.attemptsDone }, 'duplicate attempt message dropped');
       }
@@ -74,6 +82,12 @@ export async function processAttempt(deps: WorkerDeps, message: AttemptMessage, 
         dueAt: deps.now() + begin.leaseRemainingMs + BUSY_RECHECK_MARGIN_MS,
       });
       return;
+    case 'cancelled':
+      // A cancel requested during an earlier, unfinished attempt: the job ends
+      // here without calling the target, and its callback goes out.
+      log.info({ attempt: n }, 'cancel requested before this attempt; job cancelled');
+      deps.metrics?.jobFinished(JobStatus.cancelled, Date.parse(message.createdAt), message.application);
+      return deliverPendingResultAfterCrash(deps, message, log);
     case 'missing':
       throw new Error('job record could not be recreated');
     case 'run':
@@ -118,23 +132,56 @@ async function runAttempt(deps: WorkerDeps, message: AttemptMessage, log: Logger
   };
   deps.metrics?.attempt(entry, decision.kind);
 
+  const outcome: AttemptOutcome =
+    decision.kind === 'retry'
+      ? { entry, dueAt: deps.now() + decision.delayMs }
+      : { entry, status: decision.kind === 'success' ? JobStatus.completed : JobStatus.failed };
+  // Held until recorded: a write that fails never makes the target be called again.
+  deps.heldAttempts?.hold(heldKey(message), outcome);
+  await settleAttempt(deps, message, outcome, log);
+}
+
+function heldKey(message: AttemptMessage): string {
+  return `${message.jobId}:${message.attempt}`;
+}
+
+/** Publishes attempt n+1 and marks it scheduled, so that stale copies of attempt n drop out. */
+async function scheduleNext(deps: WorkerDeps, message: AttemptMessage, dueAt: number): Promise<void> {
+  await deps.scheduler.schedule({ ...message, attempt: message.attempt + 1, dueAt });
+  await storeOf(deps, message)
+    .markScheduled(message.jobId, message.attempt + 1)
+    .catch(() => undefined);
+}
+
+/** Records the outcome of a call (retrying the write, never the call) and does what comes next. */
+async function settleAttempt(
+  deps: WorkerDeps,
+  message: AttemptMessage,
+  outcome: AttemptOutcome,
+  log: Logger,
+): Promise<void> {
+  const { jobId, attempt: n, spec } = message;
+  const { entry } = outcome;
+  const record = (r: Parameters<ReturnType<typeof storeOf>['recordAttempt']>[1]) =>
+    retryWrite(() => storeOf(deps, message).recordAttempt(jobId, r), log, 'attempt record');
   const callback = spec.callbackUrl ? pendingCallback() : null;
-  if (decision.kind === 'retry') {
-    const dueAt = deps.now() + decision.delayMs;
+  if ('dueAt' in outcome) {
+    const { dueAt } = outcome;
     // Record first, then schedule: a crash in between is repaired by the
     // 'stale' branch above when this message is redelivered.
-    const written = await storeOf(deps, message).recordAttempt(jobId, {
+    const written = await record({
       attempt: entry,
       status: JobStatus.retrying,
       nextAttemptAt: new Date(dueAt).toISOString(),
       callback,
       deadLettered: false,
     });
+    deps.heldAttempts?.release(heldKey(message));
     if (written === JobStatus.retrying) {
-      await deps.scheduler.schedule({ ...message, attempt: n + 1, dueAt });
+      await scheduleNext(deps, message, dueAt);
       deps.metrics?.retryScheduled();
       log.info(
-        { attempt: n, statusCode: result.statusCode, error: entry.error?.code, delayMs: decision.delayMs },
+        { attempt: n, statusCode: entry.statusCode, error: entry.error?.code, delayMs: dueAt - deps.now() },
         'attempt failed; retry scheduled',
       );
       return;
@@ -143,19 +190,20 @@ async function runAttempt(deps: WorkerDeps, message: AttemptMessage, log: Logger
     return finish(deps, message, entry, written, log);
   }
 
-  const status = decision.kind === 'success' ? JobStatus.completed : JobStatus.failed;
+  const { status } = outcome;
   if (status === JobStatus.failed) {
     // Dead-letter before recording: once the job reads 'failed', its
     // message is already in the archive.
     await deps.scheduler.deadLetter(message, entry.error?.code ?? 'failed');
   }
-  const written = await storeOf(deps, message).recordAttempt(jobId, {
+  const written = await record({
     attempt: entry,
     status,
     nextAttemptAt: null,
     callback,
     deadLettered: status === JobStatus.failed,
   });
+  deps.heldAttempts?.release(heldKey(message));
   if (written === JobStatus.failed) deps.metrics?.deadLettered();
   return finish(deps, message, entry, written, log);
 }

@@ -6,6 +6,14 @@ import { signWebhook, withWebhookHeaders } from '../signing/webhook-signature.js
 /** Methods that get `payload` as a JSON body (when the payload is not null). */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * Headers relay adds to every target request so that a target can drop
+ * duplicates: the job id, and the attempt number (a redelivered copy of one
+ * attempt carries the same number). Documented in docs/api.md.
+ */
+export const JOB_ID_HEADER = 'relay-job-id';
+export const ATTEMPT_HEADER = 'relay-attempt';
+
 /** The job's request as sent to the target: its headers with relay's defaults, and its JSON body. */
 export function buildTargetRequest(spec: JobSpec): { headers: Record<string, string>; body: string | null } {
   // Header names are case-insensitive: a job's `User-Agent` must replace the
@@ -37,6 +45,8 @@ export async function targetRequest(
   message: AttemptMessage,
 ): Promise<{ headers: Record<string, string>; body: string | null }> {
   const request = buildTargetRequest(message.spec);
+  request.headers[JOB_ID_HEADER] = message.jobId;
+  request.headers[ATTEMPT_HEADER] = String(message.attempt);
   if (message.traceId) request.headers.traceparent = traceparent(message.traceId);
   const signing = await deps.signing.get(message.application);
   if (!signing?.signTargetRequests || signing.secrets.length === 0) return request;

@@ -1,5 +1,6 @@
 import { CallbackStatus, type CallbackMessage, type CallbackState, type Logger } from '@relay/common';
 import type { CallbackDeps } from '../deps.js';
+import { retryWrite, type HeldCallback } from '../held-outcomes.js';
 import { outcomeError } from '../http/error-classification.js';
 import { sendHttp } from '../http/http-call.js';
 import { CALLBACK_USER_AGENT } from '../package-version.js';
@@ -21,6 +22,9 @@ const CALLBACK_RESPONSE_MAX_BYTES = 4096;
  * `retrying`, so a crash in between leaves a duplicate delivery, never none.
  */
 export async function deliverCallback(deps: CallbackDeps, message: CallbackMessage, log: Logger): Promise<void> {
+  // Made already by this worker, but its state write failed: write it, do not POST again.
+  const held = deps.heldCallbacks?.get(heldCallbackKey(message));
+  if (held) return settleCallback(deps, message, held, log);
   const body = JSON.stringify(message.body);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': CALLBACK_USER_AGENT };
   const signing = await deps.signing.get(message.application);
@@ -43,7 +47,6 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
     { maxAttempts: deps.callbackMaxAttempts, retryDelayMs: deps.callbackRetryDelayMs, maxDelayMs: deps.maxDelayMs },
     deps.random(),
   );
-  const store = deps.store.forApplication(message.application);
   const state: CallbackState = {
     status: CallbackStatus.delivered,
     statusCode: result.statusCode,
@@ -55,7 +58,7 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
   if (decision.kind === 'success') {
     // debug: 'job finished' already logged this job at info; one line per job on the success path.
     log.debug({ delivery: message.delivery, statusCode: result.statusCode }, 'callback delivered');
-    await store.setCallback(message.jobId, state, 'callbacks_sent');
+    await settleCallback(deps, message, { state, counter: 'callbacks_sent' }, log);
     deps.metrics?.callback('delivered');
     return;
   }
@@ -67,7 +70,8 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
       { delivery: message.delivery, statusCode: result.statusCode, error: state.error },
       'callback failed for good',
     );
-    await store.setCallback(message.jobId, { ...state, status: CallbackStatus.failed }, 'callbacks_failed');
+    const failed = { ...state, status: CallbackStatus.failed };
+    await settleCallback(deps, message, { state: failed, counter: 'callbacks_failed' }, log);
     deps.metrics?.callback('failed');
     return;
   }
@@ -78,10 +82,28 @@ export async function deliverCallback(deps: CallbackDeps, message: CallbackMessa
     { delivery: message.delivery, statusCode: result.statusCode, delayMs: delay },
     'callback failed; retry scheduled',
   );
-  await store.setCallback(message.jobId, {
-    ...state,
-    status: CallbackStatus.retrying,
-    nextAttemptAt: new Date(dueAt).toISOString(),
-  });
+  const retrying = { ...state, status: CallbackStatus.retrying, nextAttemptAt: new Date(dueAt).toISOString() };
+  await settleCallback(deps, message, { state: retrying, counter: null }, log);
   deps.metrics?.callback('retry_scheduled');
+}
+
+export function heldCallbackKey(message: CallbackMessage): string {
+  return `${message.jobId}:${message.webhookId}:${message.delivery}`;
+}
+
+/**
+ * Records a delivery's outcome. The delivery happened: a failed write is
+ * retried (and the outcome held for this message's next copy), never the POST.
+ */
+export async function settleCallback(
+  deps: CallbackDeps,
+  message: CallbackMessage,
+  outcome: HeldCallback,
+  log: Logger,
+): Promise<void> {
+  const key = heldCallbackKey(message);
+  deps.heldCallbacks?.hold(key, outcome);
+  const store = deps.store.forApplication(message.application);
+  await retryWrite(() => store.setCallback(message.jobId, outcome.state, outcome.counter), log, 'callback state');
+  deps.heldCallbacks?.release(key);
 }

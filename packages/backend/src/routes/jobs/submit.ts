@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { ErrorBodySchema, JobSpecSchema, JobStatus, type NetworkAllowlist } from '@relay/common';
+import { AcceptUncertainError, ErrorBodySchema, JobSpecSchema, JobStatus, type NetworkAllowlist } from '@relay/common';
 import { rejectionReason } from '../../plugins/metrics.js';
 import { acceptJob } from '../../services/accept-job.js';
 import {
@@ -78,7 +78,11 @@ const submitRoutes: FastifyPluginAsyncTypebox<{ networkAllowlist: NetworkAllowli
       const spec = request.body;
       const accept = async () => {
         const submission = { spec, requestId: request.id, traceId: traceIdOf(request.headers.traceparent) };
-        const { jobId } = await acceptJob(app.jobQueue, request.jobs, submission, request.log);
+        const { jobId } = await acceptJob(app.jobQueue, request.jobs, submission, request.log).catch((err: unknown) => {
+          // The job may run: a retry with the same Idempotency-Key gets it.
+          if (err instanceof AcceptUncertainError) err.answer = acceptedAnswer(err.jobId);
+          throw err;
+        });
         // Named in the request's access line ('request done'), not a line of its own.
         request.acceptedJobId = jobId;
         return acceptedAnswer(jobId);

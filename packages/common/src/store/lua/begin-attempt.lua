@@ -3,11 +3,15 @@
   The lease (token + expiry in Redis time) keeps two copies of the same
   attempt message, which at-least-once delivery allows, from calling the
   target at the same time. A missing job is recreated from the message's
-  copy of the spec when one is given.
+  copy of the spec when one is given. A job whose cancel was requested while
+  an earlier attempt ran (and whose lease has expired) ends cancelled here,
+  without calling the target.
 
   KEYS[1]   job hash
   KEYS[2]   index of all jobs (a recreated job goes back into it)
   KEYS[3]   spec string
+  KEYS[4]   deadline index: a running job must progress by its lease's end
+  KEYS[5]   counters hash
 
   ARGV[1]   attempt       1-based attempt number
   ARGV[2]   leaseToken
@@ -20,9 +24,12 @@
   ARGV[9]   statusPrefix  prefix of the status index keys
   ARGV[10]  idxTtl
   ARGV[11]  application   of a recreated job
+  ARGV[12]  callback      stored callback state to set if the job ends cancelled; '' = none
 
   Returns {'missing'} | {'run', status, done} | {'final', status, done}
-    | {'stale', status, done, nextAttemptAt} | {'busy', status, done, leaseRemainingMs}.
+    | {'stale', status, done, nextAttemptAt, scheduled} | {'busy', status, done, leaseRemainingMs}
+    | {'cancelled', status, done}. `scheduled` is the highest attempt already published ('' = unknown).
+
 ]]
 local n, token, leaseMs, now, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local specJson, createdAtMs, jobId, statusPrefix, idxTtl = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
@@ -35,18 +42,35 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('SET', KEYS[3], specJson, 'EX', ttl)
   redis.call('ZADD', KEYS[2], createdAtMs, jobId)
 end
-local f = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt')
+local f = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt',
+  'scheduled', 'cancelRequested')
 local status = f[1]
 local done = tonumber(f[2]) or 0
 if isFinal(status) then return {'final', status, done} end
-if n <= done then return {'stale', status, done, f[5] or ''} end
+if n <= done then return {'stale', status, done, f[5] or '', f[6] or ''} end
 if status == STATUS.inProgress and f[3] ~= token then
   local untilMs = tonumber(f[4]) or 0
   if untilMs > nowMs then return {'busy', status, done, untilMs - nowMs} end
 end
+if f[7] == '1' then
+  redis.call('HSET', KEYS[1], 'status', STATUS.cancelled, 'completedAt', now, 'updatedAt', now)
+  redis.call('HDEL', KEYS[1], 'cancelRequested', 'leaseToken', 'leaseUntil', 'nextAttemptAt')
+  if ARGV[12] ~= '' then
+    redis.call('HSET', KEYS[1], 'callback', ARGV[12])
+    redis.call('ZADD', KEYS[4], nowMs, jobId)
+  else
+    redis.call('ZREM', KEYS[4], jobId)
+  end
+  moveStatus(KEYS[1], jobId, status, STATUS.cancelled, statusPrefix, idxTtl)
+  redis.call('HINCRBY', KEYS[5], STATUS_COUNTER[STATUS.cancelled], 1)
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[3], ttl)
+  return {'cancelled', status, done}
+end
 redis.call('HSET', KEYS[1], 'status', STATUS.inProgress, 'leaseToken', token,
   'leaseUntil', nowMs + leaseMs, 'updatedAt', now)
 redis.call('HDEL', KEYS[1], 'nextAttemptAt')
+redis.call('ZADD', KEYS[4], nowMs + leaseMs, jobId)
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[3], ttl)
 moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, idxTtl)

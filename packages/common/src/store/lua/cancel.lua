@@ -5,6 +5,7 @@
   KEYS[1]   job hash
   KEYS[2]   counters hash
   KEYS[3]   spec string
+  KEYS[4]   deadline index: a cancelled job leaves it, or with a callback is due now
 
   ARGV[1]   nowIso
   ARGV[2]   ttlSeconds
@@ -12,6 +13,7 @@
   ARGV[4]   statusPrefix
   ARGV[5]   idxTtl
   ARGV[6]   pendingCallback  stored callback state; '' when the job has no callback
+  ARGV[7]   nowMs
 
   Returns {'cancelled'} | {'requested'} | {'final', status} | {'missing'}.
 ]]
@@ -21,7 +23,12 @@ if not status then return {'missing'} end
 if status == STATUS.queued or status == STATUS.retrying then
   redis.call('HSET', KEYS[1], 'status', STATUS.cancelled, 'completedAt', now, 'updatedAt', now)
   redis.call('HDEL', KEYS[1], 'nextAttemptAt')
-  if callback ~= '' then redis.call('HSET', KEYS[1], 'callback', callback) end
+  if callback ~= '' then
+    redis.call('HSET', KEYS[1], 'callback', callback)
+    redis.call('ZADD', KEYS[4], ARGV[7], jobId)
+  else
+    redis.call('ZREM', KEYS[4], jobId)
+  end
   moveStatus(KEYS[1], jobId, status, STATUS.cancelled, statusPrefix, idxTtl)
   redis.call('HINCRBY', KEYS[2], STATUS_COUNTER[STATUS.cancelled], 1)
   redis.call('EXPIRE', KEYS[1], ttl)

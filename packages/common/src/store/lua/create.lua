@@ -6,7 +6,8 @@
   KEYS[1]   job hash
   KEYS[2]   counters hash
   KEYS[3]   spec string
-  KEYS[4..] the indexes the job goes into (all, status, host, metadata)
+  KEYS[4]   deadline index (the job must be started by its creation time)
+  KEYS[5..] the indexes the job goes into (all, status, host, metadata)
 
   ARGV[1]   ttlSeconds   lifetime of the job's keys
   ARGV[2]   idxTtl       lifetime of an index after its newest entry
@@ -22,7 +23,8 @@ for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('SET', KEYS[3], ARGV[6], 'EX', ttl)
-for i = 4, #KEYS do
+redis.call('ZADD', KEYS[4], createdAtMs, jobId)
+for i = 5, #KEYS do
   redis.call('ZADD', KEYS[i], createdAtMs, jobId)
   if trimBefore ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. trimBefore) end
   redis.call('EXPIRE', KEYS[i], idxTtl)

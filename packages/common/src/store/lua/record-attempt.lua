@@ -10,6 +10,8 @@
   KEYS[3]   counters hash
   KEYS[4]   index of dead-lettered jobs
   KEYS[5]   spec string
+  KEYS[6]   deadline index: a retrying job must progress by its due time, an
+            ended one with a callback by now; otherwise it leaves the index
 
   ARGV[1]   attempt         1-based attempt number
   ARGV[2]   attemptJson     the log entry
@@ -25,6 +27,7 @@
   ARGV[12]  idxTtl
   ARGV[13]  deadLettered    '1' when the job was published to the dead-letter exchange
   ARGV[14]  nowMs           score in the dead-letter index
+  ARGV[15]  nextAttemptAtMs the retry's due time as epoch ms ('' when not retrying)
 
   Returns the status written.
 ]]
@@ -56,6 +59,13 @@ if status == STATUS.failed and ARGV[13] == '1' then
   redis.call('ZADD', KEYS[4], ARGV[14], jobId)
   redis.call('EXPIRE', KEYS[4], idxTtl)
   redis.call('HINCRBY', KEYS[3], COUNTER.deadLettered, 1)
+end
+if status == STATUS.retrying then
+  redis.call('ZADD', KEYS[6], ARGV[15], jobId)
+elseif isFinal(status) and ARGV[7] ~= '' then
+  redis.call('ZADD', KEYS[6], ARGV[14], jobId)
+else
+  redis.call('ZREM', KEYS[6], jobId)
 end
 moveStatus(KEYS[1], jobId, old, status, statusPrefix, idxTtl)
 local counter = STATUS_COUNTER[status]

@@ -5,11 +5,14 @@
   KEYS[1]   job hash
   KEYS[2]   counters hash
   KEYS[3]   spec string
+  KEYS[4]   deadline index
 
   ARGV[1]   callback    stored callback state (callback-state.ts)
   ARGV[2]   nowIso
   ARGV[3]   ttlSeconds
   ARGV[4]   counter     '' = none
+  ARGV[5]   jobId
+  ARGV[6]   deadlineMs  when the next delivery is due (epoch ms); '' = settled, leaves the index
 
   Returns 1 when written, 0 when the job no longer exists.
 ]]
@@ -18,5 +21,6 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'callback', callback, 'updatedAt', now)
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[3], ttl)
+if ARGV[6] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) else redis.call('ZREM', KEYS[4], ARGV[5]) end
 if counter ~= '' then redis.call('HINCRBY', KEYS[2], counter, 1) end
 return 1

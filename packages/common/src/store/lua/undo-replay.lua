@@ -4,6 +4,7 @@
 
   KEYS[1]   job hash
   KEYS[2]   index of dead-lettered jobs
+  KEYS[3]   deadline index: the restored job is final again and leaves it
 
   ARGV[1]   attempts      the job's attempt count when it was replayed
   ARGV[2]   jobId
@@ -19,6 +20,7 @@ local u = cjson.decode(f[3])
 redis.call('HSET', KEYS[1], 'status', u.status, 'completedAt', u.completedAt, 'deadLetteredAt', u.deadLetteredAt,
   'callback', u.callback, 'error', u.error, 'seriesBase', u.seriesBase, 'replays', u.replays, 'requestId', u.requestId)
 redis.call('HDEL', KEYS[1], 'replayUndo', 'replayUndoDeadScore')
+redis.call('ZREM', KEYS[3], jobId)
 if f[4] and f[4] ~= '' then redis.call('ZADD', KEYS[2], f[4], jobId) end
 moveStatus(KEYS[1], jobId, STATUS.queued, u.status, statusPrefix, idxTtl)
 return 1
