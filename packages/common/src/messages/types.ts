@@ -108,4 +108,3 @@ export type WorkMessage = AttemptMessage | CallbackMessage;
 export function lastAttemptOfSeries(message: Pick<AttemptMessage, 'seriesBase' | 'spec'>): number {
   return message.seriesBase + message.spec.maxRetries + 1;
 }
-
