@@ -18,7 +18,8 @@ const POISON = ErrorCodes.POISON_MESSAGE;
 /**
  * Ends a poison message (failure-policy.ts): publishes it to the dead-letter
  * archive with the reason, then ends what it was for with
- * RELAY_ERR_POISON_MESSAGE: an attempt's job as `failed`, a callback's
+ * RELAY_ERR_POISON_MESSAGE: an attempt's job as `failed` (`cancelled`, not
+ * dead-lettered, when a cancel was requested meanwhile), a callback's
  * delivery as `failed`. A job that is already final was ended by another
  * copy or a cancel: nothing is published again. Throws when Redis or the
  * broker failed; the message is then deferred and ends on its next failure.
@@ -45,9 +46,13 @@ async function failPoisonAttempt(
     log.warn({ attempt: message.attempt, status: job.status, failures }, 'poison message of a finished job dropped');
     return;
   }
+  // A cancel that arrived while the handling kept failing (the job stayed
+  // in_progress under its lease) wins: the client asked for the job to stop,
+  // and it has. Nothing is dead-lettered for a cancelled job.
+  const cancelled = job?.cancelRequested === true;
   // Dead-letter before recording, as for any failed job: once the job reads
   // 'failed', its message is already in the archive.
-  await deps.scheduler.deadLetter(message, POISON.code);
+  if (!cancelled) await deps.scheduler.deadLetter(message, POISON.code);
   if (!job) {
     // No record to end (expired, or lost with Redis and not recreated): the
     // archive is all that is left of it.
@@ -66,14 +71,14 @@ async function failPoisonAttempt(
   };
   const written = await store.recordAttempt(message.jobId, {
     attempt: entry,
-    status: JobStatus.failed,
+    status: cancelled ? JobStatus.cancelled : JobStatus.failed,
     nextAttemptAt: null,
     callback: message.spec.callbackUrl ? pendingCallback() : null,
-    deadLettered: true,
+    deadLettered: !cancelled,
   });
-  log.error({ attempt: message.attempt, failures, status: written }, 'poison message: job failed and dead-lettered');
-  if (written !== JobStatus.failed) return;
-  deps.metrics?.deadLettered();
+  log.error({ attempt: message.attempt, failures, status: written }, 'poison message: job ended');
+  if (written !== JobStatus.failed && written !== JobStatus.cancelled) return;
+  if (written === JobStatus.failed) deps.metrics?.deadLettered();
   deps.metrics?.jobFinished(written, Date.parse(message.createdAt), message.application);
   // The job has ended either way: a delivery that fails here is left
   // 'pending' for the repair of pending callbacks, rather than making this
