@@ -5,6 +5,7 @@
 
 import { parseNetworkAllowlist } from './address-policy.js';
 import { DEFAULT_JSON_MAX_DEPTH } from './json-depth.js';
+import { MessageLimits } from './messages/types.js';
 
 type FieldSpec =
   | { kind: 'string'; env: string; default: string; doc: string }
@@ -116,7 +117,8 @@ export const commonConfigSpec = {
     env: 'JSON_MAX_DEPTH',
     default: DEFAULT_JSON_MAX_DEPTH,
     min: 8,
-    max: 1000,
+    // Messages carry payloads and responses: the codec accepts this much.
+    max: MessageLimits.jsonDepth.payload,
     doc: 'Deepest nesting of objects and arrays accepted in a request body (deeper: 400 RELAY_ERR_JSON_TOO_DEEP); a target response body nested deeper is stored as its text',
   },
 } as const satisfies Record<string, FieldSpec>;

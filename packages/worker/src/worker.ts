@@ -21,8 +21,7 @@ import type { WorkerDeps } from './deps.js';
 import { createGuardedAgent, type LookupFunction } from './http/connect-guard.js';
 import { attemptMetrics, callbackMetrics } from './metrics/adapters.js';
 import { createWorkerMetrics } from './metrics/definitions.js';
-import { endPoisonMessage } from './poison/end-poison.js';
-import { failuresOf, judgeFailure, stepOf } from './poison/failure-policy.js';
+import { handleFailure } from './poison/handle-failure.js';
 import { startMetricsServer } from './metrics/server.js';
 import { Scheduler } from './scheduler.js';
 import { SigningSecretCache } from './signing/signing-secrets.js';
@@ -34,9 +33,9 @@ import { SigningSecretCache } from './signing/signing-secrets.js';
 const MIN_CONNECTIONS_PER_ORIGIN = 16;
 
 /**
- * A message whose processing failed is tried again after this long; a failure
- * that counts towards POISON_MAX_FAILURES doubles it, up to DEFER_MAX_MS
- * (poison/failure-policy.ts).
+ * A message whose processing failed is tried again after this long; each
+ * failure that counts towards POISON_MAX_FAILURES doubles it, up to
+ * DEFER_MAX_MS (poison/failure-policy.ts).
  */
 const DEFER_MS = 1000;
 const DEFER_MAX_MS = 30_000;
@@ -153,22 +152,8 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   };
 
   const defer = async (message: WorkMessage, err: unknown): Promise<void> => {
-    const verdict = judgeFailure(err, failuresOf(message), {
-      maxFailures: config.poisonMaxFailures,
-      baseDelayMs: DEFER_MS,
-      maxDelayMs: DEFER_MAX_MS,
-    });
-    const fields = { err, jobId: message.jobId, kind: message.kind };
-    if (verdict.kind === 'poison') {
-      return endPoisonMessage(deps, message, verdict.failures, log.child({ jobId: message.jobId }));
-    }
-    if (verdict.kind === 'outage') {
-      log.warn(fields, 'processing failed (backing service down); message deferred');
-      return scheduler.schedule({ ...message, dueAt: now() + verdict.delayMs });
-    }
-    log.warn({ ...fields, failures: verdict.failures }, 'processing failed; message deferred');
-    const failures = { step: stepOf(message), count: verdict.failures };
-    await scheduler.schedule({ ...message, failures, dueAt: now() + verdict.delayMs });
+    const failureOptions = { maxFailures: config.poisonMaxFailures, baseDelayMs: DEFER_MS, maxDelayMs: DEFER_MAX_MS };
+    await handleFailure(deps, message, err, failureOptions, log);
   };
 
   const metricsServer = await startMetricsServer({

@@ -1,7 +1,8 @@
 import type { Options } from 'amqplib';
 import { Compile } from 'typebox/compile';
 import { PRIORITY_LEVELS } from '../keys/queues.js';
-import { lastAttemptOfSeries, WorkMessageSchema, type WorkMessage } from './types.js';
+import { findJsonDepthExcess } from '../json-depth.js';
+import { lastAttemptOfSeries, MessageLimits, WorkMessageSchema, type WorkMessage } from './types.js';
 
 /** AMQP properties of a work message: its job's priority (callbacks go at normal priority). */
 export function messageProperties(message: WorkMessage): Options.Publish {
@@ -17,7 +18,8 @@ const workMessage = Compile(WorkMessageSchema);
 
 /**
  * Parses a message, or returns null when it is not one of ours: bad JSON,
- * another version than MESSAGE_VERSION, or any field outside its schema
+ * nested deeper than MessageLimits.jsonDepth allows (it could not be encoded
+ * again), another version than MESSAGE_VERSION, or any field outside its schema
  * (WorkMessageSchema: ids of their shape, numbers within MessageLimits, the
  * job spec as the API accepts it). An attempt number past the last of its
  * series is refused too: the worker never schedules one, so only a forged or
@@ -31,6 +33,8 @@ export function decodeMessage(content: Buffer): WorkMessage | null {
   } catch {
     return null;
   }
+  const { payload, envelope } = MessageLimits.jsonDepth;
+  if (findJsonDepthExcess(value, payload + envelope) !== null) return null;
   if (!workMessage.Check(value)) return null;
   const message = value as WorkMessage;
   if (message.kind === 'attempt' && message.attempt > lastAttemptOfSeries(message)) return null;

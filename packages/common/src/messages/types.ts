@@ -27,6 +27,13 @@ export const MessageLimits = {
   failures: { minimum: 1, maximum: 100 },
   /** Epoch ms; year 2286 at most. */
   dueAt: { minimum: 0, maximum: 9_999_999_999_999 },
+  /**
+   * Deepest nesting of a whole message: the largest JSON_MAX_DEPTH of a
+   * payload or a recorded response, plus the levels of the message around it.
+   * A message nested deeper could not be encoded again (to defer or
+   * dead-letter it), so it is refused as corrupt.
+   */
+  jsonDepth: { payload: 1000, envelope: 8 },
 } as const;
 
 const JobId = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });

@@ -119,6 +119,15 @@ describe('encodeMessage / decodeMessage', () => {
     ['a failure count past its bound', raw({ ...attempt, failures: { step: 2, count: 1000 } })],
     ['a callback delivery past CALLBACK_MAX_ATTEMPTS allows', raw({ ...callback, delivery: 31 })],
     ['a callback with a malformed webhook id', raw({ ...callback, webhookId: 'evil' })],
+    [
+      'a payload nested deeper than any JSON_MAX_DEPTH (it could not be encoded again)',
+      Buffer.from(
+        JSON.stringify({ ...attempt, spec: { ...spec, payload: '#' } }).replace(
+          '"#"',
+          '['.repeat(10_000) + ']'.repeat(10_000),
+        ),
+      ),
+    ],
   ])('returns null for %s', (_label, content) => {
     expect(decodeMessage(content)).toBeNull();
   });

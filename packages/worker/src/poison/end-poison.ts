@@ -12,6 +12,7 @@ import {
 } from '@relay/common';
 import { deliverResult } from '../callback/inline-delivery.js';
 import { storeOf, type WorkerDeps } from '../deps.js';
+import { isOutage } from './failure-policy.js';
 
 const POISON = ErrorCodes.POISON_MESSAGE;
 
@@ -22,7 +23,8 @@ const POISON = ErrorCodes.POISON_MESSAGE;
  * dead-lettered, when a cancel was requested meanwhile), a callback's
  * delivery as `failed`. A job that is already final was ended by another
  * copy or a cancel: nothing is published again. Throws when Redis or the
- * broker failed; the message is then deferred and ends on its next failure.
+ * broker is down; the message then goes back to the broker and ends on its
+ * next failure.
  */
 export async function endPoisonMessage(
   deps: WorkerDeps,
@@ -41,7 +43,13 @@ async function failPoisonAttempt(
   log: Logger,
 ): Promise<void> {
   const store = storeOf(deps, message);
-  const job = await store.get(message.jobId);
+  const job = await unlessBroken(store.get(message.jobId), log);
+  if (job === BROKEN) {
+    // The record itself is what fails: the archive keeps the message.
+    await deps.scheduler.deadLetter(message, POISON.code);
+    log.error({ attempt: message.attempt, failures }, 'poison message of an unreadable job dead-lettered');
+    return;
+  }
   if (job && isFinalStatus(job.status)) {
     log.warn({ attempt: message.attempt, status: job.status, failures }, 'poison message of a finished job dropped');
     return;
@@ -69,15 +77,18 @@ async function failPoisonAttempt(
     error: { code: POISON.code, message: POISON.message },
     retryable: false,
   };
-  const written = await store.recordAttempt(message.jobId, {
-    attempt: entry,
-    status: cancelled ? JobStatus.cancelled : JobStatus.failed,
-    nextAttemptAt: null,
-    callback: message.spec.callbackUrl ? pendingCallback() : null,
-    deadLettered: !cancelled,
-  });
+  const written = await unlessBroken(
+    store.recordAttempt(message.jobId, {
+      attempt: entry,
+      status: cancelled ? JobStatus.cancelled : JobStatus.failed,
+      nextAttemptAt: null,
+      callback: message.spec.callbackUrl ? pendingCallback() : null,
+      deadLettered: !cancelled,
+    }),
+    log,
+  );
   log.error({ attempt: message.attempt, failures, status: written }, 'poison message: job ended');
-  if (written !== JobStatus.failed && written !== JobStatus.cancelled) return;
+  if (written === BROKEN || (written !== JobStatus.failed && written !== JobStatus.cancelled)) return;
   if (written === JobStatus.failed) deps.metrics?.deadLettered();
   deps.metrics?.jobFinished(written, Date.parse(message.createdAt), message.application);
   // The job has ended either way: a delivery that fails here is left
@@ -88,6 +99,24 @@ async function failPoisonAttempt(
   });
 }
 
+const BROKEN = Symbol('broken record');
+
+/**
+ * A store call of the poison path whose failure is not an outage (the job's
+ * record is corrupt, say) resolves to BROKEN instead of throwing: ending the
+ * message must not fail for the reason it is being ended. An outage still
+ * throws, so the message is deferred and ends once the store is back.
+ */
+async function unlessBroken<T>(call: Promise<T>, log: Logger): Promise<T | typeof BROKEN> {
+  try {
+    return await call;
+  } catch (err) {
+    if (isOutage(err)) throw err;
+    log.error({ err }, 'poison message: job record could not be read or written');
+    return BROKEN;
+  }
+}
+
 async function failPoisonCallback(
   deps: WorkerDeps,
   message: CallbackMessage,
@@ -95,17 +124,20 @@ async function failPoisonCallback(
   log: Logger,
 ): Promise<void> {
   await deps.scheduler.deadLetter(message, POISON.code);
-  await storeOf(deps, message).setCallback(
-    message.jobId,
-    {
-      status: CallbackStatus.failed,
-      statusCode: null,
-      attempts: message.delivery,
-      error: { code: POISON.code, message: POISON.message },
-      lastAttemptAt: new Date(deps.now()).toISOString(),
-      nextAttemptAt: null,
-    },
-    'callbacks_failed',
+  await unlessBroken(
+    storeOf(deps, message).setCallback(
+      message.jobId,
+      {
+        status: CallbackStatus.failed,
+        statusCode: null,
+        attempts: message.delivery,
+        error: { code: POISON.code, message: POISON.message },
+        lastAttemptAt: new Date(deps.now()).toISOString(),
+        nextAttemptAt: null,
+      },
+      'callbacks_failed',
+    ),
+    log,
   );
   deps.metrics?.callback('failed');
   log.error({ delivery: message.delivery, failures }, 'poison message: callback failed and dead-lettered');

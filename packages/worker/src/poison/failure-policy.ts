@@ -6,15 +6,16 @@ import { ServiceUnavailableError, type WorkMessage } from '@relay/common';
  *
  * The rule: an outage of a backing service does not count, anything else
  * does. An outage is a ServiceUnavailableError (Redis or RabbitMQ
- * unreachable, timing out, out of memory, loading, read-only), except a
- * command or script error reply (`ERR ...`), which the same message would
- * get again. An outage would fail every message alike and passes by itself,
- * so counting it would dead-letter every job in flight during an ordinary
- * Redis restart; it is waited out at the base delay. Any other error (a
- * TypeError, a RangeError from JSON.stringify, a refused script) follows the
- * message wherever it goes: each one counts, the wait doubles from the base
- * up to the ceiling, and the failure that reaches the limit makes the message
- * poison: it is dead-lettered and its job (or callback) ends failed.
+ * unreachable or timing out, or Redis replying OOM, LOADING, BUSY, READONLY
+ * and the like) but not another error reply (`ERR ...`, `WRONGTYPE ...`),
+ * which the same message would get again. An outage fails every message
+ * alike and passes by itself, so counting it would dead-letter every job in
+ * flight during an ordinary Redis restart: it is waited out at the base
+ * delay. Any other error (a TypeError, a RangeError from JSON.stringify, a
+ * refused script) follows the message wherever it goes: each one counts, the
+ * wait doubles from the base up to the ceiling, and the failure that reaches
+ * the limit makes the message poison: it is dead-lettered and its job (or
+ * callback) ends failed.
  */
 
 export interface FailureOptions {
@@ -31,12 +32,18 @@ export type FailureVerdict =
   | { kind: 'defer'; failures: number; delayMs: number }
   | { kind: 'poison'; failures: number };
 
+/**
+ * Error replies of Redis that report its state, not the command: out of
+ * memory, loading, busy with a script, a replica or a failing-over primary.
+ */
+const TRANSIENT_REPLY = /^(OOM|LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|NOSCRIPT)\b/;
+
 /** True when the error is a backing service's outage rather than the message's own fault. */
 export function isOutage(err: unknown): boolean {
   if (!(err instanceof ServiceUnavailableError)) return false;
   const cause = err.cause as { name?: unknown; message?: unknown } | undefined;
-  const replyError = cause?.name === 'ReplyError' && typeof cause.message === 'string';
-  return !(replyError && /^ERR\b/.test(cause.message as string));
+  if (cause?.name !== 'ReplyError' || typeof cause.message !== 'string') return true;
+  return TRANSIENT_REPLY.test(cause.message);
 }
 
 /** The step a failure count belongs to: the attempt or the delivery number. */

@@ -23,6 +23,8 @@ describe('isOutage', () => {
     expect(isOutage(new TypeError('x is undefined'))).toBe(false);
     expect(isOutage(new RangeError('Maximum call stack size exceeded'))).toBe(false);
     expect(isOutage(new ServiceUnavailableError('Redis', replyError('ERR user_script:12: bad argument')))).toBe(false);
+    const wrongType = replyError('WRONGTYPE Operation against a key holding the wrong kind of value');
+    expect(isOutage(new ServiceUnavailableError('Redis', wrongType))).toBe(false);
     expect(isOutage('a string')).toBe(false);
     expect(isOutage(undefined)).toBe(false);
   });
