@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { networkAllowlist, RelayError, type Logger } from '@relay/common';
 import type { BackendConfig } from './config.js';
 import { installErrorHandling } from './error-handler.js';
+import { installJsonDepthLimit } from './json-depth-limit.js';
 import authPlugin from './plugins/auth.js';
 import jobQueuePlugin from './plugins/job-queue.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
@@ -47,6 +48,7 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   // fails validation further down.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
+  installJsonDepthLimit(app, config.jsonMaxDepth);
   // One access line per request (the request id is in the logger's bindings).
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(

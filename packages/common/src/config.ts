@@ -4,6 +4,8 @@
  */
 
 import { parseNetworkAllowlist } from './address-policy.js';
+import { DEFAULT_JSON_MAX_DEPTH } from './json-depth.js';
+import { MessageLimits } from './messages/types.js';
 
 type FieldSpec =
   | { kind: 'string'; env: string; default: string; doc: string }
@@ -107,6 +109,17 @@ export const commonConfigSpec = {
     env: 'RELAY_ALLOW_PRIVATE_NETWORKS',
     default: '',
     doc: 'Comma-separated CIDRs (`127.0.0.0/8`, `::1/128`) and host names (`localhost`) that targets and callbacks may reach although loopback, private, link-local or reserved; unset: all such addresses are refused (see SSRF guard)',
+  },
+  // In the common spec: the backend refuses submissions nested deeper, the
+  // worker keeps a target's JSON answer nested deeper as text.
+  jsonMaxDepth: {
+    kind: 'int',
+    env: 'JSON_MAX_DEPTH',
+    default: DEFAULT_JSON_MAX_DEPTH,
+    min: 8,
+    // Messages carry payloads and responses: the codec accepts this much.
+    max: MessageLimits.jsonDepth.payload,
+    doc: 'Deepest nesting of objects and arrays accepted in a request body (deeper: 400 RELAY_ERR_JSON_TOO_DEEP); a target response body nested deeper is stored as its text',
   },
 } as const satisfies Record<string, FieldSpec>;
 

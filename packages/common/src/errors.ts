@@ -12,6 +12,11 @@ export const ErrorCodes = {
     message: 'Send the body as application/json',
   },
   BODY_TOO_LARGE: { code: 'RELAY_ERR_BODY_TOO_LARGE', statusCode: 413, message: 'The request body is too large' },
+  JSON_TOO_DEEP: {
+    code: 'RELAY_ERR_JSON_TOO_DEEP',
+    statusCode: 400,
+    message: 'The request body nests objects and arrays deeper than allowed (JSON_MAX_DEPTH)',
+  },
   NOT_FOUND: { code: 'RELAY_ERR_NOT_FOUND', statusCode: 404, message: 'Not found' },
   JOB_NOT_FOUND: { code: 'RELAY_ERR_JOB_NOT_FOUND', statusCode: 404, message: 'No job with this id' },
   JOB_FINISHED: {
@@ -97,6 +102,12 @@ export const ErrorCodes = {
     code: 'RELAY_ERR_CREDENTIALS_LOST',
     statusCode: 500,
     message: "The job's message was lost and its credential headers cannot be restored without RELAY_SECRET_KEY",
+  },
+  /** Handling the job's message failed POISON_MAX_FAILURES times (not counting outages of Redis or RabbitMQ). */
+  POISON_MESSAGE: {
+    code: 'RELAY_ERR_POISON_MESSAGE',
+    statusCode: 500,
+    message: 'Relay could not process this job: its handling failed repeatedly, so it was stopped and dead-lettered',
   },
 } as const satisfies Record<string, { code: `RELAY_ERR_${string}`; statusCode: number; message: string }>;
 

@@ -1,6 +1,7 @@
 export * from './status.js';
 export * from './job-schema.js';
 export * from './errors.js';
+export * from './json-depth.js';
 export * from './error-body.js';
 export * from './keys/redis-keys.js';
 export * from './keys/queues.js';

@@ -44,7 +44,7 @@ function caseInsensitiveAlternation(words: readonly string[]): string {
 
 export const RESERVED_HEADER_PATTERN = caseInsensitiveAlternation(RESERVED_HEADER_NAMES);
 
-const HttpUrl = Type.String({
+export const HttpUrl = Type.String({
   format: 'uri',
   // Case-insensitive scheme and a non-empty authority: only http(s) is relayed.
   pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+',

@@ -25,6 +25,7 @@ describe('loadConfig(commonConfigSpec)', () => {
       secretKey: '',
       redactHeaders: [],
       allowPrivateNetworks: '',
+      jsonMaxDepth: 64,
     });
   });
 
@@ -43,6 +44,7 @@ describe('loadConfig(commonConfigSpec)', () => {
       JOB_TTL_SECONDS: '60',
       LOG_LEVEL: 'silent',
       STARTUP_TIMEOUT_MS: '0',
+      JSON_MAX_DEPTH: '100',
     });
     expect(config).toEqual({
       rabbitmqUrl: 'amqps://u:p@mq.example:5671/vhost',
@@ -55,6 +57,7 @@ describe('loadConfig(commonConfigSpec)', () => {
       secretKey: '',
       redactHeaders: [],
       allowPrivateNetworks: '',
+      jsonMaxDepth: 100,
     });
   });
 

@@ -1,4 +1,4 @@
-import { commonConfigSpec, JobSpecLimits, loadConfig, type ConfigOf } from '@relay/common';
+import { commonConfigSpec, JobSpecLimits, loadConfig, MessageLimits, type ConfigOf } from '@relay/common';
 
 export const workerConfigSpec = {
   ...commonConfigSpec,
@@ -70,7 +70,8 @@ export const workerConfigSpec = {
     env: 'CALLBACK_MAX_ATTEMPTS',
     default: 8,
     min: 1,
-    max: 30,
+    // A callback message with a higher delivery number is refused as forged.
+    max: MessageLimits.delivery.maximum,
     doc: 'Delivery attempts of a result to its callback URL before it is marked failed',
   },
   callbackRetryDelayMs: {
@@ -126,6 +127,14 @@ export const workerConfigSpec = {
     min: 50,
     max: 600_000,
     doc: "Time between the reconciler's sweeps (ms); its lease lasts three intervals, so another worker takes over that long after the active one dies",
+  },
+  poisonMaxFailures: {
+    kind: 'int',
+    env: 'POISON_MAX_FAILURES',
+    default: 5,
+    min: 1,
+    max: MessageLimits.failures.maximum,
+    doc: 'Times the handling of one message may fail (an outage of Redis or RabbitMQ does not count) before it is dead-lettered and its job ends failed with RELAY_ERR_POISON_MESSAGE',
   },
 } as const;
 

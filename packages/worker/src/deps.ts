@@ -23,6 +23,8 @@ export interface WorkerDeps {
   now: () => number;
   /** RESPONSE_BODY_MAX_BYTES: bytes of a target's answer kept per attempt. */
   bodyCap: number;
+  /** JSON_MAX_DEPTH: a target's JSON answer nested deeper is recorded as its text. */
+  jsonMaxDepth?: number;
   /** ATTEMPT_TIMEOUT_MAX_MS: a job's timeout above it is clamped to it. */
   attemptTimeoutMaxMs: number;
   /** RETRY_MAX_DELAY_MS: upper bound of one backoff delay, attempts and callbacks alike. */

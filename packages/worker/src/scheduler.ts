@@ -2,7 +2,6 @@ import {
   encodeMessage,
   messageProperties,
   planDelayHop,
-  type AttemptMessage,
   publishConfirmed,
   type AmqpHandle,
   type QueueNames,
@@ -37,10 +36,11 @@ export class Scheduler {
   }
 
   /**
-   * Publishes a finished job's message to the dead-letter exchange (the
-   * durable archive of failed jobs), with why it failed in the headers.
+   * Publishes a finished job's message (or a poison callback message) to the
+   * dead-letter exchange (the durable archive of failed jobs), with why it
+   * failed in the headers.
    */
-  async deadLetter(message: AttemptMessage, reason: string): Promise<void> {
+  async deadLetter(message: WorkMessage, reason: string): Promise<void> {
     await publishConfirmed(
       this.amqp.publishChannel(),
       { exchange: this.queues.deadLetterExchange, queue: '' },

@@ -25,6 +25,7 @@ import { HeldOutcomes } from './held-outcomes.js';
 import { createGuardedAgent, type LookupFunction } from './http/connect-guard.js';
 import { attemptMetrics, callbackMetrics } from './metrics/adapters.js';
 import { createWorkerMetrics } from './metrics/definitions.js';
+import { handleFailure } from './poison/handle-failure.js';
 import { startMetricsServer } from './metrics/server.js';
 import { createReconcilerMetrics } from './reconciler/reconciler-metrics.js';
 import { Reconciler } from './reconciler/reconciler.js';
@@ -37,8 +38,13 @@ import { SigningSecretCache } from './signing/signing-secrets.js';
  */
 const MIN_CONNECTIONS_PER_ORIGIN = 16;
 
-/** A message whose processing failed (Redis or the broker down) is tried again after this long. */
+/**
+ * A message whose processing failed is tried again after this long; each
+ * failure that counts towards POISON_MAX_FAILURES doubles it, up to
+ * DEFER_MAX_MS (poison/failure-policy.ts).
+ */
 const DEFER_MS = 1000;
+const DEFER_MAX_MS = 30_000;
 
 export interface WorkerOptions {
   config: WorkerConfig;
@@ -136,6 +142,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     random,
     now,
     bodyCap: config.responseBodyMaxBytes,
+    jsonMaxDepth: config.jsonMaxDepth,
     attemptTimeoutMaxMs: config.attemptTimeoutMaxMs,
     maxDelayMs: config.retryMaxDelayMs,
     retryAfterMaxMs: config.retryAfterMaxMs,
@@ -170,8 +177,8 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   };
 
   const defer = async (message: WorkMessage, err: unknown): Promise<void> => {
-    log.warn({ err, jobId: message.jobId, kind: message.kind }, 'processing failed; message deferred');
-    await scheduler.schedule({ ...message, dueAt: now() + DEFER_MS });
+    const failureOptions = { maxFailures: config.poisonMaxFailures, baseDelayMs: DEFER_MS, maxDelayMs: DEFER_MAX_MS };
+    await handleFailure(deps, message, err, failureOptions, log);
   };
 
   const metricsServer = await startMetricsServer({

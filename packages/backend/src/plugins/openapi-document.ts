@@ -36,7 +36,7 @@ const GENERIC_ERRORS: Record<number, { when: 'always' | 'hasBody' | 'hasInput' |
   },
   400: {
     when: 'hasInput',
-    description: `The request is invalid; \`details\` lists every problem (${ErrorCodes.VALIDATION.code}, or ${ErrorCodes.INVALID_JSON.code} for a body that is not JSON)`,
+    description: `The request is invalid; \`details\` lists every problem (${ErrorCodes.VALIDATION.code}, ${ErrorCodes.INVALID_JSON.code} for a body that is not JSON, or ${ErrorCodes.JSON_TOO_DEEP.code} for one nested deeper than JSON_MAX_DEPTH)`,
   },
   413: { when: 'hasBody', description: `The body is larger than BODY_LIMIT_BYTES (${ErrorCodes.BODY_TOO_LARGE.code})` },
   415: {

@@ -1,6 +1,8 @@
 import type { Options } from 'amqplib';
+import { Compile } from 'typebox/compile';
 import { PRIORITY_LEVELS } from '../keys/queues.js';
-import { MESSAGE_VERSION, type AttemptMessage, type CallbackMessage, type WorkMessage } from './types.js';
+import { findJsonDepthExcess } from '../json-depth.js';
+import { lastAttemptOfSeries, MessageLimits, WorkMessageSchema, type WorkMessage } from './types.js';
 
 /** AMQP properties of a work message: its job's priority (callbacks go at normal priority). */
 export function messageProperties(message: WorkMessage): Options.Publish {
@@ -12,11 +14,17 @@ export function encodeMessage(message: WorkMessage): Buffer {
   return Buffer.from(JSON.stringify(message));
 }
 
+const workMessage = Compile(WorkMessageSchema);
+
 /**
- * Parses a message, or returns null when it is not one of ours (bad JSON,
- * another version than MESSAGE_VERSION, unknown kind). Only the fields the
- * worker branches on are checked: the rest was validated by the backend
- * before it was published.
+ * Parses a message, or returns null when it is not one of ours: bad JSON,
+ * nested deeper than MessageLimits.jsonDepth allows (it could not be encoded
+ * again), another version than MESSAGE_VERSION, or any field outside its schema
+ * (WorkMessageSchema: ids of their shape, numbers within MessageLimits, the
+ * job spec as the API accepts it). An attempt number past the last of its
+ * series is refused too: the worker never schedules one, so only a forged or
+ * corrupt message carries it. Everything the Lua scripts are given from a
+ * message is therefore bounded before they run.
  */
 export function decodeMessage(content: Buffer): WorkMessage | null {
   let value: unknown;
@@ -25,14 +33,10 @@ export function decodeMessage(content: Buffer): WorkMessage | null {
   } catch {
     return null;
   }
-  if (typeof value !== 'object' || value === null) return null;
-  const m = value as Partial<WorkMessage>;
-  if (m.v !== MESSAGE_VERSION || typeof m.jobId !== 'string' || typeof m.dueAt !== 'number') return null;
-  if (m.kind === 'attempt' && typeof m.attempt === 'number' && typeof m.spec === 'object' && m.spec !== null) {
-    return m as AttemptMessage;
-  }
-  if (m.kind === 'callback' && typeof m.delivery === 'number' && typeof m.callbackUrl === 'string') {
-    return m as CallbackMessage;
-  }
-  return null;
+  const { payload, envelope } = MessageLimits.jsonDepth;
+  if (findJsonDepthExcess(value, payload + envelope) !== null) return null;
+  if (!workMessage.Check(value)) return null;
+  const message = value as WorkMessage;
+  if (message.kind === 'attempt' && message.attempt > lastAttemptOfSeries(message)) return null;
+  return message;
 }

@@ -103,7 +103,41 @@ describe('encodeMessage / decodeMessage', () => {
     ['a callback without delivery', raw({ ...callback, delivery: undefined })],
     ['a callback without callbackUrl', raw({ ...callback, callbackUrl: undefined })],
     ['a callback shaped as an attempt', raw({ ...attempt, kind: 'callback' })],
+    // Forged or corrupt values that would reach the Lua scripts.
+    ['a forged attempt number in the millions', raw({ ...attempt, attempt: 10_000_000 })],
+    ['an attempt past the last of its series', raw({ ...attempt, attempt: 5 })],
+    ['attempt 0', raw({ ...attempt, attempt: 0 })],
+    ['a fractional attempt', raw({ ...attempt, attempt: 1.5 })],
+    ['a seriesBase past the ceiling', raw({ ...attempt, seriesBase: 10_000, attempt: 10_001 })],
+    ['a negative dueAt', raw({ ...attempt, dueAt: -1 })],
+    ['a dueAt that was Infinity (null in JSON)', raw({ ...attempt, dueAt: Infinity })],
+    ['a jobId that is not a UUID', raw({ ...attempt, jobId: 'x'.repeat(10_000) })],
+    ['a traceId that is not 32 hex digits', raw({ ...attempt, traceId: 'zz' })],
+    ['an unknown field', raw({ ...attempt, extra: 1 })],
+    ['a spec the API would refuse', raw({ ...attempt, spec: { ...spec, maxRetries: 1000 } })],
+    ['a spec with a non-http target', raw({ ...attempt, spec: { ...spec, targetUrl: 'file:///etc/passwd' } })],
+    ['a failure count past its bound', raw({ ...attempt, failures: { step: 2, count: 1000 } })],
+    ['a callback delivery past CALLBACK_MAX_ATTEMPTS allows', raw({ ...callback, delivery: 31 })],
+    ['a callback with a malformed webhook id', raw({ ...callback, webhookId: 'evil' })],
+    [
+      'a payload nested deeper than any JSON_MAX_DEPTH (it could not be encoded again)',
+      Buffer.from(
+        JSON.stringify({ ...attempt, spec: { ...spec, payload: '#' } }).replace(
+          '"#"',
+          '['.repeat(10_000) + ']'.repeat(10_000),
+        ),
+      ),
+    ],
   ])('returns null for %s', (_label, content) => {
     expect(decodeMessage(content)).toBeNull();
+  });
+
+  it('reads the last attempt of a series, a replayed series, and a failure count', () => {
+    const last = { ...attempt, attempt: 4 };
+    expect(decodeMessage(raw(last))).toEqual(last);
+    const replayed = { ...attempt, seriesBase: 4, attempt: 8, failures: { step: 8, count: 2 } };
+    expect(decodeMessage(raw(replayed))).toEqual(replayed);
+    expect(decodeMessage(raw({ ...replayed, attempt: 9 }))).toBeNull();
+    expect(decodeMessage(raw({ ...callback, delivery: 30 }))).toEqual({ ...callback, delivery: 30 });
   });
 });

@@ -105,6 +105,7 @@ async function runAttempt(deps: WorkerDeps, message: AttemptMessage, log: Logger
     body: request.body,
     timeoutMs: attemptTimeoutMs(deps, spec),
     bodyCap: deps.bodyCap,
+    jsonMaxDepth: deps.jsonMaxDepth,
   });
   // The retry budget and the backoff count attempts of the current series
   // only, so a replayed job gets maxRetries again.

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { request, type Dispatcher } from 'undici';
-import type { StoredResponse } from '@relay/common';
+import { DEFAULT_JSON_MAX_DEPTH, findJsonDepthExcess, type StoredResponse } from '@relay/common';
 import { classifyRequestError } from './error-classification.js';
 import type { AttemptResult } from '../retry-policy.js';
 
@@ -13,6 +13,11 @@ export interface HttpCall {
   timeoutMs: number;
   /** Bytes of body kept; reading stops past this. */
   bodyCap: number;
+  /**
+   * A JSON body nested deeper than this is kept as its text (JSON_MAX_DEPTH).
+   * @defaultValue DEFAULT_JSON_MAX_DEPTH
+   */
+  jsonMaxDepth?: number;
 }
 
 export interface HttpCallResult extends AttemptResult {
@@ -76,7 +81,7 @@ export async function sendHttp(dispatcher: Dispatcher, call: HttpCall): Promise<
       response: {
         statusCode: res.statusCode,
         headers,
-        body: decodeBody(body.bytes, headers['content-type'], body.truncated),
+        body: decodeBody(body.bytes, headers['content-type'], body.truncated, call.jsonMaxDepth),
         truncated: body.truncated,
         bodyBytes: body.bytes.length,
       },
@@ -134,16 +139,29 @@ async function readCapped(
   return { bytes: Buffer.concat(chunks, size), truncated: false };
 }
 
-/** JSON-parses a complete JSON body; otherwise keeps it as UTF-8 text (null when empty). */
-function decodeBody(bytes: Buffer, contentType: string | undefined, truncated: boolean): unknown {
+/**
+ * JSON-parses a complete JSON body; otherwise keeps it as UTF-8 text (null
+ * when empty). A JSON body that does not parse, or nests deeper than
+ * `maxDepth`, is kept as its text too: a value nested some thousands deep
+ * parses, but relay could not serialise it again to record the attempt.
+ * The response's content-type says which it was meant to be.
+ */
+export function decodeBody(
+  bytes: Buffer,
+  contentType: string | undefined,
+  truncated: boolean,
+  maxDepth: number = DEFAULT_JSON_MAX_DEPTH,
+): unknown {
   if (bytes.length === 0) return null;
   const text = bytes.toString('utf8');
   if (!truncated && contentType && /[/+]json\b/i.test(contentType)) {
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch {
       return text;
     }
+    return findJsonDepthExcess(value, maxDepth) === null ? value : text;
   }
   return text;
 }

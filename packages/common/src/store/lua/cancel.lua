@@ -1,6 +1,9 @@
 --[[
   Cancels a job that is waiting (queued or retrying) at once; flags one that
-  is running so that it ends after its current attempt.
+  is running so that it ends after its current attempt. A job still
+  in_progress after its lease expired (leaseUntil, Redis time) has no attempt
+  running any more (its worker died, or its handling keeps failing): it is
+  cancelled at once too, since no attempt would end it.
 
   KEYS[1]   job hash
   KEYS[2]   counters hash
@@ -20,9 +23,15 @@
 local now, ttl, jobId, statusPrefix, idxTtl, callback = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
-if status == STATUS.queued or status == STATUS.retrying then
+local leaseOver = false
+if status == STATUS.inProgress then
+  local t = redis.call('TIME')
+  local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  leaseOver = (tonumber(redis.call('HGET', KEYS[1], 'leaseUntil')) or 0) <= nowMs
+end
+if status == STATUS.queued or status == STATUS.retrying or leaseOver then
   redis.call('HSET', KEYS[1], 'status', STATUS.cancelled, 'completedAt', now, 'updatedAt', now)
-  redis.call('HDEL', KEYS[1], 'nextAttemptAt')
+  redis.call('HDEL', KEYS[1], 'nextAttemptAt', 'leaseToken', 'leaseUntil', 'cancelRequested')
   if callback ~= '' then
     redis.call('HSET', KEYS[1], 'callback', callback)
     redis.call('ZADD', KEYS[4], ARGV[7], jobId)

@@ -1,6 +1,7 @@
 --[[
   Records an attempt and the job's next state; releases the lease. A job whose
-  cancel arrived during the attempt ends cancelled instead of retrying.
+  cancel arrived during the attempt ends cancelled instead of retrying; a job
+  that is already final is left as it is.
 
   The log is a list with attempt n at index n - 1, so writing the same attempt
   twice overwrites it; attempts missing before n are padded with ''.
@@ -29,11 +30,14 @@
   ARGV[14]  nowMs           score in the dead-letter index
   ARGV[15]  nextAttemptAtMs the retry's due time as epoch ms ('' when not retrying)
 
-  Returns the status written.
+  Returns the status written (the job's own when it was already final).
 ]]
 local n, entry, status, now, ttl = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[8], ARGV[9]
 local jobId, statusPrefix, idxTtl = ARGV[10], ARGV[11], ARGV[12]
 local old = redis.call('HGET', KEYS[1], 'status')
+-- A job ended while its attempt ran (a cancel after the lease expired): the
+-- end stands, and the late attempt is not written over it.
+if old and isFinal(old) then return old end
 if status == STATUS.retrying and redis.call('HGET', KEYS[1], 'cancelRequested') == '1' then
   status = STATUS.cancelled
 end
