@@ -25,6 +25,9 @@ describe('loadConfig(commonConfigSpec)', () => {
       secretKey: '',
       redactHeaders: [],
       allowPrivateNetworks: '',
+      redisCommandTimeoutMs: 5000,
+      redisEvictionCheck: 'warn',
+      attemptLogMax: 100,
     });
   });
 
@@ -55,6 +58,9 @@ describe('loadConfig(commonConfigSpec)', () => {
       secretKey: '',
       redactHeaders: [],
       allowPrivateNetworks: '',
+      redisCommandTimeoutMs: 5000,
+      redisEvictionCheck: 'warn',
+      attemptLogMax: 100,
     });
   });
 

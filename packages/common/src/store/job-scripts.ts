@@ -19,6 +19,8 @@ interface Indexing {
   statusPrefix: string;
   /** Lifetime of an index after its newest entry (s). */
   idxTtl: number;
+  /** Drop entries of the indexes the script adds to that are scored below this; '' = no trim. */
+  trimBefore: number | '';
 }
 
 function run(redis: Redis, name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
@@ -51,21 +53,27 @@ export function createJob(
 export async function beginAttempt(
   redis: Redis,
   a: Indexing & {
-    keys: { job: string; indexAll: string; spec: string };
+    keys: { job: string; indexAll: string; spec: string; attempts: string };
     attempt: number;
     leaseToken: string;
     leaseMs: number;
     now: string;
     ttlSeconds: number;
     /** Recreate a missing job from this; null = report it missing. */
-    recreate: { specJson: string; createdAtMs: number; application: string } | null;
+    recreate: {
+      specJson: string;
+      createdAtMs: number;
+      application: string;
+      /** The summary fields of the hash (job-fields.ts). */
+      fields: Record<string, string>;
+    } | null;
   },
 ): Promise<BeginResult> {
   const { keys, recreate } = a;
   const reply = await run(
     redis,
     'begin-attempt',
-    [keys.job, keys.indexAll, keys.spec],
+    [keys.job, keys.indexAll, keys.spec, keys.attempts],
     [
       a.attempt,
       a.leaseToken,
@@ -78,6 +86,8 @@ export async function beginAttempt(
       a.statusPrefix,
       a.idxTtl,
       recreate?.application ?? '',
+      a.trimBefore,
+      ...Object.entries(recreate?.fields ?? {}).flat(),
     ],
   );
   const [outcome, status, done, extra] = reply as [string, JobStatus, number, (string | number)?];
@@ -110,6 +120,8 @@ export function recordAttempt(
     now: Date;
     ttlSeconds: number;
     deadLettered: boolean;
+    /** Most entries the attempt log keeps (ATTEMPT_LOG_MAX). */
+    logMax: number;
   },
 ): Promise<JobStatus> {
   const { keys } = a;
@@ -132,6 +144,8 @@ export function recordAttempt(
       a.idxTtl,
       a.deadLettered ? '1' : '0',
       a.now.getTime(),
+      a.logMax,
+      a.trimBefore,
     ],
   ) as Promise<JobStatus>;
 }
@@ -139,7 +153,7 @@ export function recordAttempt(
 export async function cancelJob(
   redis: Redis,
   a: Indexing & {
-    keys: { job: string; counters: string; spec: string };
+    keys: { job: string; counters: string; spec: string; attempts: string };
     now: string;
     ttlSeconds: number;
     /** Stored callback state; '' when the job has no callback. */
@@ -150,8 +164,8 @@ export async function cancelJob(
   const [outcome, status] = (await run(
     redis,
     'cancel',
-    [keys.job, keys.counters, keys.spec],
-    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.pendingCallback],
+    [keys.job, keys.counters, keys.spec, keys.attempts],
+    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.pendingCallback, a.trimBefore],
   )) as [string, JobStatus?];
   if (outcome === 'final') return { outcome, status: status! };
   return { outcome: outcome as 'cancelled' | 'requested' | 'missing' };
@@ -160,7 +174,7 @@ export async function cancelJob(
 export async function replayJob(
   redis: Redis,
   a: Indexing & {
-    keys: { job: string; indexDead: string; spec: string };
+    keys: { job: string; indexDead: string; spec: string; attempts: string };
     now: string;
     ttlSeconds: number;
     requestId: string;
@@ -170,8 +184,8 @@ export async function replayJob(
   const [outcome, value] = (await run(
     redis,
     'replay',
-    [keys.job, keys.indexDead, keys.spec],
-    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.requestId],
+    [keys.job, keys.indexDead, keys.spec, keys.attempts],
+    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.requestId, a.trimBefore],
   )) as [string, string?];
   if (outcome === 'ok') return { outcome, attemptsDone: Number(value) };
   if (outcome === 'conflict') return { outcome, status: value as JobStatus };
@@ -188,7 +202,7 @@ export async function undoReplay(
     redis,
     'undo-replay',
     [keys.job, keys.indexDead],
-    [a.attempts, a.jobId, a.statusPrefix, a.idxTtl],
+    [a.attempts, a.jobId, a.statusPrefix, a.idxTtl, a.trimBefore],
   );
   return restored === 1;
 }
@@ -196,7 +210,7 @@ export async function undoReplay(
 export function setCallback(
   redis: Redis,
   a: {
-    keys: { job: string; counters: string; spec: string };
+    keys: { job: string; counters: string; spec: string; attempts: string };
     callback: string;
     now: string;
     ttlSeconds: number;
@@ -205,5 +219,10 @@ export function setCallback(
   },
 ): Promise<unknown> {
   const { keys } = a;
-  return run(redis, 'set-callback', [keys.job, keys.counters, keys.spec], [a.callback, a.now, a.ttlSeconds, a.counter]);
+  return run(
+    redis,
+    'set-callback',
+    [keys.job, keys.counters, keys.spec, keys.attempts],
+    [a.callback, a.now, a.ttlSeconds, a.counter],
+  );
 }

@@ -8,6 +8,7 @@
   KEYS[1]   job hash
   KEYS[2]   index of all jobs (a recreated job goes back into it)
   KEYS[3]   spec string
+  KEYS[4]   attempt log (its lifetime is refreshed with the hash's)
 
   ARGV[1]   attempt       1-based attempt number
   ARGV[2]   leaseToken
@@ -20,6 +21,8 @@
   ARGV[9]   statusPrefix  prefix of the status index keys
   ARGV[10]  idxTtl
   ARGV[11]  application   of a recreated job
+  ARGV[12]  trimBefore    drop index entries scored below this; '' = no trim
+  ARGV[13..] field, value pairs of the summary fields of a recreated job (job-fields.ts)
 
   Returns {'missing'} | {'run', status, done} | {'final', status, done}
     | {'stale', status, done, nextAttemptAt} | {'busy', status, done, leaseRemainingMs}.
@@ -32,8 +35,10 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   if specJson == '' then return {'missing'} end
   redis.call('HSET', KEYS[1], 'v', LAYOUT_VERSION, 'status', STATUS.queued, 'attempts', n - 1,
     'createdAtMs', createdAtMs, 'updatedAt', now, 'recreated', '1', 'app', ARGV[11])
+  for i = 13, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
   redis.call('SET', KEYS[3], specJson, 'EX', ttl)
   redis.call('ZADD', KEYS[2], createdAtMs, jobId)
+  trimIndex(KEYS[2], ARGV[12])
 end
 local f = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt')
 local status = f[1]
@@ -47,7 +52,6 @@ end
 redis.call('HSET', KEYS[1], 'status', STATUS.inProgress, 'leaseToken', token,
   'leaseUntil', nowMs + leaseMs, 'updatedAt', now)
 redis.call('HDEL', KEYS[1], 'nextAttemptAt')
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[3], ttl)
-moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, idxTtl)
+refreshJob(ttl, KEYS[1], KEYS[3], KEYS[4])
+moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, idxTtl, ARGV[12])
 return {'run', status, done}

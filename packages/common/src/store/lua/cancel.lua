@@ -5,6 +5,7 @@
   KEYS[1]   job hash
   KEYS[2]   counters hash
   KEYS[3]   spec string
+  KEYS[4]   attempt log
 
   ARGV[1]   nowIso
   ARGV[2]   ttlSeconds
@@ -12,6 +13,7 @@
   ARGV[4]   statusPrefix
   ARGV[5]   idxTtl
   ARGV[6]   pendingCallback  stored callback state; '' when the job has no callback
+  ARGV[7]   trimBefore       drop index entries scored below this; '' = no trim
 
   Returns {'cancelled'} | {'requested'} | {'final', status} | {'missing'}.
 ]]
@@ -22,10 +24,9 @@ if status == STATUS.queued or status == STATUS.retrying then
   redis.call('HSET', KEYS[1], 'status', STATUS.cancelled, 'completedAt', now, 'updatedAt', now)
   redis.call('HDEL', KEYS[1], 'nextAttemptAt')
   if callback ~= '' then redis.call('HSET', KEYS[1], 'callback', callback) end
-  moveStatus(KEYS[1], jobId, status, STATUS.cancelled, statusPrefix, idxTtl)
+  moveStatus(KEYS[1], jobId, status, STATUS.cancelled, statusPrefix, idxTtl, ARGV[7])
   redis.call('HINCRBY', KEYS[2], STATUS_COUNTER[STATUS.cancelled], 1)
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[3], ttl)
+  refreshJob(ttl, KEYS[1], KEYS[3], KEYS[4])
   return {'cancelled'}
 end
 if status == STATUS.inProgress then

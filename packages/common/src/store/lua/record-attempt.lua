@@ -2,8 +2,11 @@
   Records an attempt and the job's next state; releases the lease. A job whose
   cancel arrived during the attempt ends cancelled instead of retrying.
 
-  The log is a list with attempt n at index n - 1, so writing the same attempt
-  twice overwrites it; attempts missing before n are padded with ''.
+  The log is a list of at most logMax entries: attempt n at index
+  n - 1 - logDropped, where the hash field logDropped counts the oldest
+  entries dropped to keep the cap. Writing the same attempt twice overwrites
+  it (an attempt already dropped is not written again), so the write stays
+  idempotent after the cap; attempts missing before n are padded with ''.
 
   KEYS[1]   job hash
   KEYS[2]   attempt log (list)
@@ -25,6 +28,8 @@
   ARGV[12]  idxTtl
   ARGV[13]  deadLettered    '1' when the job was published to the dead-letter exchange
   ARGV[14]  nowMs           score in the dead-letter index
+  ARGV[15]  logMax          most entries the attempt log keeps (ATTEMPT_LOG_MAX)
+  ARGV[16]  trimBefore      drop index entries scored below this; '' = no trim
 
   Returns the status written.
 ]]
@@ -34,12 +39,25 @@ local old = redis.call('HGET', KEYS[1], 'status')
 if status == STATUS.retrying and redis.call('HGET', KEYS[1], 'cancelRequested') == '1' then
   status = STATUS.cancelled
 end
+local logMax, trimBefore = tonumber(ARGV[15]), ARGV[16]
+local dropped = tonumber(redis.call('HGET', KEYS[1], 'logDropped')) or 0
+local at = n - 1 - dropped
 local len = redis.call('LLEN', KEYS[2])
-if n <= len then
-  redis.call('LSET', KEYS[2], n - 1, entry)
-else
-  for _ = len + 1, n - 1 do redis.call('RPUSH', KEYS[2], '') end
+if at >= 0 and at < len then
+  redis.call('LSET', KEYS[2], at, entry)
+elseif at >= len + logMax - 1 then
+  -- The padding alone would push every kept entry out: keep only this one.
   redis.call('RPUSH', KEYS[2], entry)
+  redis.call('LTRIM', KEYS[2], -1, -1)
+  redis.call('HSET', KEYS[1], 'logDropped', n - 1)
+elseif at >= len then
+  for _ = len + 1, at do redis.call('RPUSH', KEYS[2], '') end
+  redis.call('RPUSH', KEYS[2], entry)
+  local over = at + 1 - logMax
+  if over > 0 then
+    redis.call('LTRIM', KEYS[2], over, -1)
+    redis.call('HINCRBY', KEYS[1], 'logDropped', over)
+  end
 end
 redis.call('HSET', KEYS[1], 'status', status, 'attempts', ARGV[1], 'updatedAt', now)
 setOrDel(KEYS[1], 'nextAttemptAt', status == STATUS.retrying and ARGV[4] or '')
@@ -54,13 +72,12 @@ end
 if status == STATUS.failed and ARGV[13] == '1' then
   redis.call('HSET', KEYS[1], 'deadLetteredAt', now)
   redis.call('ZADD', KEYS[4], ARGV[14], jobId)
+  trimIndex(KEYS[4], trimBefore)
   redis.call('EXPIRE', KEYS[4], idxTtl)
   redis.call('HINCRBY', KEYS[3], COUNTER.deadLettered, 1)
 end
-moveStatus(KEYS[1], jobId, old, status, statusPrefix, idxTtl)
+moveStatus(KEYS[1], jobId, old, status, statusPrefix, idxTtl, trimBefore)
 local counter = STATUS_COUNTER[status]
 if counter then redis.call('HINCRBY', KEYS[3], counter, 1) end
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
-redis.call('EXPIRE', KEYS[5], ttl)
+refreshJob(ttl, KEYS[1], KEYS[5], KEYS[2])
 return status

@@ -6,6 +6,7 @@
   KEYS[1]   job hash
   KEYS[2]   index of dead-lettered jobs
   KEYS[3]   spec string
+  KEYS[4]   attempt log
 
   ARGV[1]   nowIso
   ARGV[2]   ttlSeconds
@@ -13,6 +14,7 @@
   ARGV[4]   statusPrefix
   ARGV[5]   idxTtl
   ARGV[6]   requestId  of the replaying request; '' when none
+  ARGV[7]   trimBefore drop index entries scored below this; '' = no trim
 
   Returns {'ok', attempts} | {'conflict', status} | {'missing'}.
 ]]
@@ -29,7 +31,6 @@ redis.call('HSET', KEYS[1], 'status', STATUS.queued, 'seriesBase', f[2], 'replay
   'updatedAt', now, 'requestId', requestId, 'replayUndo', undo, 'replayUndoDeadScore', deadScore or '')
 redis.call('HDEL', KEYS[1], 'completedAt', 'deadLetteredAt', 'callback', 'error', 'nextAttemptAt')
 redis.call('ZREM', KEYS[2], jobId)
-moveStatus(KEYS[1], jobId, status, STATUS.queued, statusPrefix, idxTtl)
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[3], ttl)
+moveStatus(KEYS[1], jobId, status, STATUS.queued, statusPrefix, idxTtl, ARGV[7])
+refreshJob(ttl, KEYS[1], KEYS[3], KEYS[4])
 return {'ok', f[2]}
