@@ -63,7 +63,12 @@ it('Redis at maxmemory (noeviction) under load: 503 at intake, no callback storm
       perSecond: RATE,
       // Slow answers: attempts begun before Redis fills are recorded, and
       // their callbacks delivered, while it is full.
-      spec: () => ({ targetUrl: target.url('/slow'), callbackUrl: receiver.url('/cb'), retryDelay: 200, maxRetries: 5 }),
+      spec: () => ({
+        targetUrl: target.url('/slow'),
+        callbackUrl: receiver.url('/cb'),
+        retryDelay: 200,
+        maxRetries: 5,
+      }),
     });
     await new Promise((r) => setTimeout(r, 3000));
     await admin.config('SET', 'maxmemory-policy', 'noeviction');
@@ -82,7 +87,7 @@ it('Redis at maxmemory (noeviction) under load: 503 at intake, no callback storm
 
   const accepted = submissions.filter((s) => s.status === 202);
   const deadline = Date.now() + 120_000;
-  for (let last = 0; ; ) {
+  for (let last = 0; ;) {
     const left = accepted.filter((s) => !receiver.isFinal(s.jobId!)).length;
     if (left === 0 || Date.now() > deadline) break;
     if (Date.now() - last > 5000) {

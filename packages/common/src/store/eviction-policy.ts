@@ -16,9 +16,7 @@ export type EvictionCheck = 'warn' | 'refuse';
 
 /** What start-up does about a policy: nothing, warn, or refuse (with the message to show). */
 export type EvictionVerdict =
-  | { kind: 'ok' }
-  | { kind: 'unknown'; message: string }
-  | { kind: 'warn' | 'refuse'; message: string };
+  { kind: 'ok' } | { kind: 'unknown'; message: string } | { kind: 'warn' | 'refuse'; message: string };
 
 /** The decision, apart from I/O: `policy` is what CONFIG GET said, null when it could not be read. */
 export function judgeEvictionPolicy(policy: string | null, check: EvictionCheck): EvictionVerdict {
@@ -37,7 +35,12 @@ export function judgeEvictionPolicy(policy: string | null, check: EvictionCheck)
 }
 
 /** Reads the policy and acts on the verdict: a warning in the log, or a ConfigError that stops start-up. */
-export async function checkEvictionPolicy(redis: Redis, check: EvictionCheck, log: LogSink, where: string): Promise<void> {
+export async function checkEvictionPolicy(
+  redis: Redis,
+  check: EvictionCheck,
+  log: LogSink,
+  where: string,
+): Promise<void> {
   let policy: string | null = null;
   try {
     const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];

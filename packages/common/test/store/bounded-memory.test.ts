@@ -231,7 +231,11 @@ describe('noeviction check', () => {
 
   it('passes against the real Redis, which runs with noeviction', async () => {
     const lines: string[] = [];
-    const log = { info: () => undefined, warn: (_o: unknown, m?: string) => lines.push(m ?? ''), error: () => undefined };
+    const log = {
+      info: () => undefined,
+      warn: (_o: unknown, m?: string) => lines.push(m ?? ''),
+      error: () => undefined,
+    };
     expect(await redis.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
     await checkEvictionPolicy(redis, 'refuse', log as never, 'test');
     expect(lines).toEqual([]);
@@ -239,7 +243,11 @@ describe('noeviction check', () => {
 
   it('warns, and does not refuse, when CONFIG is disabled', async () => {
     const lines: string[] = [];
-    const log = { info: () => undefined, warn: (_o: unknown, m?: string) => lines.push(m ?? ''), error: () => undefined };
+    const log = {
+      info: () => undefined,
+      warn: (_o: unknown, m?: string) => lines.push(m ?? ''),
+      error: () => undefined,
+    };
     const noConfig = { config: () => Promise.reject(new Error("ERR unknown command 'CONFIG'")) } as unknown as Redis;
     await checkEvictionPolicy(noConfig, 'refuse', log as never, 'test');
     expect(lines).toEqual([expect.stringContaining('could not read Redis maxmemory-policy')]);
