@@ -54,8 +54,6 @@ export function indexSlackSeconds(ttlSeconds: number): number {
   return Math.min(ttlSeconds, 86_400);
 }
 
-export { targetHost };
-
 export class JobStore {
   readonly keys: RedisKeys;
   private readonly idxTtl: number;
@@ -86,6 +84,7 @@ export class JobStore {
     return new JobStore(this.redis, { ...this.options, application });
   }
 
+  /** Whether a raw job hash belongs to this store's application (no `app` field: the default one). */
   private owns(job: Record<string, string | null | undefined>): boolean {
     return ownedBy(job, this.keys.application);
   }
