@@ -209,6 +209,22 @@ describe('listing reads the hash, not the spec', () => {
     expect(toSummary(jobId, hash!)).toMatchObject({ method: 'GET', priority: 'normal', metadata: {} });
   });
 
+  it('writes the summary fields when begin-attempt recreates a missing job', async () => {
+    const jobId = randomUUID();
+    const recreateFrom = { spec, createdAt: new Date().toISOString() };
+    expect(await store.beginAttempt(jobId, 1, { token: 'r', ms: 10_000 }, recreateFrom)).toMatchObject({
+      outcome: 'run',
+    });
+    await redis.del(store.keys.jobSpec(jobId));
+    const [hash] = await store.getRawMany([jobId]);
+    expect(toSummary(jobId, hash!)).toMatchObject({
+      targetUrl: spec.targetUrl,
+      method: 'PUT',
+      priority: 'high',
+      metadata: { team: 'a' },
+    });
+  });
+
   it('reads the spec of a hash of layout 1, which has no summary fields', async () => {
     const jobId = await newJob();
     await redis.hdel(store.keys.job(jobId), 'url', 'method', 'priority');
