@@ -121,6 +121,30 @@ export const commonConfigSpec = {
     max: MessageLimits.jsonDepth.payload,
     doc: 'Deepest nesting of objects and arrays accepted in a request body (deeper: 400 RELAY_ERR_JSON_TOO_DEEP); a target response body nested deeper is stored as its text',
   },
+  // What Redis must be told, and the cap of one job's attempt log.
+  redisCommandTimeoutMs: {
+    kind: 'int',
+    env: 'REDIS_COMMAND_TIMEOUT_MS',
+    default: 5000,
+    min: 100,
+    max: 60_000,
+    doc: 'How long a Redis command may take before it fails (ms): a stalled Redis then gives 503s and deferrals instead of hung requests',
+  },
+  redisEvictionCheck: {
+    kind: 'enum',
+    env: 'REDIS_EVICTION_CHECK',
+    default: 'warn',
+    values: ['warn', 'refuse'],
+    doc: "What to do at start when Redis's `maxmemory-policy` is not `noeviction` (an evicting Redis silently loses jobs): `warn` logs a warning, `refuse` stops with an error; when CONFIG GET is disabled (managed Redis) it is only warned that the policy could not be checked",
+  },
+  attemptLogMax: {
+    kind: 'int',
+    env: 'ATTEMPT_LOG_MAX',
+    default: 100,
+    min: 11,
+    max: 10_000,
+    doc: "Most entries one job's attempt log keeps; older ones are dropped (the API's attemptsLogTotal still counts them, attemptsLogDropped says how many went)",
+  },
 } as const satisfies Record<string, FieldSpec>;
 
 export type CommonConfig = ConfigOf<typeof commonConfigSpec>;

@@ -210,7 +210,13 @@ export const JobViewSchema = Type.Object({
   replays: Type.Integer({ description: 'How many times the job was replayed' }),
   cancelRequested: Type.Boolean({ description: 'A cancel arrived while an attempt was running' }),
   deadLetteredAt: Type.Union([Type.String(), Type.Null()]),
-  attemptsLogTotal: Type.Integer({ description: 'Entries in the full attempt log (attemptsLog shows the last 100)' }),
+  attemptsLogTotal: Type.Integer({
+    description: 'Attempts recorded in all, dropped ones included (attemptsLog shows the last 100)',
+  }),
+  attemptsLogDropped: Type.Integer({
+    description:
+      'The oldest attempts dropped from the log to keep it within ATTEMPT_LOG_MAX entries; the attempts page no longer returns them',
+  }),
 });
 export type JobView = Static<typeof JobViewSchema>;
 

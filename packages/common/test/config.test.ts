@@ -26,6 +26,9 @@ describe('loadConfig(commonConfigSpec)', () => {
       redactHeaders: [],
       allowPrivateNetworks: '',
       jsonMaxDepth: 64,
+      redisCommandTimeoutMs: 5000,
+      redisEvictionCheck: 'warn',
+      attemptLogMax: 100,
     });
   });
 
@@ -58,6 +61,9 @@ describe('loadConfig(commonConfigSpec)', () => {
       redactHeaders: [],
       allowPrivateNetworks: '',
       jsonMaxDepth: 100,
+      redisCommandTimeoutMs: 5000,
+      redisEvictionCheck: 'warn',
+      attemptLogMax: 100,
     });
   });
 

@@ -5,6 +5,7 @@ import {
   connectAmqp,
   DeadlineIndex,
   connectRedis,
+  type EvictionCheck,
   declareTopology,
   HeaderRedactor,
   JobStore,
@@ -83,13 +84,20 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const random = options.random ?? Math.random;
   const now = Date.now;
 
-  const redis: Redis = await connectRedis({ url: config.redisUrl, log, startupTimeoutMs: config.startupTimeoutMs });
+  const redis: Redis = await connectRedis({
+    url: config.redisUrl,
+    log,
+    startupTimeoutMs: config.startupTimeoutMs,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    evictionCheck: config.redisEvictionCheck as EvictionCheck,
+  });
   const redactor = new HeaderRedactor(config.redactHeaders);
   const store = new JobStore(redis, {
     prefix: config.prefix,
     ttlSeconds: config.jobTtlSeconds,
     secretKey: config.secretKey,
     redactor,
+    attemptLogMax: config.attemptLogMax,
   });
   // Signing secrets of applications, re-read every few seconds: a rotation
   // reaches this worker within the cache's time (SigningSecretCache).

@@ -99,6 +99,7 @@ export const jobViewExample = {
   cancelRequested: false,
   deadLetteredAt: null,
   attemptsLogTotal: 2,
+  attemptsLogDropped: 0,
 } satisfies JobView;
 
 /** What relay POSTs to `callbackUrl` when the job above ended. */

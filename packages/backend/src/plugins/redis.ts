@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { connectRedis, HeaderRedactor, JobStore } from '@relay/common';
+import { connectRedis, HeaderRedactor, JobStore, type EvictionCheck } from '@relay/common';
 import type { BackendConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -13,7 +13,13 @@ declare module 'fastify' {
 /** Owns the Redis connection: opens it at start, closes it with the app. */
 export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
-    const redis = await connectRedis({ url: config.redisUrl, log: app.log, startupTimeoutMs: config.startupTimeoutMs });
+    const redis = await connectRedis({
+      url: config.redisUrl,
+      log: app.log,
+      startupTimeoutMs: config.startupTimeoutMs,
+      commandTimeoutMs: config.redisCommandTimeoutMs,
+      evictionCheck: config.redisEvictionCheck as EvictionCheck,
+    });
     app.decorate('redis', redis);
     app.decorate(
       'jobStore',
@@ -22,6 +28,7 @@ export default fp<{ config: BackendConfig }>(
         ttlSeconds: config.jobTtlSeconds,
         secretKey: config.secretKey,
         redactor: new HeaderRedactor(config.redactHeaders),
+        attemptLogMax: config.attemptLogMax,
       }),
     );
     app.addHook('onClose', async () => {

@@ -25,9 +25,11 @@ export interface RedisKeys {
   /** String: the job's spec as JSON (credential headers redacted). Never changes; expires with the hash. */
   jobSpec(jobId: string): string;
   /**
-   * List: the attempt log, attempt n at index n - 1 (JSON; '' fills the gap
-   * left by attempts whose record was lost). A list rather than a hash: its
-   * entries pack without per-entry overhead, and pages are LRANGEs.
+   * List: the attempt log, attempt n at index n - 1 - logDropped (JSON; ''
+   * fills the gap left by attempts whose record was lost), at most
+   * ATTEMPT_LOG_MAX entries: the hash field logDropped counts the oldest
+   * dropped. A list rather than a hash: its entries pack without per-entry
+   * overhead, and pages are LRANGEs.
    */
   attempts(jobId: string): string;
   /**

@@ -19,6 +19,8 @@ interface Indexing {
   statusPrefix: string;
   /** Lifetime of an index after its newest entry (s). */
   idxTtl: number;
+  /** Drop entries of the indexes the script adds to that are scored below this; '' = no trim. */
+  trimBefore: number | '';
 }
 
 function run(redis: Redis, name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
@@ -51,14 +53,20 @@ export function createJob(
 export async function beginAttempt(
   redis: Redis,
   a: Indexing & {
-    keys: { job: string; indexAll: string; spec: string; deadlines: string; counters: string };
+    keys: { job: string; indexAll: string; spec: string; deadlines: string; counters: string; attempts: string };
     attempt: number;
     leaseToken: string;
     leaseMs: number;
     now: string;
     ttlSeconds: number;
     /** Recreate a missing job from this; null = report it missing. */
-    recreate: { specJson: string; createdAtMs: number; application: string } | null;
+    recreate: {
+      specJson: string;
+      createdAtMs: number;
+      application: string;
+      /** The summary fields of the hash (job-fields.ts). */
+      fields: Record<string, string>;
+    } | null;
     /** Stored callback state to set if the job ends cancelled; '' = none. */
     callback: string;
   },
@@ -67,7 +75,7 @@ export async function beginAttempt(
   const reply = await run(
     redis,
     'begin-attempt',
-    [keys.job, keys.indexAll, keys.spec, keys.deadlines, keys.counters],
+    [keys.job, keys.indexAll, keys.spec, keys.deadlines, keys.counters, keys.attempts],
     [
       a.attempt,
       a.leaseToken,
@@ -81,6 +89,8 @@ export async function beginAttempt(
       a.idxTtl,
       recreate?.application ?? '',
       a.callback,
+      a.trimBefore,
+      ...Object.entries(recreate?.fields ?? {}).flat(),
     ],
   );
   const [outcome, status, done, extra, scheduled] = reply as [string, JobStatus, number, (string | number)?, string?];
@@ -121,6 +131,8 @@ export function recordAttempt(
     now: Date;
     ttlSeconds: number;
     deadLettered: boolean;
+    /** Most entries the attempt log keeps (ATTEMPT_LOG_MAX). */
+    logMax: number;
   },
 ): Promise<JobStatus> {
   const { keys } = a;
@@ -144,6 +156,8 @@ export function recordAttempt(
       a.deadLettered ? '1' : '0',
       a.now.getTime(),
       a.nextAttemptAt ? Date.parse(a.nextAttemptAt) : '',
+      a.logMax,
+      a.trimBefore,
     ],
   ) as Promise<JobStatus>;
 }
@@ -151,7 +165,7 @@ export function recordAttempt(
 export async function cancelJob(
   redis: Redis,
   a: Indexing & {
-    keys: { job: string; counters: string; spec: string; deadlines: string };
+    keys: { job: string; counters: string; spec: string; deadlines: string; attempts: string };
     now: string;
     ttlSeconds: number;
     /** Stored callback state; '' when the job has no callback. */
@@ -162,8 +176,8 @@ export async function cancelJob(
   const [outcome, status] = (await run(
     redis,
     'cancel',
-    [keys.job, keys.counters, keys.spec, keys.deadlines],
-    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.pendingCallback, Date.parse(a.now)],
+    [keys.job, keys.counters, keys.spec, keys.deadlines, keys.attempts],
+    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.pendingCallback, Date.parse(a.now), a.trimBefore],
   )) as [string, JobStatus?];
   if (outcome === 'final') return { outcome, status: status! };
   return { outcome: outcome as 'cancelled' | 'requested' | 'missing' };
@@ -172,7 +186,7 @@ export async function cancelJob(
 export async function replayJob(
   redis: Redis,
   a: Indexing & {
-    keys: { job: string; indexDead: string; spec: string; deadlines: string };
+    keys: { job: string; indexDead: string; spec: string; deadlines: string; attempts: string };
     now: string;
     ttlSeconds: number;
     requestId: string;
@@ -182,8 +196,8 @@ export async function replayJob(
   const [outcome, value] = (await run(
     redis,
     'replay',
-    [keys.job, keys.indexDead, keys.spec, keys.deadlines],
-    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.requestId, Date.parse(a.now)],
+    [keys.job, keys.indexDead, keys.spec, keys.deadlines, keys.attempts],
+    [a.now, a.ttlSeconds, a.jobId, a.statusPrefix, a.idxTtl, a.requestId, Date.parse(a.now), a.trimBefore],
   )) as [string, string?];
   if (outcome === 'ok') return { outcome, attemptsDone: Number(value) };
   if (outcome === 'conflict') return { outcome, status: value as JobStatus };
@@ -200,7 +214,7 @@ export async function undoReplay(
     redis,
     'undo-replay',
     [keys.job, keys.indexDead, keys.deadlines],
-    [a.attempts, a.jobId, a.statusPrefix, a.idxTtl],
+    [a.attempts, a.jobId, a.statusPrefix, a.idxTtl, a.trimBefore],
   );
   return restored === 1;
 }
@@ -208,7 +222,7 @@ export async function undoReplay(
 export function setCallback(
   redis: Redis,
   a: {
-    keys: { job: string; counters: string; spec: string; deadlines: string };
+    keys: { job: string; counters: string; spec: string; deadlines: string; attempts: string };
     jobId: string;
     callback: string;
     now: string;
@@ -223,7 +237,7 @@ export function setCallback(
   return run(
     redis,
     'set-callback',
-    [keys.job, keys.counters, keys.spec, keys.deadlines],
+    [keys.job, keys.counters, keys.spec, keys.deadlines, keys.attempts],
     [a.callback, a.now, a.ttlSeconds, a.counter, a.jobId, a.deadlineMs ?? ''],
   );
 }

@@ -8,7 +8,8 @@ import { execAll, onRedis } from './redis-exec.js';
  * One index drives the walk, newest first: the most selective of the
  * metadata, host and status indexes that apply (by ZCOUNT over the time
  * range), or the index of all jobs. The other filters are checked on each
- * candidate's hash, fetched in pipelined batches. Entries whose job has
+ * candidate's listed hash fields (job-fields.ts: never its spec), fetched in
+ * pipelined batches. Entries whose job has
  * expired are skipped and removed from the driving index. A failure of
  * Redis throws ServiceUnavailableError (redis-exec.ts).
  */

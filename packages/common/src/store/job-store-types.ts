@@ -65,4 +65,9 @@ export interface JobStoreOptions {
   secretKey?: string;
   /** Which headers are credentials (RELAY_REDACT_HEADERS). @defaultValue the built-in list */
   redactor?: HeaderRedactor;
+  /** ATTEMPT_LOG_MAX: most entries one job's attempt log keeps. @defaultValue DEFAULT_ATTEMPT_LOG_MAX */
+  attemptLogMax?: number;
 }
+
+/** Most entries of an attempt log when no ATTEMPT_LOG_MAX is given (the config's default). */
+export const DEFAULT_ATTEMPT_LOG_MAX = 100;

@@ -6,15 +6,18 @@ import { sealJson, unsealJson } from '../secrets.js';
 import { CallbackStatus, JobStatus } from '../status.js';
 import { decodeCallbackState, encodeCallbackState } from './callback-state.js';
 import { EVENT_COUNTERS, readCounters, type CounterName, type Counters } from './counters.js';
+import { summaryFields, targetHost } from './job-fields.js';
+import { ownedBy, readAttemptsPage, readListedHashes, type AttemptsPage } from './job-reads.js';
 import * as scripts from './job-scripts.js';
-import type {
-  AttemptRecord,
-  BeginResult,
-  CancelResult,
-  CreateJobInput,
-  JobStoreOptions,
-  ReplayResult,
-  ReplaySource,
+import {
+  DEFAULT_ATTEMPT_LOG_MAX,
+  type AttemptRecord,
+  type BeginResult,
+  type CancelResult,
+  type CreateJobInput,
+  type JobStoreOptions,
+  type ReplayResult,
+  type ReplaySource,
 } from './job-store-types.js';
 import { parseAttempts, toView, withSpec } from './job-views.js';
 import { JOB_LAYOUT_VERSION } from './layout.js';
@@ -32,14 +35,23 @@ import { execAll, onRedis } from './redis-exec.js';
 /** How many entries of the attempt log GET /api/job/:id embeds (the newest). */
 export const EMBEDDED_ATTEMPTS = 100;
 
-/** One job creation in this many trims the indexes it adds to. */
-const TRIM_EVERY = 50;
+/**
+ * One script call in this many that adds to an index also trims it (of
+ * entries older than the index window): enough to keep every index within its
+ * window plus a few dozen stale entries, which listings skip anyway, without
+ * a range delete per index per write.
+ */
+export const TRIM_EVERY = 50;
 
-/** Index entries outlive the jobs they point at by this much before they are trimmed. */
-const INDEX_SLACK_SECONDS = 86_400;
-
-export function targetHost(targetUrl: string): string {
-  return new URL(targetUrl).hostname.toLowerCase();
+/**
+ * The most an index entry outlives the job's TTL before it is trimmed: the
+ * TTL again, at most a day. Entries are scored by creation (dead letters by
+ * dead-lettering) while a job lives a TTL after its last write, so a job
+ * still being written to more than this long after its creation can drop out
+ * of listings early; it is still read by its id.
+ */
+export function indexSlackSeconds(ttlSeconds: number): number {
+  return Math.min(ttlSeconds, 86_400);
 }
 
 export class JobStore {
@@ -48,6 +60,7 @@ export class JobStore {
   private readonly ttlSeconds: number;
   private readonly secretKey: string;
   private readonly redactor: HeaderRedactor;
+  private readonly logMax: number;
 
   constructor(
     readonly redis: Redis,
@@ -57,7 +70,8 @@ export class JobStore {
     this.ttlSeconds = options.ttlSeconds;
     this.secretKey = options.secretKey ?? '';
     this.redactor = options.redactor ?? defaultHeaderRedactor;
-    this.idxTtl = this.ttlSeconds + INDEX_SLACK_SECONDS;
+    this.idxTtl = this.ttlSeconds + indexSlackSeconds(this.ttlSeconds);
+    this.logMax = options.attemptLogMax ?? DEFAULT_ATTEMPT_LOG_MAX;
   }
 
   get application(): string {
@@ -72,7 +86,7 @@ export class JobStore {
 
   /** Whether a raw job hash belongs to this store's application (no `app` field: the default one). */
   private owns(job: Record<string, string | null | undefined>): boolean {
-    return (job.app || DEFAULT_APPLICATION) === this.keys.application;
+    return ownedBy(job, this.keys.application);
   }
 
   /** The spec as stored: credential headers redacted. */
@@ -80,9 +94,14 @@ export class JobStore {
     return JSON.stringify({ ...spec, headers: this.redactor.redact(spec.headers) });
   }
 
+  /** Entries scored below this are older than the index window: trimmed on one call in TRIM_EVERY. */
+  private trimBefore(nowMs: number = Date.now()): number | '' {
+    return Math.random() < 1 / TRIM_EVERY ? nowMs - this.idxTtl * 1000 : '';
+  }
+
   /** Keys and arguments every status-moving script takes. */
   private indexing(jobId: string) {
-    return { jobId, statusPrefix: this.keys.indexStatusPrefix(), idxTtl: this.idxTtl };
+    return { jobId, statusPrefix: this.keys.indexStatusPrefix(), idxTtl: this.idxTtl, trimBefore: this.trimBefore() };
   }
 
   /**
@@ -102,20 +121,16 @@ export class JobStore {
       createdAtMs,
       updatedAt: input.createdAt.toISOString(),
       traceId: input.traceId,
-      host: targetHost(spec.targetUrl),
+      ...summaryFields(spec),
     };
     if (input.requestId) fields.requestId = input.requestId;
-    if (spec.metadata && Object.keys(spec.metadata).length > 0) fields.metadata = JSON.stringify(spec.metadata);
     if (this.keys.application !== DEFAULT_APPLICATION) fields.app = this.keys.application;
     const secrets = this.redactor.secrets(spec.headers);
     if (this.secretKey && Object.keys(secrets).length > 0) fields.sealedHeaders = sealJson(secrets, this.secretKey);
 
     const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
-    // Trimming on one add in TRIM_EVERY is enough to keep an index within its
-    // window (a few dozen stale entries at most, which listings skip anyway)
-    // and spares Redis a range delete per index per job.
-    const trimBefore = Math.random() < 1 / TRIM_EVERY ? createdAtMs - this.idxTtl * 1000 : '';
+    const trimBefore = this.trimBefore(createdAtMs);
     await scripts.createJob(this.redis, {
       keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), indexes },
       ttlSeconds: this.ttlSeconds,
@@ -158,35 +173,14 @@ export class JobStore {
     return toView(jobId, job, parseAttempts(results[2] as string[]), results[3] as number);
   }
 
-  /** A page of the attempt log (1-based attempt numbers from `offset + 1`), and the total. */
-  async attemptsPage(
-    jobId: string,
-    offset: number,
-    limit: number,
-  ): Promise<{ attempts: Attempt[]; total: number } | null> {
-    const key = this.keys.attempts(jobId);
-    const [job, total, values] = await execAll(
-      this.redis
-        .pipeline()
-        .hmget(this.keys.job(jobId), 'status', 'app')
-        .llen(key)
-        .lrange(key, offset, offset + limit - 1),
-    );
-    const [status, app] = job as (string | null)[];
-    if (!status || !this.owns({ app })) return null;
-    return { attempts: parseAttempts(values as string[]), total: total as number };
+  /** A page of the attempt log and its totals (job-reads.ts), or null when there is no such job. */
+  attemptsPage(jobId: string, offset: number, limit: number): Promise<AttemptsPage | null> {
+    return readAttemptsPage(this.redis, this.keys, jobId, offset, limit);
   }
 
-  /** Raw job hashes, with their specs as `spec`, for many ids in one pipeline (null where missing). */
-  async getRawMany(jobIds: string[]): Promise<(Record<string, string> | null)[]> {
-    if (jobIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of jobIds) pipeline.hgetall(this.keys.job(id)).get(this.keys.jobSpec(id));
-    const results = await execAll(pipeline);
-    return jobIds.map((_, i) => {
-      const h = withSpec(results[2 * i] as Record<string, string>, results[2 * i + 1] as string | null);
-      return h && this.owns(h) ? h : null;
-    });
+  /** The listed fields of many jobs' hashes, never their specs (job-reads.ts); null where missing. */
+  getRawMany(jobIds: string[]): Promise<(Record<string, string> | null)[]> {
+    return readListedHashes(this.redis, this.keys, jobIds);
   }
 
   /** The full spec for a replay: stored spec plus unsealed credential headers. */
@@ -231,7 +225,7 @@ export class JobStore {
     const keys = { job: k.job(jobId), indexAll: k.indexAll(), spec: k.jobSpec(jobId), deadlines: k.deadlines() };
     return scripts.beginAttempt(this.redis, {
       ...this.indexing(jobId),
-      keys: { ...keys, counters: k.counters() },
+      keys: { ...keys, counters: k.counters(), attempts: k.attempts(jobId) },
       callback: callback ? encodeCallbackState(callback) : '',
       attempt,
       leaseToken: lease.token,
@@ -243,6 +237,7 @@ export class JobStore {
             specJson: this.storedSpec(recreateFrom.spec),
             createdAtMs: Date.parse(recreateFrom.createdAt) || Date.now(),
             application: this.keys.application,
+            fields: summaryFields(recreateFrom.spec),
           }
         : null,
     });
@@ -278,6 +273,7 @@ export class JobStore {
       now: new Date(),
       ttlSeconds: this.ttlSeconds,
       deadLettered: record.deadLettered,
+      logMax: this.logMax,
     });
   }
 
@@ -285,7 +281,7 @@ export class JobStore {
     const k = this.keys;
     return scripts.cancelJob(this.redis, {
       ...this.indexing(jobId),
-      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines() },
+      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), attempts: k.attempts(jobId) },
       now: new Date().toISOString(),
       ttlSeconds: this.ttlSeconds,
       pendingCallback: pendingCallback ? encodeCallbackState(pendingCallback) : '',
@@ -296,7 +292,7 @@ export class JobStore {
     const k = this.keys;
     return scripts.replayJob(this.redis, {
       ...this.indexing(jobId),
-      keys: { job: k.job(jobId), indexDead: k.indexDead(), spec: k.jobSpec(jobId), deadlines: k.deadlines() },
+      keys: { job: k.job(jobId), indexDead: k.indexDead(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), attempts: k.attempts(jobId) },
       now: new Date().toISOString(),
       ttlSeconds: this.ttlSeconds,
       requestId: requestId ?? '',
@@ -325,7 +321,7 @@ export class JobStore {
     const k = this.keys;
     const open = state.status === CallbackStatus.pending || state.status === CallbackStatus.retrying;
     await scripts.setCallback(this.redis, {
-      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines() },
+      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), attempts: k.attempts(jobId) },
       jobId,
       deadlineMs: open ? Date.parse(state.nextAttemptAt ?? '') || Date.now() : null,
       callback: encodeCallbackState(state),

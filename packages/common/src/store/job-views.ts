@@ -1,6 +1,7 @@
 import type { Attempt, AttemptError, JobSpec, JobSummary, JobView } from '../job-schema.js';
 import type { JobPriority, JobStatus } from '../status.js';
 import { decodeCallbackState } from './callback-state.js';
+import { SUMMARY_DEFAULTS } from './job-fields.js';
 
 /**
  * The API's shapes of a job, built from its raw hash (with the spec from its
@@ -28,16 +29,40 @@ function createdAtOf(job: Record<string, string>): string {
   return job.createdAtMs && Number.isFinite(ms) ? new Date(ms).toISOString() : '';
 }
 
-/** The fields the view and the list entry share, from the raw hash and its spec. */
-function sharedFields(jobId: string, job: Record<string, string>, spec: JobSpec) {
+/** What a job was asked to do, as a list entry shows it. */
+interface Described {
+  targetUrl: string;
+  method: string;
+  priority: JobPriority;
+  metadata: Record<string, string>;
+}
+
+function describedBySpec(spec: JobSpec): Described {
+  return {
+    targetUrl: spec.targetUrl,
+    method: spec.method,
+    priority: (spec.priority ?? SUMMARY_DEFAULTS.priority) as JobPriority,
+    metadata: spec.metadata ?? {},
+  };
+}
+
+/** From the summary fields of the hash (job-fields.ts); absent ones read as their defaults. */
+function describedByHash(job: Record<string, string>): Described {
+  return {
+    targetUrl: job.url!,
+    method: job.method || SUMMARY_DEFAULTS.method,
+    priority: (job.priority || SUMMARY_DEFAULTS.priority) as JobPriority,
+    metadata: parseJson<Record<string, string>>(job.metadata) ?? {},
+  };
+}
+
+/** The fields the view and the list entry share. */
+function sharedFields(jobId: string, job: Record<string, string>, described: Described) {
   return {
     jobId,
     status: job.status as JobStatus,
     attempts: Number(job.attempts ?? 0),
-    targetUrl: spec.targetUrl,
-    method: spec.method,
-    priority: (spec.priority ?? 'normal') as JobPriority,
-    metadata: spec.metadata ?? {},
+    ...described,
     createdAt: createdAtOf(job),
     updatedAt: job.updatedAt ?? '',
     completedAt: job.completedAt || null,
@@ -48,11 +73,16 @@ function sharedFields(jobId: string, job: Record<string, string>, spec: JobSpec)
   };
 }
 
-/** Builds the API view from the raw hash. */
-export function toView(jobId: string, job: Record<string, string>, log: Attempt[], logTotal: number): JobView {
+/**
+ * Builds the API view from the raw hash with its spec and the newest entries
+ * of its log; `logLength` is the log's length (LLEN), which the oldest
+ * entries dropped to keep the cap (the field logDropped) do not count.
+ */
+export function toView(jobId: string, job: Record<string, string>, log: Attempt[], logLength: number): JobView {
+  const dropped = Number(job.logDropped ?? 0);
   const spec = JSON.parse(job.spec!) as JobSpec;
   return {
-    ...sharedFields(jobId, job, spec),
+    ...sharedFields(jobId, job, describedBySpec(spec)),
     headers: spec.headers,
     payload: spec.payload ?? null,
     callbackUrl: spec.callbackUrl ?? null,
@@ -61,7 +91,8 @@ export function toView(jobId: string, job: Record<string, string>, log: Attempt[
     timeout: spec.timeout,
     lastResponse: log.at(-1)?.response ?? null,
     attemptsLog: log,
-    attemptsLogTotal: logTotal,
+    attemptsLogTotal: dropped + logLength,
+    attemptsLogDropped: dropped,
     callback: decodeCallbackState(job.callback),
     requestId: job.requestId || null,
     traceId: job.traceId || null,
@@ -69,11 +100,10 @@ export function toView(jobId: string, job: Record<string, string>, log: Attempt[
   };
 }
 
-/** Builds a list entry from the raw hash. */
+/** Builds a list entry from the listed fields of the hash (LISTED_FIELDS); the spec is never read. */
 export function toSummary(jobId: string, job: Record<string, string>): JobSummary {
-  const spec = JSON.parse(job.spec!) as JobSpec;
   return {
-    ...sharedFields(jobId, job, spec),
+    ...sharedFields(jobId, job, describedByHash(job)),
     lastStatusCode: job.lastStatusCode ? Number(job.lastStatusCode) : null,
     callbackStatus: decodeCallbackState(job.callback)?.status ?? null,
   };

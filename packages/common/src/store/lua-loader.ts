@@ -9,7 +9,8 @@ import { JOB_LAYOUT_VERSION } from './layout.js';
  * copies them to the same place beside the compiled file) and defines each one
  * on a connection as a command. Every script is sent as: the constants below,
  * generated from the TypeScript definitions so that a rule is stated once,
- * then lua/helpers.lua, then the script itself.
+ * then lua/helpers.lua, then the script itself; a script of
+ * OOM_ALLOWED_SCRIPTS starts with its flags line (OOM_SHEBANG).
  */
 
 export const SCRIPT_NAMES = [
@@ -28,6 +29,18 @@ export const SCRIPT_NAMES = [
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
+
+/**
+ * Scripts that may write when Redis is at `maxmemory` (the `allow-oom` flag):
+ * those that record what already happened outside Redis (a target answered,
+ * a callback was delivered). Refusing them would make the worker do it again
+ * on every redelivery; each adds a bounded amount (one attempt entry, one
+ * callback state) and only for work already begun, so the overshoot is
+ * bounded by the work in flight. Every other script, intake's create and
+ * begin-attempt included, is refused with an OOM error: no new work starts
+ * while Redis is full.
+ */
+export const OOM_ALLOWED_SCRIPTS: ReadonlySet<ScriptName> = new Set(['record-attempt', 'set-callback']);
 
 /** A Lua table constructor from a record of strings or booleans. */
 function luaTable(entries: Record<string, string | boolean>): string {
@@ -51,13 +64,18 @@ function readLua(name: string): string {
   return readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8');
 }
 
+/** The first line of a script that may write at maxmemory (Redis 7 script flags). */
+export const OOM_SHEBANG = '#!lua flags=allow-oom\n';
+
 let sources: Map<ScriptName, string> | undefined;
 
 /** The full text of each script as sent to Redis (read once per process). */
 export function scriptSources(): ReadonlyMap<ScriptName, string> {
   if (!sources) {
     const head = `${luaPreamble()}${readLua('helpers')}\n`;
-    sources = new Map(SCRIPT_NAMES.map((name) => [name, head + readLua(name)]));
+    sources = new Map(
+      SCRIPT_NAMES.map((name) => [name, (OOM_ALLOWED_SCRIPTS.has(name) ? OOM_SHEBANG : '') + head + readLua(name)]),
+    );
   }
   return sources;
 }

@@ -3,12 +3,17 @@ import { Redis } from 'ioredis';
 import { redactUrl } from '../config.js';
 import type { LogSink } from '../logger.js';
 import { retryUntilReachable } from '../reachability.js';
+import { checkEvictionPolicy, type EvictionCheck } from './eviction-policy.js';
 
 export interface RedisConnectOptions {
   url: string;
   log: LogSink;
   /** How long to keep retrying before start-up fails (ms). */
   startupTimeoutMs: number;
+  /** REDIS_COMMAND_TIMEOUT_MS: a command not answered within this fails (ms). @defaultValue 5000 */
+  commandTimeoutMs?: number;
+  /** REDIS_EVICTION_CHECK: what an evicting `maxmemory-policy` does at start. @defaultValue 'warn' */
+  evictionCheck?: EvictionCheck;
 }
 
 export const REDIS_START_HINT =
@@ -26,6 +31,9 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Redis>
   const redis = new Redis(options.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // A stalled Redis (or a lost reply) fails the command instead of holding
+    // a request or a message forever; callers then answer 503 or defer.
+    commandTimeout: options.commandTimeoutMs ?? 5000,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
     // Commands issued in the same tick (many jobs at once) go out in one write
@@ -51,6 +59,7 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Redis>
       },
       { service: 'Redis', where, hint: REDIS_START_HINT, log: options.log, timeoutMs: options.startupTimeoutMs },
     );
+    await checkEvictionPolicy(redis, options.evictionCheck ?? 'warn', options.log, where);
   } catch (err) {
     redis.disconnect();
     throw err;

@@ -97,7 +97,11 @@ export const AttemptsQuerySchema = Type.Object(
 
 export const AttemptsPageSchema = Type.Object({
   attempts: Type.Array(AttemptSchema),
-  total: Type.Integer(),
+  total: Type.Integer({ description: 'Attempts recorded in all, dropped ones included' }),
+  dropped: Type.Integer({
+    description:
+      'The oldest attempts dropped to keep the log within ATTEMPT_LOG_MAX: offsets below this return nothing',
+  }),
   nextOffset: Type.Union([Type.Integer(), Type.Null()]),
 });
 

@@ -12,6 +12,7 @@
   KEYS[3]   spec string
   KEYS[4]   deadline index: a running job must progress by its lease's end
   KEYS[5]   counters hash
+  KEYS[6]   attempt log (its lifetime is refreshed with the hash's)
 
   ARGV[1]   attempt       1-based attempt number
   ARGV[2]   leaseToken
@@ -25,6 +26,8 @@
   ARGV[10]  idxTtl
   ARGV[11]  application   of a recreated job
   ARGV[12]  callback      stored callback state to set if the job ends cancelled; '' = none
+  ARGV[13]  trimBefore    drop index entries scored below this; '' = no trim
+  ARGV[14..] field, value pairs of the summary fields of a recreated job (job-fields.ts)
 
   Returns {'missing'} | {'run', status, done} | {'final', status, done}
     | {'stale', status, done, nextAttemptAt, scheduled} | {'busy', status, done, leaseRemainingMs}
@@ -39,8 +42,10 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   if specJson == '' then return {'missing'} end
   redis.call('HSET', KEYS[1], 'v', LAYOUT_VERSION, 'status', STATUS.queued, 'attempts', n - 1,
     'createdAtMs', createdAtMs, 'updatedAt', now, 'recreated', '1', 'app', ARGV[11])
+  for i = 14, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
   redis.call('SET', KEYS[3], specJson, 'EX', ttl)
   redis.call('ZADD', KEYS[2], createdAtMs, jobId)
+  trimIndex(KEYS[2], ARGV[13])
 end
 local f = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt',
   'scheduled', 'cancelRequested')
@@ -61,17 +66,15 @@ if f[7] == '1' then
   else
     redis.call('ZREM', KEYS[4], jobId)
   end
-  moveStatus(KEYS[1], jobId, status, STATUS.cancelled, statusPrefix, idxTtl)
+  moveStatus(KEYS[1], jobId, status, STATUS.cancelled, statusPrefix, idxTtl, ARGV[13])
   redis.call('HINCRBY', KEYS[5], STATUS_COUNTER[STATUS.cancelled], 1)
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[3], ttl)
+  refreshJob(ttl, KEYS[1], KEYS[3], KEYS[6])
   return {'cancelled', status, done}
 end
 redis.call('HSET', KEYS[1], 'status', STATUS.inProgress, 'leaseToken', token,
   'leaseUntil', nowMs + leaseMs, 'updatedAt', now)
 redis.call('HDEL', KEYS[1], 'nextAttemptAt')
 redis.call('ZADD', KEYS[4], nowMs + leaseMs, jobId)
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[3], ttl)
-moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, idxTtl)
+refreshJob(ttl, KEYS[1], KEYS[3], KEYS[6])
+moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, idxTtl, ARGV[13])
 return {'run', status, done}

@@ -9,6 +9,7 @@
   KEYS[2]   counters hash
   KEYS[3]   spec string
   KEYS[4]   deadline index: a cancelled job leaves it, or with a callback is due now
+  KEYS[5]   attempt log
 
   ARGV[1]   nowIso
   ARGV[2]   ttlSeconds
@@ -17,6 +18,7 @@
   ARGV[5]   idxTtl
   ARGV[6]   pendingCallback  stored callback state; '' when the job has no callback
   ARGV[7]   nowMs
+  ARGV[8]   trimBefore       drop index entries scored below this; '' = no trim
 
   Returns {'cancelled'} | {'requested'} | {'final', status} | {'missing'}.
 ]]
@@ -38,10 +40,9 @@ if status == STATUS.queued or status == STATUS.retrying or leaseOver then
   else
     redis.call('ZREM', KEYS[4], jobId)
   end
-  moveStatus(KEYS[1], jobId, status, STATUS.cancelled, statusPrefix, idxTtl)
+  moveStatus(KEYS[1], jobId, status, STATUS.cancelled, statusPrefix, idxTtl, ARGV[8])
   redis.call('HINCRBY', KEYS[2], STATUS_COUNTER[STATUS.cancelled], 1)
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[3], ttl)
+  refreshJob(ttl, KEYS[1], KEYS[3], KEYS[5])
   return {'cancelled'}
 end
 if status == STATUS.inProgress then

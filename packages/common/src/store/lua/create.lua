@@ -15,7 +15,8 @@
   ARGV[4]   jobId
   ARGV[5]   trimBefore   drop index entries scored below this; '' = no trim
   ARGV[6]   specJson
-  ARGV[7..] field, value pairs of the job hash
+  ARGV[7..] field, value pairs of the job hash (the summary fields a listing
+            reads included: job-fields.ts)
 ]]
 local ttl, idxTtl, createdAtMs, jobId, trimBefore = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local fields = {}
@@ -26,7 +27,7 @@ redis.call('SET', KEYS[3], ARGV[6], 'EX', ttl)
 redis.call('ZADD', KEYS[4], createdAtMs, jobId)
 for i = 5, #KEYS do
   redis.call('ZADD', KEYS[i], createdAtMs, jobId)
-  if trimBefore ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. trimBefore) end
+  trimIndex(KEYS[i], trimBefore)
   redis.call('EXPIRE', KEYS[i], idxTtl)
 end
 redis.call('HINCRBY', KEYS[2], COUNTER.created, 1)

@@ -6,12 +6,30 @@
   server, not on Redis Cluster (relay targets one server).
 ]]
 
--- Moves job `id` from status index `old` (if any) to `new`, scored by its creation time.
-local function moveStatus(jobKey, id, old, new, statusPrefix, idxTtl)
+-- Drops the entries of index `key` scored below `trimBefore` (older than the
+-- index window); '' or nil = no trim. TypeScript decides when (one add in
+-- TRIM_EVERY, job-store.ts), so every index a script adds to stays within its
+-- window however long relay runs.
+local function trimIndex(key, trimBefore)
+  if trimBefore and trimBefore ~= '' then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. trimBefore) end
+end
+
+-- Moves job `id` from status index `old` (if any) to `new`, scored by its creation time,
+-- and trims `new` when given a `trimBefore` (see trimIndex).
+local function moveStatus(jobKey, id, old, new, statusPrefix, idxTtl, trimBefore)
   local score = redis.call('HGET', jobKey, 'createdAtMs') or '0'
   if old and old ~= new then redis.call('ZREM', statusPrefix .. old, id) end
   redis.call('ZADD', statusPrefix .. new, score, id)
+  trimIndex(statusPrefix .. new, trimBefore)
   redis.call('EXPIRE', statusPrefix .. new, idxTtl)
+end
+
+-- Refreshes the lifetime of all of a job's keys together (hash, spec, attempt
+-- log), so that none outlives or dies before the others.
+local function refreshJob(ttl, hashKey, specKey, logKey)
+  redis.call('EXPIRE', hashKey, ttl)
+  redis.call('EXPIRE', specKey, ttl)
+  if logKey then redis.call('EXPIRE', logKey, ttl) end
 end
 
 -- Empty values are deleted rather than stored: every field of the hash costs memory.

@@ -3,8 +3,11 @@
   cancel arrived during the attempt ends cancelled instead of retrying; a job
   that is already final is left as it is.
 
-  The log is a list with attempt n at index n - 1, so writing the same attempt
-  twice overwrites it; attempts missing before n are padded with ''.
+  The log is a list of at most logMax entries: attempt n at index
+  n - 1 - logDropped, where the hash field logDropped counts the oldest
+  entries dropped to keep the cap. Writing the same attempt twice overwrites
+  it (an attempt already dropped is not written again), so the write stays
+  idempotent after the cap; attempts missing before n are padded with ''.
 
   KEYS[1]   job hash
   KEYS[2]   attempt log (list)
@@ -29,6 +32,8 @@
   ARGV[13]  deadLettered    '1' when the job was published to the dead-letter exchange
   ARGV[14]  nowMs           score in the dead-letter index
   ARGV[15]  nextAttemptAtMs the retry's due time as epoch ms ('' when not retrying)
+  ARGV[16]  logMax          most entries the attempt log keeps (ATTEMPT_LOG_MAX)
+  ARGV[17]  trimBefore      drop index entries scored below this; '' = no trim
 
   Returns the status written (the job's own when it was already final).
 ]]
@@ -41,12 +46,25 @@ if old and isFinal(old) then return old end
 if status == STATUS.retrying and redis.call('HGET', KEYS[1], 'cancelRequested') == '1' then
   status = STATUS.cancelled
 end
+local logMax, trimBefore = tonumber(ARGV[16]), ARGV[17]
+local dropped = tonumber(redis.call('HGET', KEYS[1], 'logDropped')) or 0
+local at = n - 1 - dropped
 local len = redis.call('LLEN', KEYS[2])
-if n <= len then
-  redis.call('LSET', KEYS[2], n - 1, entry)
-else
-  for _ = len + 1, n - 1 do redis.call('RPUSH', KEYS[2], '') end
+if at >= 0 and at < len then
+  redis.call('LSET', KEYS[2], at, entry)
+elseif at >= len + logMax - 1 then
+  -- The padding alone would push every kept entry out: keep only this one.
   redis.call('RPUSH', KEYS[2], entry)
+  redis.call('LTRIM', KEYS[2], -1, -1)
+  redis.call('HSET', KEYS[1], 'logDropped', n - 1)
+elseif at >= len then
+  for _ = len + 1, at do redis.call('RPUSH', KEYS[2], '') end
+  redis.call('RPUSH', KEYS[2], entry)
+  local over = at + 1 - logMax
+  if over > 0 then
+    redis.call('LTRIM', KEYS[2], over, -1)
+    redis.call('HINCRBY', KEYS[1], 'logDropped', over)
+  end
 end
 redis.call('HSET', KEYS[1], 'status', status, 'attempts', ARGV[1], 'updatedAt', now)
 setOrDel(KEYS[1], 'nextAttemptAt', status == STATUS.retrying and ARGV[4] or '')
@@ -61,6 +79,7 @@ end
 if status == STATUS.failed and ARGV[13] == '1' then
   redis.call('HSET', KEYS[1], 'deadLetteredAt', now)
   redis.call('ZADD', KEYS[4], ARGV[14], jobId)
+  trimIndex(KEYS[4], trimBefore)
   redis.call('EXPIRE', KEYS[4], idxTtl)
   redis.call('HINCRBY', KEYS[3], COUNTER.deadLettered, 1)
 end
@@ -71,10 +90,8 @@ elseif isFinal(status) and ARGV[7] ~= '' then
 else
   redis.call('ZREM', KEYS[6], jobId)
 end
-moveStatus(KEYS[1], jobId, old, status, statusPrefix, idxTtl)
+moveStatus(KEYS[1], jobId, old, status, statusPrefix, idxTtl, trimBefore)
 local counter = STATUS_COUNTER[status]
 if counter then redis.call('HINCRBY', KEYS[3], counter, 1) end
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
-redis.call('EXPIRE', KEYS[5], ttl)
+refreshJob(ttl, KEYS[1], KEYS[5], KEYS[2])
 return status

@@ -7,6 +7,7 @@
   KEYS[2]   index of dead-lettered jobs
   KEYS[3]   spec string
   KEYS[4]   deadline index: a replayed job is due now
+  KEYS[5]   attempt log
 
   ARGV[1]   nowIso
   ARGV[2]   ttlSeconds
@@ -15,6 +16,7 @@
   ARGV[5]   idxTtl
   ARGV[6]   requestId  of the replaying request; '' when none
   ARGV[7]   nowMs
+  ARGV[8]   trimBefore drop index entries scored below this; '' = no trim
 
   Returns {'ok', attempts} | {'conflict', status} | {'missing'}.
 ]]
@@ -32,7 +34,6 @@ redis.call('HSET', KEYS[1], 'status', STATUS.queued, 'seriesBase', f[2], 'replay
 redis.call('HDEL', KEYS[1], 'completedAt', 'deadLetteredAt', 'callback', 'error', 'nextAttemptAt')
 redis.call('ZREM', KEYS[2], jobId)
 redis.call('ZADD', KEYS[4], ARGV[7], jobId)
-moveStatus(KEYS[1], jobId, status, STATUS.queued, statusPrefix, idxTtl)
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[3], ttl)
+moveStatus(KEYS[1], jobId, status, STATUS.queued, statusPrefix, idxTtl, ARGV[8])
+refreshJob(ttl, KEYS[1], KEYS[3], KEYS[5])
 return {'ok', f[2]}

@@ -6,6 +6,7 @@
   KEYS[2]   counters hash
   KEYS[3]   spec string
   KEYS[4]   deadline index
+  KEYS[5]   attempt log
 
   ARGV[1]   callback    stored callback state (callback-state.ts)
   ARGV[2]   nowIso
@@ -19,8 +20,7 @@
 local callback, now, ttl, counter = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'callback', callback, 'updatedAt', now)
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[3], ttl)
+refreshJob(ttl, KEYS[1], KEYS[3], KEYS[5])
 if ARGV[6] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) else redis.call('ZREM', KEYS[4], ARGV[5]) end
 if counter ~= '' then redis.call('HINCRBY', KEYS[2], counter, 1) end
 return 1

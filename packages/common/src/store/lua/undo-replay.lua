@@ -10,6 +10,7 @@
   ARGV[2]   jobId
   ARGV[3]   statusPrefix
   ARGV[4]   idxTtl
+  ARGV[5]   trimBefore    drop index entries scored below this; '' = no trim
 
   Returns 1 when restored, 0 otherwise.
 ]]
@@ -21,6 +22,9 @@ redis.call('HSET', KEYS[1], 'status', u.status, 'completedAt', u.completedAt, 'd
   'callback', u.callback, 'error', u.error, 'seriesBase', u.seriesBase, 'replays', u.replays, 'requestId', u.requestId)
 redis.call('HDEL', KEYS[1], 'replayUndo', 'replayUndoDeadScore')
 redis.call('ZREM', KEYS[3], jobId)
-if f[4] and f[4] ~= '' then redis.call('ZADD', KEYS[2], f[4], jobId) end
-moveStatus(KEYS[1], jobId, STATUS.queued, u.status, statusPrefix, idxTtl)
+if f[4] and f[4] ~= '' then
+  redis.call('ZADD', KEYS[2], f[4], jobId)
+  trimIndex(KEYS[2], ARGV[5])
+end
+moveStatus(KEYS[1], jobId, STATUS.queued, u.status, statusPrefix, idxTtl, ARGV[5])
 return 1

@@ -1,0 +1,263 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import type { Attempt, JobSpec } from '../../src/job-schema.js';
+import { pendingCallback } from '../../src/store/callback-state.js';
+import { checkEvictionPolicy, judgeEvictionPolicy } from '../../src/store/eviction-policy.js';
+import { JobStore } from '../../src/store/job-store.js';
+import { toSummary } from '../../src/store/job-views.js';
+
+/** Bounded memory: index trimming, the attempt-log cap, TTL refreshes, listing without specs, the noeviction check. */
+const prefix = `t-bounded-${randomBytes(4).toString('hex')}`;
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const TTL = 600;
+const store = new JobStore(redis, { prefix, ttlSeconds: TTL, attemptLogMax: 3 });
+
+const spec: JobSpec = {
+  targetUrl: 'http://127.0.0.1:9/hook',
+  method: 'PUT',
+  headers: {},
+  maxRetries: 10,
+  retryDelay: 1000,
+  timeout: 5000,
+  callbackUrl: 'http://127.0.0.1:9/cb',
+  payload: { big: 'x'.repeat(1000) },
+  priority: 'high',
+  metadata: { team: 'a' },
+};
+
+function attempt(n: number, statusCode: number, note = ''): Attempt {
+  return {
+    attempt: n,
+    startedAt: new Date().toISOString(),
+    durationMs: 1,
+    statusCode,
+    success: statusCode < 400,
+    response: { statusCode, headers: {}, body: note },
+    error: null,
+    retryable: statusCode >= 500,
+  } as Attempt;
+}
+
+const retrying = (n: number, note = '') => ({
+  attempt: attempt(n, 503, note),
+  status: 'retrying' as const,
+  nextAttemptAt: new Date().toISOString(),
+  callback: null,
+  deadLettered: false,
+});
+
+async function newJob(): Promise<string> {
+  const jobId = randomUUID();
+  await store.create({ jobId, spec, createdAt: new Date(), requestId: null, traceId: 't' });
+  return jobId;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+describe('index trimming', () => {
+  const k = store.keys;
+  const indexes = () => [
+    k.indexAll(),
+    k.indexHost('127.0.0.1'),
+    k.indexMetadata('team', 'a'),
+    ...['queued', 'in_progress', 'completed', 'failed', 'cancelled'].map((s) => k.indexStatus(s)),
+    k.indexDead(),
+  ];
+  /** An entry scored two windows ago (window: TTL + slack = 2 TTL) in every index. */
+  async function plantStale(): Promise<void> {
+    const old = Date.now() - 4 * TTL * 1000;
+    for (const key of indexes()) await redis.zadd(key, old, 'stale');
+  }
+  /** Runs one job through every script that adds to an index. */
+  async function everyScript(): Promise<void> {
+    const done = await newJob();
+    await store.beginAttempt(done, 1, { token: 'a', ms: 10_000 });
+    await store.recordAttempt(done, { ...retrying(1), status: 'completed', nextAttemptAt: null });
+    const dead = await newJob();
+    await store.recordAttempt(dead, { ...retrying(1), status: 'failed', nextAttemptAt: null, deadLettered: true });
+    await store.replay(dead, null);
+    await store.undoReplay(dead, 1);
+    await store.cancel(await newJob(), null);
+  }
+
+  it('drops entries older than the window from every index a script adds to, when the cadence says so', async () => {
+    await plantStale();
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    await everyScript();
+    for (const key of indexes()) expect(await redis.zscore(key, 'stale'), key).toBeNull();
+    // Entries within the window stay.
+    expect(await redis.zcard(k.indexStatus('completed'))).toBe(1);
+    expect(await redis.zcard(k.indexDead())).toBe(1);
+  });
+
+  it('leaves the indexes alone on the other calls', async () => {
+    await plantStale();
+    vi.spyOn(Math, 'random').mockReturnValue(0.99);
+    await everyScript();
+    for (const key of indexes()) expect(await redis.zscore(key, 'stale'), key).not.toBeNull();
+  });
+});
+
+describe('attempt log cap (attemptLogMax 3)', () => {
+  it('keeps the newest entries, counts the dropped ones, and stays idempotent after the cap', async () => {
+    const jobId = await newJob();
+    for (let n = 1; n <= 5; n++) await store.recordAttempt(jobId, retrying(n, `first ${n}`));
+    const log = store.keys.attempts(jobId);
+    expect(await redis.llen(log)).toBe(3);
+    expect(await redis.hget(store.keys.job(jobId), 'logDropped')).toBe('2');
+    let view = await store.get(jobId);
+    expect(view?.attemptsLog.map((a) => a.attempt)).toEqual([3, 4, 5]);
+    expect(view).toMatchObject({ attemptsLogTotal: 5, attemptsLogDropped: 2 });
+
+    // A second write of a kept attempt overwrites it in place; of a dropped one, changes nothing.
+    await store.recordAttempt(jobId, retrying(4, 'again 4'));
+    await store.recordAttempt(jobId, retrying(1, 'again 1'));
+    view = await store.get(jobId);
+    expect(view?.attemptsLog.map((a) => [a.attempt, a.response?.body])).toEqual([
+      [3, 'first 3'],
+      [4, 'again 4'],
+      [5, 'first 5'],
+    ]);
+    expect(view?.attemptsLogTotal).toBe(5);
+
+    expect(await store.attemptsPage(jobId, 0, 2)).toEqual({ attempts: [], total: 5, dropped: 2 });
+    const page = await store.attemptsPage(jobId, 1, 3);
+    expect(page?.attempts.map((a) => a.attempt)).toEqual([3, 4]);
+    expect((await store.attemptsPage(jobId, 2, 10))?.attempts.map((a) => a.attempt)).toEqual([3, 4, 5]);
+  });
+
+  it('bounds the padding of a far-ahead attempt number by the cap', async () => {
+    const jobId = await newJob();
+    await store.recordAttempt(jobId, retrying(1));
+    await store.recordAttempt(jobId, retrying(100_000));
+    expect(await redis.llen(store.keys.attempts(jobId))).toBe(1);
+    const view = await store.get(jobId);
+    expect(view?.attemptsLog.map((a) => a.attempt)).toEqual([100_000]);
+    expect(view).toMatchObject({ attemptsLogTotal: 100_000, attemptsLogDropped: 99_999 });
+  });
+});
+
+describe('TTL refresh', () => {
+  async function shortenAll(jobId: string): Promise<void> {
+    for (const key of [store.keys.job(jobId), store.keys.jobSpec(jobId), store.keys.attempts(jobId)]) {
+      expect(await redis.expire(key, 5)).toBe(1);
+    }
+  }
+  async function expectRefreshed(jobId: string, what: string): Promise<void> {
+    for (const key of [store.keys.job(jobId), store.keys.jobSpec(jobId), store.keys.attempts(jobId)]) {
+      expect(await redis.ttl(key), `${what}: ${key}`).toBeGreaterThan(TTL - 10);
+    }
+  }
+
+  it('cancel, replay, setCallback and beginAttempt refresh the hash, the spec and the log together', async () => {
+    const jobId = await newJob();
+    await store.recordAttempt(jobId, retrying(1));
+    await shortenAll(jobId);
+    expect(await store.cancel(jobId, null)).toEqual({ outcome: 'cancelled' });
+    await expectRefreshed(jobId, 'cancel');
+
+    await shortenAll(jobId);
+    expect(await store.replay(jobId, null)).toMatchObject({ outcome: 'ok' });
+    await expectRefreshed(jobId, 'replay');
+
+    await shortenAll(jobId);
+    await store.setCallback(jobId, pendingCallback());
+    await expectRefreshed(jobId, 'setCallback');
+
+    await shortenAll(jobId);
+    expect(await store.beginAttempt(jobId, 2, { token: 'b', ms: 10_000 })).toMatchObject({ outcome: 'run' });
+    await expectRefreshed(jobId, 'beginAttempt');
+  });
+});
+
+describe('listing reads the hash, not the spec', () => {
+  it('builds summaries from the summary fields, with the spec gone', async () => {
+    const jobId = await newJob();
+    await redis.del(store.keys.jobSpec(jobId));
+    const [hash] = await store.getRawMany([jobId]);
+    expect(hash).not.toHaveProperty('spec');
+    expect(toSummary(jobId, hash!)).toMatchObject({
+      targetUrl: spec.targetUrl,
+      method: 'PUT',
+      priority: 'high',
+      metadata: { team: 'a' },
+    });
+  });
+
+  it('leaves defaults out of the hash and reads them back', async () => {
+    const jobId = randomUUID();
+    await store.create({
+      jobId,
+      spec: { ...spec, method: 'GET', priority: 'normal', metadata: {} },
+      createdAt: new Date(),
+      requestId: null,
+      traceId: 't',
+    });
+    const raw = await redis.hgetall(store.keys.job(jobId));
+    expect(raw).not.toHaveProperty('method');
+    expect(raw).not.toHaveProperty('priority');
+    const [hash] = await store.getRawMany([jobId]);
+    expect(toSummary(jobId, hash!)).toMatchObject({ method: 'GET', priority: 'normal', metadata: {} });
+  });
+
+  it('writes the summary fields when begin-attempt recreates a missing job', async () => {
+    const jobId = randomUUID();
+    const recreateFrom = { spec, createdAt: new Date().toISOString() };
+    expect(await store.beginAttempt(jobId, 1, { token: 'r', ms: 10_000 }, recreateFrom)).toMatchObject({
+      outcome: 'run',
+    });
+    await redis.del(store.keys.jobSpec(jobId));
+    const [hash] = await store.getRawMany([jobId]);
+    expect(toSummary(jobId, hash!)).toMatchObject({
+      targetUrl: spec.targetUrl,
+      method: 'PUT',
+      priority: 'high',
+      metadata: { team: 'a' },
+    });
+  });
+});
+
+describe('noeviction check', () => {
+  it('judges the policy: noeviction is fine, others warn or refuse, an unreadable one is warned about', () => {
+    expect(judgeEvictionPolicy('noeviction', 'refuse')).toEqual({ kind: 'ok' });
+    expect(judgeEvictionPolicy('allkeys-lru', 'warn')).toMatchObject({ kind: 'warn' });
+    expect(judgeEvictionPolicy('volatile-ttl', 'refuse')).toMatchObject({
+      kind: 'refuse',
+      message: expect.stringContaining('noeviction'),
+    });
+    expect(judgeEvictionPolicy(null, 'refuse')).toMatchObject({ kind: 'unknown' });
+  });
+
+  it('passes against the real Redis, which runs with noeviction', async () => {
+    const lines: string[] = [];
+    const log = {
+      info: () => undefined,
+      warn: (_o: unknown, m?: string) => lines.push(m ?? ''),
+      error: () => undefined,
+    };
+    expect(await redis.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+    await checkEvictionPolicy(redis, 'refuse', log as never, 'test');
+    expect(lines).toEqual([]);
+  });
+
+  it('warns, and does not refuse, when CONFIG is disabled', async () => {
+    const lines: string[] = [];
+    const log = {
+      info: () => undefined,
+      warn: (_o: unknown, m?: string) => lines.push(m ?? ''),
+      error: () => undefined,
+    };
+    const noConfig = { config: () => Promise.reject(new Error("ERR unknown command 'CONFIG'")) } as unknown as Redis;
+    await checkEvictionPolicy(noConfig, 'refuse', log as never, 'test');
+    expect(lines).toEqual([expect.stringContaining('could not read Redis maxmemory-policy')]);
+  });
+});
