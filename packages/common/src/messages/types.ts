@@ -35,6 +35,12 @@ export interface AttemptMessage {
   traceId: string;
   /** Id of the application that owns the job (DEFAULT_APPLICATION without auth). */
   application: string;
+  /**
+   * Times this message was held back because its host or application was at
+   * its fairness cap (worker HOST_CONCURRENCY, APPLICATION_CONCURRENCY); it
+   * sets how long the next hold waits. Absent when never held back.
+   */
+  fairnessDeferrals?: number;
 }
 
 /** Deliver a finished job's result to its callback URL (delivery is 1-based). */
@@ -53,4 +59,10 @@ export interface CallbackMessage {
    * of it (retries copy the message), so receivers can drop duplicates.
    */
   webhookId: string;
+  /**
+   * Times this message was held back because its host or application was at
+   * its fairness cap (worker HOST_CONCURRENCY, APPLICATION_CONCURRENCY); it
+   * sets how long the next hold waits. Absent when never held back.
+   */
+  fairnessDeferrals?: number;
 }
