@@ -28,7 +28,15 @@ export type Admission = { kind: 'start' } | { kind: 'defer'; reason: DeferralRea
  * First wait of a held-back message. Short, so that a slot freed by a fast
  * target is taken again soon; the delay tiers go down to 10 ms.
  */
-export const DEFERRAL_BASE_MS = 100;
+export const DEFERRAL_BASE_MS = 250;
+
+/**
+ * Growth of the wait per deferral. Fourfold rather than doubling: a host at
+ * its cap is usually slow for a while, and every deferral is a publish and an
+ * ack that other tenants' messages queue behind, so the held-back messages of
+ * a flood should reach the long waits within a few rounds.
+ */
+export const DEFERRAL_GROWTH = 4;
 
 /**
  * Longest wait of a held-back message. A host at its cap is typically slow
@@ -38,15 +46,15 @@ export const DEFERRAL_BASE_MS = 100;
 export const DEFERRAL_MAX_MS = 10_000;
 
 /**
- * How long a message held back `deferrals` times before waits now: doubling
- * from DEFERRAL_BASE_MS up to DEFERRAL_MAX_MS, then a random point in its
+ * How long a message held back `deferrals` times before waits now: growing
+ * from DEFERRAL_BASE_MS by DEFERRAL_GROWTH up to DEFERRAL_MAX_MS, then a random point in its
  * upper half, so that messages held back together do not all come back in
  * the same instant. `random` is in [0, 1).
  */
 export function deferralDelayMs(deferrals: number, random: number): number {
   const n = Number.isInteger(deferrals) && deferrals > 0 ? deferrals : 0;
-  // 2 ** 7 * 100 already exceeds the maximum: stop doubling there, so a huge count cannot overflow.
-  const ceiling = Math.min(DEFERRAL_MAX_MS, DEFERRAL_BASE_MS * 2 ** Math.min(n, 16));
+  // A few rounds reach the maximum: stop growing at 16, so a huge count cannot overflow.
+  const ceiling = Math.min(DEFERRAL_MAX_MS, DEFERRAL_BASE_MS * DEFERRAL_GROWTH ** Math.min(n, 16));
   return Math.round(ceiling / 2 + (ceiling / 2) * Math.min(Math.max(random, 0), 1));
 }
 

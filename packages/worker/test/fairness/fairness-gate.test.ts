@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger, type AttemptMessage, type CallbackMessage, type WorkMessage } from '@relay/common';
+import { DEFERRAL_BASE_MS, deferralDelayMs } from '../../src/fairness/admission.js';
 import { FairnessGate, hostOf } from '../../src/fairness/fairness-gate.js';
 
 const NOW = Date.parse('2025-01-01T12:00:00Z');
@@ -69,7 +70,7 @@ describe('FairnessGate', () => {
     expect(ran.map((m) => m.jobId)).toEqual(['j1', 'j2']);
     expect(gate.hostInFlight('http://slow.example')).toBe(2);
     expect(scheduled).toHaveLength(1);
-    expect(scheduled[0]).toMatchObject({ jobId: 'j3', attempt: 3, dueAt: NOW + 50, fairnessDeferrals: 1 });
+    expect(scheduled[0]).toMatchObject({ jobId: 'j3', attempt: 3, dueAt: NOW + DEFERRAL_BASE_MS / 2, fairnessDeferrals: 1 });
     expect(reasons).toEqual(['host']);
 
     // Another host of the same application still starts.
@@ -97,8 +98,9 @@ describe('FairnessGate', () => {
   it('waits longer each time the same message is held back', async () => {
     const { scheduled, start } = setup({ host: 1, application: 5 });
     void start(attempt('busy', 'http://slow.example/'));
-    await start(attempt('j', 'http://slow.example/', 'app_a', { fairnessDeferrals: 4 }));
-    expect(scheduled[0]).toMatchObject({ dueAt: NOW + 800, fairnessDeferrals: 5 });
+    await start(attempt('j', 'http://slow.example/', 'app_a', { fairnessDeferrals: 2 }));
+    expect(scheduled[0]).toMatchObject({ dueAt: NOW + deferralDelayMs(2, 0), fairnessDeferrals: 3 });
+    expect(deferralDelayMs(2, 0)).toBeGreaterThan(deferralDelayMs(1, 0));
   });
 
   it('hands the run a message without its deferral count, so the retries it schedules start afresh', async () => {
