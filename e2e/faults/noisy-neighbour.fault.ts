@@ -140,6 +140,29 @@ async function settle(
   }
 }
 
+/** p50/p99 (ms) of the jobs submitted in each 5 s window of a phase: where in the phase the tail is. */
+function byWindow(submissions: Submission[], callbacks: CallbackReceiver): string {
+  const t0 = submissions[0]?.at ?? 0;
+  const windows = new Map<number, Submission[]>();
+  for (const s of submissions) {
+    const w = Math.floor((s.at - t0) / 5000) * 5;
+    windows.set(w, [...(windows.get(w) ?? []), s]);
+  }
+  return [...windows]
+    .map(([w, subs]) => {
+      const lat = latencies(subs, callbacks);
+      return `${w}s: ${percentile(lat, 0.5)}/${percentile(lat, 0.99)}`;
+    })
+    .join(', ');
+}
+
+/** CPU seconds the first worker has used so far. */
+async function workerCpuSeconds(stack: Stack): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${stack.workers[0]!.metricsPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('process_cpu_seconds_total '));
+  return Number(line?.split(' ')[1]);
+}
+
 async function deferrals(stack: Stack): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${stack.workers[0]!.metricsPort}/metrics`)).text();
   const out: Record<string, number> = {};
@@ -198,16 +221,20 @@ it(`noisy neighbour: ${FLOOD_JOBS} jobs to a 30 s target do not slow another app
   rows.push(judge('neighbour warm-up', warm, healthyTargets[0]!, callbacks, started));
 
   progress(`baseline: ${SECONDS} s at ${RATE}/s, no flood`);
+  const cpu0 = await workerCpuSeconds(stack);
   const baseline = await healthyLoad(healthyTargets[1]!, SECONDS);
+  const baseCpu = Math.round(((await workerCpuSeconds(stack)) - cpu0) * 10) / 10;
   await settle('baseline', baseline, callbacks, 60_000);
   const baseLat = latencies(baseline, callbacks);
   const baseP50 = percentile(baseLat, 0.5);
   const baseP99 = percentile(baseLat, 0.99);
-  progress(`baseline: ${baseLat.length} jobs, p50 ${baseP50} ms, p99 ${baseP99} ms`);
+  progress(`baseline: ${baseLat.length} jobs, p50 ${baseP50} ms, p99 ${baseP99} ms; worker CPU ${baseCpu} s`);
+  progress(`  baseline p50/p99 ms by 5 s of submission: ${byWindow(baseline, callbacks)}`);
   rows.push(judge('neighbour baseline', baseline, healthyTargets[1]!, callbacks, started, `p99 ${baseP99} ms`));
 
   progress(`flood: ${FLOOD_JOBS} jobs to a target answering after 30 s, with ${SECONDS} s at ${RATE}/s from the other application`);
   const floodStart = Date.now();
+  const cpu1 = await workerCpuSeconds(stack);
   const flood = submitJobs({
     baseUrl: () => stack.api.baseUrl,
     count: FLOOD_JOBS,
@@ -223,6 +250,7 @@ it(`noisy neighbour: ${FLOOD_JOBS} jobs to a 30 s target do not slow another app
   }, 5000);
   cleanups.push(async () => clearInterval(sampler));
   const during = await healthyLoad(healthyTargets[2]!, SECONDS);
+  const floodCpu = Math.round(((await workerCpuSeconds(stack)) - cpu1) * 10) / 10;
   await settle('healthy during flood', during, callbacks, 60_000);
   const floodLat = latencies(during, callbacks);
   const floodP50 = percentile(floodLat, 0.5);
@@ -231,8 +259,9 @@ it(`noisy neighbour: ${FLOOD_JOBS} jobs to a 30 s target do not slow another app
   const deferred = await deferrals(stack);
   progress(
     `during flood: ${floodLat.length} jobs, p50 ${floodP50} ms, p99 ${floodP99} ms; ratio to baseline p99 ${ratio}; ` +
-      `slow target held at most ${slow.maxHolding} (cap ${HOST_CAP}); deferrals ${JSON.stringify(deferred)}`,
+      `slow target held at most ${slow.maxHolding} (cap ${HOST_CAP}); deferrals ${JSON.stringify(deferred)}; worker CPU ${floodCpu} s`,
   );
+  progress(`  during flood p50/p99 ms by 5 s of submission: ${byWindow(during, callbacks)}`);
   rows.push(
     judge('neighbour healthy during flood', during, healthyTargets[2]!, callbacks, started, `p99 ${floodP99} ms, ${ratio}x baseline`),
   );
@@ -248,7 +277,17 @@ it(`noisy neighbour: ${FLOOD_JOBS} jobs to a 30 s target do not slow another app
 
   const table = formatTable(rows);
   process.stdout.write(`\nNoisy neighbour\n\n${table}\n\n`);
-  const figures = { baseP50, baseP99, floodP50, floodP99, ratio, maxHolding: slow.maxHolding, hostCap: HOST_CAP, deferred };
+  const figures = {
+    baseP50,
+    baseP99,
+    floodP50,
+    floodP99,
+    ratio,
+    maxHolding: slow.maxHolding,
+    hostCap: HOST_CAP,
+    deferred,
+    workerCpuSeconds: { baseline: baseCpu, flood: floodCpu },
+  };
   process.stdout.write(`${JSON.stringify(figures)}\n`);
   const dir = path.join(REPO_ROOT, 'bench-results');
   await mkdir(dir, { recursive: true });
