@@ -188,7 +188,9 @@ it(`noisy neighbour: ${FLOOD_JOBS} jobs to a 30 s target do not slow another app
   const slow = new SlowTarget(SLOW_ANSWER_MS);
   const callbacks = new CallbackReceiver();
   await Promise.all([...healthyTargets.map((t) => t.listen()), slow.listen(), callbacks.listen()]);
-  cleanups.push(() => Promise.all([...healthyTargets.map((t) => t.close()), slow.close(), callbacks.close()]).then(() => undefined));
+  cleanups.push(() =>
+    Promise.all([...healthyTargets.map((t) => t.close()), slow.close(), callbacks.close()]).then(() => undefined),
+  );
 
   const masterKey = randomBytes(32).toString('base64');
   const stack = await startStack('fault-neighbour', {
@@ -232,7 +234,9 @@ it(`noisy neighbour: ${FLOOD_JOBS} jobs to a 30 s target do not slow another app
   progress(`  baseline p50/p99 ms by 5 s of submission: ${byWindow(baseline, callbacks)}`);
   rows.push(judge('neighbour baseline', baseline, healthyTargets[1]!, callbacks, started, `p99 ${baseP99} ms`));
 
-  progress(`flood: ${FLOOD_JOBS} jobs to a target answering after 30 s, with ${SECONDS} s at ${RATE}/s from the other application`);
+  progress(
+    `flood: ${FLOOD_JOBS} jobs to a target answering after 30 s, with ${SECONDS} s at ${RATE}/s from the other application`,
+  );
   const floodStart = Date.now();
   const cpu1 = await workerCpuSeconds(stack);
   const flood = submitJobs({
@@ -263,7 +267,14 @@ it(`noisy neighbour: ${FLOOD_JOBS} jobs to a 30 s target do not slow another app
   );
   progress(`  during flood p50/p99 ms by 5 s of submission: ${byWindow(during, callbacks)}`);
   rows.push(
-    judge('neighbour healthy during flood', during, healthyTargets[2]!, callbacks, started, `p99 ${floodP99} ms, ${ratio}x baseline`),
+    judge(
+      'neighbour healthy during flood',
+      during,
+      healthyTargets[2]!,
+      callbacks,
+      started,
+      `p99 ${floodP99} ms, ${ratio}x baseline`,
+    ),
   );
 
   const floodSubmissions = await flood;
@@ -292,7 +303,10 @@ it(`noisy neighbour: ${FLOOD_JOBS} jobs to a 30 s target do not slow another app
   const dir = path.join(REPO_ROOT, 'bench-results');
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'faults-noisy-neighbour.json'), JSON.stringify({ rows, figures }, null, 2));
-  await writeFile(path.join(dir, 'faults-noisy-neighbour.md'), `# Noisy neighbour\n\n${table}\n\n${JSON.stringify(figures)}\n`);
+  await writeFile(
+    path.join(dir, 'faults-noisy-neighbour.md'),
+    `# Noisy neighbour\n\n${table}\n\n${JSON.stringify(figures)}\n`,
+  );
 
   for (const row of rows) {
     expect(row.refused, row.scenario).toBe(0);

@@ -24,7 +24,15 @@ function attempt(jobId: string, targetUrl: string, application = 'app_a', extra:
 }
 
 function callback(jobId: string, callbackUrl: string, application = 'app_a'): CallbackMessage {
-  return { v: 1, kind: 'callback', jobId, delivery: 2, dueAt: 0, callbackUrl, application } as unknown as CallbackMessage;
+  return {
+    v: 1,
+    kind: 'callback',
+    jobId,
+    delivery: 2,
+    dueAt: 0,
+    callbackUrl,
+    application,
+  } as unknown as CallbackMessage;
 }
 
 /** A gate whose scheduler records what it was given, and runs that never end until released. */
@@ -70,7 +78,12 @@ describe('FairnessGate', () => {
     expect(ran.map((m) => m.jobId)).toEqual(['j1', 'j2']);
     expect(gate.hostInFlight('http://slow.example')).toBe(2);
     expect(scheduled).toHaveLength(1);
-    expect(scheduled[0]).toMatchObject({ jobId: 'j3', attempt: 3, dueAt: NOW + DEFERRAL_BASE_MS / 2, fairnessDeferrals: 1 });
+    expect(scheduled[0]).toMatchObject({
+      jobId: 'j3',
+      attempt: 3,
+      dueAt: NOW + DEFERRAL_BASE_MS / 2,
+      fairnessDeferrals: 1,
+    });
     expect(reasons).toEqual(['host']);
 
     // Another host of the same application still starts.
@@ -134,7 +147,9 @@ describe('FairnessGate', () => {
       random: () => 0,
     });
     void gate.run(attempt('busy', 'http://x.example/'), log, () => new Promise(() => undefined));
-    await expect(gate.run(attempt('j', 'http://x.example/'), log, async () => undefined)).rejects.toThrow('broker down');
+    await expect(gate.run(attempt('j', 'http://x.example/'), log, async () => undefined)).rejects.toThrow(
+      'broker down',
+    );
     expect(gate.hostInFlight('http://x.example')).toBe(1);
   });
 });
