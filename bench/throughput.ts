@@ -30,7 +30,11 @@ callbacks.on('/cb', (_req, res) => {
 
 // LOG_LEVEL=info (the default) writes a few lines per job; BENCH_LOG_LEVEL=warn shows what they cost.
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
-const stack = await startStack('bench', { env: { WORKER_CONCURRENCY: '128', LOG_LEVEL: logLevel } });
+// One target and one application: the fairness caps are raised to the slot count, so that every slot can serve it.
+const slots = '128';
+const stack = await startStack('bench', {
+  env: { WORKER_CONCURRENCY: slots, HOST_CONCURRENCY: slots, APPLICATION_CONCURRENCY: slots, LOG_LEVEL: logLevel },
+});
 const { baseUrl } = stack.api;
 const agent = new Agent({ connections: clients, keepAliveTimeout: 10_000 });
 const body = JSON.stringify({

@@ -23,6 +23,8 @@ export interface LoadOptions {
   spec: (seq: number) => Record<string, unknown>;
   /** Called every 500 submissions, for progress lines. */
   onProgress?: (done: number) => void;
+  /** Sent with every submission (e.g. an application's `authorization`). */
+  headers?: Record<string, string>;
 }
 
 const agent = new Agent({ connections: 64, keepAliveTimeout: 4000, headersTimeout: 30_000, bodyTimeout: 30_000 });
@@ -38,7 +40,7 @@ export async function submitJobs(options: LoadOptions): Promise<Submission[]> {
     const spec = options.spec(seq);
     const headers = { ...(spec.headers as Record<string, string> | undefined), 'x-seq': String(seq) };
     pending.push(
-      submitOne(options.baseUrl(), seq, { ...spec, headers }).then((s) => {
+      submitOne(options.baseUrl(), seq, { ...spec, headers }, options.headers).then((s) => {
         out.push(s);
         if (out.length % 500 === 0) options.onProgress?.(out.length);
       }),
@@ -48,14 +50,19 @@ export async function submitJobs(options: LoadOptions): Promise<Submission[]> {
   return out.sort((a, b) => a.seq - b.seq);
 }
 
-async function submitOne(baseUrl: string, seq: number, spec: unknown): Promise<Submission> {
+async function submitOne(
+  baseUrl: string,
+  seq: number,
+  spec: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<Submission> {
   const start = performance.now();
   const at = Date.now();
   try {
     const res = await request(`${baseUrl}/api/jobs`, {
       dispatcher: agent,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...extraHeaders, 'content-type': 'application/json' },
       body: JSON.stringify(spec),
     });
     const body = (await res.body.json().catch(() => ({}))) as { jobId?: string; code?: string };

@@ -10,6 +10,26 @@ export const workerConfigSpec = {
     max: 1000,
     doc: 'Messages processed at once by one worker (RabbitMQ prefetch)',
   },
+  hostConcurrency: {
+    kind: 'int',
+    env: 'HOST_CONCURRENCY',
+    // Half of the default WORKER_CONCURRENCY: one slow destination can hold
+    // at most half of a worker's slots, the rest stay for everyone else.
+    default: 32,
+    min: 1,
+    max: 1000,
+    doc: "Messages one worker handles at once for one destination origin (a target's, or a queued callback's); more wait on the delay queues without spending a retry. Per worker process; at or above WORKER_CONCURRENCY it has no effect",
+  },
+  applicationConcurrency: {
+    kind: 'int',
+    env: 'APPLICATION_CONCURRENCY',
+    // Three quarters of the default WORKER_CONCURRENCY: a busy application
+    // leaves a quarter of the slots to the others.
+    default: 48,
+    min: 1,
+    max: 1000,
+    doc: 'Messages one worker handles at once for one application; more wait on the delay queues without spending a retry. Per worker process; at or above WORKER_CONCURRENCY it has no effect',
+  },
   shutdownGraceMs: {
     kind: 'int',
     env: 'WORKER_SHUTDOWN_GRACE_MS',

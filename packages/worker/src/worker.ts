@@ -22,6 +22,7 @@ import { processCallback } from './callback/process-callback.js';
 import type { WorkerConfig } from './config.js';
 import { Consumer } from './consumer.js';
 import type { WorkerDeps } from './deps.js';
+import { FairnessGate } from './fairness/fairness-gate.js';
 import { HeldOutcomes } from './held-outcomes.js';
 import { createGuardedAgent, type LookupFunction } from './http/connect-guard.js';
 import { attemptMetrics, callbackMetrics } from './metrics/adapters.js';
@@ -172,6 +173,16 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     intervalMs: config.reconcileIntervalMs,
   });
 
+  // Per-host and per-application caps: a message over either waits on the
+  // delay queues instead of holding a slot (fairness/fairness-gate.ts).
+  const fairness = new FairnessGate({
+    caps: { host: config.hostConcurrency, application: config.applicationConcurrency },
+    scheduler,
+    now,
+    random,
+    onDefer: (reason) => metrics.fairnessDeferrals.inc({ reason }),
+  });
+
   const handle = async (message: WorkMessage): Promise<void> => {
     if (scheduler.notYetDue(message)) return scheduler.schedule(message);
     await scheduler.waitUntilDue(message);
@@ -180,8 +191,9 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
         ? { jobId: message.jobId, requestId: message.requestId }
         : { jobId: message.jobId },
     );
-    if (message.kind === 'attempt') return processAttempt(deps, message, jobLog);
-    return processCallback(deps, message, jobLog);
+    return fairness.run(message, jobLog, (admitted) =>
+      admitted.kind === 'attempt' ? processAttempt(deps, admitted, jobLog) : processCallback(deps, admitted, jobLog),
+    );
   };
 
   const defer = async (message: WorkMessage, err: unknown): Promise<void> => {

@@ -41,6 +41,13 @@ const ApplicationId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 const DueAt = Type.Number({ ...MessageLimits.dueAt, description: 'Epoch ms; 0 means now' });
 
 /**
+ * Times this message was held back because its host or application was at its
+ * fairness cap (worker HOST_CONCURRENCY, APPLICATION_CONCURRENCY); it sets how
+ * long the next hold waits. Absent when never held back.
+ */
+const FairnessDeferrals = Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 }));
+
+/**
  * Failures of handling this message so far, for the step (attempt or
  * delivery number) it was at: a copy that moved on to the next step starts
  * again from none, so the count needs no reset where steps are scheduled.
@@ -79,6 +86,7 @@ export const AttemptMessageSchema = Type.Object(
     /** Id of the application that owns the job (DEFAULT_APPLICATION without auth). */
     application: ApplicationId,
     failures: HandlingFailures,
+    fairnessDeferrals: FairnessDeferrals,
   },
   { additionalProperties: false },
 );
@@ -102,6 +110,7 @@ export const CallbackMessageSchema = Type.Object(
      */
     webhookId: Type.String({ pattern: '^msg_[A-Za-z0-9_-]{1,120}$' }),
     failures: HandlingFailures,
+    fairnessDeferrals: FairnessDeferrals,
   },
   { additionalProperties: false },
 );

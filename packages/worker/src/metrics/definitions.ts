@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { metricsRegistry, type Logger } from '@relay/common';
+import { DEFERRAL_REASONS } from '../fairness/admission.js';
 import type { CallbackOutcome } from '../ports.js';
 
 /** `outcome` of an attempt: the retry policy's decision about it. */
@@ -56,6 +57,7 @@ export interface WorkerMetrics {
   inFlight: Gauge;
   consuming: Gauge;
   queueDepth: Gauge<'queue'>;
+  fairnessDeferrals: Counter<'reason'>;
 }
 
 /** The worker's Prometheus metrics, registered in their own registry. */
@@ -140,7 +142,14 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
         }
       },
     }),
+    fairnessDeferrals: new Counter({
+      name: 'relay_fairness_deferrals_total',
+      help: 'Messages put back on the delay queues because their host or application was at its cap in this worker',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
   };
+  for (const reason of DEFERRAL_REASONS) metrics.fairnessDeferrals.inc({ reason }, 0);
 
   // Known label sets start at 0, so that rate() sees the first increment of each.
   for (const outcome of ATTEMPT_OUTCOMES) {
