@@ -1,7 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
 import {
+  callbackBody,
+  callbackMessage,
   connectAmqp,
+  JobStatus,
   createLogger,
   declareTopology,
   encodeMessage,
@@ -40,15 +43,21 @@ async function until(check: () => boolean, what: string, ms = 5000): Promise<voi
   }
 }
 
+/** A valid callback message (the codec refuses anything less), never delivered: the handler only records it. */
 function message(): WorkMessage {
-  return {
-    v: 1,
-    kind: 'callback',
-    jobId: randomUUID(),
-    dueAt: 0,
-    delivery: 1,
-    callbackUrl: 'http://127.0.0.1:1/',
-  } as unknown as WorkMessage;
+  const jobId = randomUUID();
+  const body = callbackBody({
+    jobId,
+    status: JobStatus.completed,
+    attempts: 1,
+    statusCode: 200,
+    response: null,
+    error: null,
+    completedAt: new Date().toISOString(),
+    targetUrl: 'http://127.0.0.1:1/',
+    method: 'POST',
+  });
+  return callbackMessage(jobId, 'http://127.0.0.1:1/', body, 1, 'default');
 }
 
 it('consumes again after the work queue is deleted (consumer cancel) and after its channel is closed', async () => {
