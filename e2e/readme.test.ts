@@ -24,18 +24,34 @@ const DOCUMENTS = [
 ];
 const text = (doc: string) => readFileSync(path.join(REPO_ROOT, doc), 'utf8');
 
-/** Upper-case names the documents use that are not relay settings, and what each is. */
+/** Upper-case names the documents use that no source file defines or reads, and what each is. */
 const NOT_SETTINGS = new Set([
   'API_KEY', // the README tour's shell variable
   'SIGNING_SECRET', // the README tour's shell variable
-  'RELAY_E2E_VERBOSE', // e2e/support/processes.ts: show the processes' logs
-  'RELAY_NODE_ARGS', // extra node flags for processes tests and benchmarks start
-  'BENCH_LOG_LEVEL', // bench/: LOG_LEVEL of the measured processes
-  'FAULT_JOBS', // e2e/faults: jobs per scenario
-  'FAULT_CALLBACK_DOWN_MS', // e2e/faults: how long the receiver is down
   'NODE_OPTIONS', // Node's own
   'EX_CONFIG', // sysexits.h name of exit code 78
 ]);
+
+/** Every source file of the repo (packages, tests, benchmarks, scripts), for the names it reads or defines. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(path.join(REPO_ROOT, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && /\.(ts|mjs)$/.test(e.name) && !e.parentPath.includes('node_modules'))
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+/**
+ * Names a document may use besides relay's settings: variables the tests,
+ * benchmarks and scripts read (`process.env.NAME`), and constants the code
+ * exports (`export const NAME`), so a document can name the knob it means.
+ */
+const KNOWN_NAMES = new Set(
+  ['packages', 'e2e', 'bench', 'scripts'].flatMap(sourceFiles).flatMap((file) => {
+    const source = readFileSync(file, 'utf8');
+    return [...source.matchAll(/process\.env\.([A-Z][A-Z0-9_]+)|export const ([A-Z][A-Z0-9_]+)/g)].map(
+      (m) => (m[1] ?? m[2])!,
+    );
+  }),
+);
 
 /** Names written as `NAME` or NAME=value that look like environment variables. */
 function envNames(markdown: string): Set<string> {
@@ -83,7 +99,7 @@ describe.each(DOCUMENTS)('%s', (doc) => {
     const settings = new Set<string>(
       [...Object.values(backendConfigSpec), ...Object.values(workerConfigSpec)].map((f) => f.env),
     );
-    const unknown = [...envNames(markdown)].filter((n) => !settings.has(n) && !NOT_SETTINGS.has(n));
+    const unknown = [...envNames(markdown)].filter((n) => !settings.has(n) && !NOT_SETTINGS.has(n) && !KNOWN_NAMES.has(n));
     expect(unknown, `${doc} names variables no config spec defines`).toEqual([]);
   });
 
