@@ -53,7 +53,7 @@ it('records the attempt and the callback by retrying the writes, calling the tar
     recordAttempt: async (_jobId: string, record: { status: string }) => {
       if (recordFailures-- > 0) throw new Error('READONLY You cannot write against a read only replica.');
       writes.push(`attempt:${record.status}`);
-      return record.status;
+      return { written: true, status: record.status };
     },
     setCallback: async (_jobId: string, state: { status: string }) => {
       if (callbackFailures-- > 0) throw new Error('READONLY You cannot write against a read only replica.');

@@ -116,6 +116,16 @@ export async function beginAttempt(
   }
 }
 
+/**
+ * What record-attempt did: `written` with the status it wrote, or not written
+ * because the job had ended otherwise or a later attempt had moved it on
+ * (`status` is then the job's own).
+ */
+export interface RecordResult {
+  written: boolean;
+  status: JobStatus;
+}
+
 export function recordAttempt(
   redis: Redis,
   a: Indexing & {
@@ -134,7 +144,7 @@ export function recordAttempt(
     /** Most entries the attempt log keeps (ATTEMPT_LOG_MAX). */
     logMax: number;
   },
-): Promise<JobStatus> {
+): Promise<RecordResult> {
   const { keys } = a;
   return run(
     redis,
@@ -159,7 +169,10 @@ export function recordAttempt(
       a.logMax,
       a.trimBefore,
     ],
-  ) as Promise<JobStatus>;
+  ).then((reply) => {
+    const [outcome, status] = reply as [string, JobStatus];
+    return { written: outcome === 'written', status };
+  });
 }
 
 export async function cancelJob(

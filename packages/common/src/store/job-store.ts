@@ -247,10 +247,11 @@ export class JobStore {
    * Writes one attempt and the job's resulting state atomically, and releases
    * the lease. The attempt entry is keyed by its number, so writing the same
    * attempt twice (after a crash) overwrites instead of duplicating. Returns
-   * the status written: `cancelled` instead of `retrying` when a cancel
-   * arrived during the attempt.
+   * the status written (`cancelled` instead of `retrying` when a cancel
+   * arrived during the attempt), or `written: false` when the job ended
+   * otherwise or moved on to a later attempt meanwhile.
    */
-  async recordAttempt(jobId: string, record: AttemptRecord): Promise<JobStatus> {
+  async recordAttempt(jobId: string, record: AttemptRecord): Promise<scripts.RecordResult> {
     const { attempt } = record;
     const k = this.keys;
     return scripts.recordAttempt(this.redis, {

@@ -118,14 +118,16 @@ describe('attempt log cap (attemptLogMax 3)', () => {
     expect(view?.attemptsLog.map((a) => a.attempt)).toEqual([3, 4, 5]);
     expect(view).toMatchObject({ attemptsLogTotal: 5, attemptsLogDropped: 2 });
 
-    // A second write of a kept attempt overwrites it in place; of a dropped one, changes nothing.
-    await store.recordAttempt(jobId, retrying(4, 'again 4'));
-    await store.recordAttempt(jobId, retrying(1, 'again 1'));
+    // A second write of the latest attempt overwrites it in place; of an older one (a later
+    // attempt moved the job on, whether the older entry is kept or dropped) changes nothing.
+    expect(await store.recordAttempt(jobId, retrying(5, 'again 5'))).toEqual({ written: true, status: 'retrying' });
+    expect(await store.recordAttempt(jobId, retrying(4, 'again 4'))).toEqual({ written: false, status: 'retrying' });
+    expect(await store.recordAttempt(jobId, retrying(1, 'again 1'))).toEqual({ written: false, status: 'retrying' });
     view = await store.get(jobId);
     expect(view?.attemptsLog.map((a) => [a.attempt, a.response?.body])).toEqual([
       [3, 'first 3'],
-      [4, 'again 4'],
-      [5, 'first 5'],
+      [4, 'first 4'],
+      [5, 'again 5'],
     ]);
     expect(view?.attemptsLogTotal).toBe(5);
 

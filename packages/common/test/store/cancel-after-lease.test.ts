@@ -67,7 +67,7 @@ describe('cancel of a running job', () => {
       callback: null,
       deadLettered: false,
     });
-    expect(written).toBe('cancelled');
+    expect(written).toEqual({ written: false, status: 'cancelled' });
     const view = await store.get(jobId);
     expect(view).toMatchObject({ status: 'cancelled', attempts: 0 });
     expect((await store.counters()).jobs_success).toBe(0);

@@ -55,10 +55,16 @@ describe('JobStore', () => {
     expect(await store.beginAttempt(jobId, 1, { token: 'a', ms: 10_000 })).toEqual({ outcome: 'run', attemptsDone: 0 });
     expect(await store.beginAttempt(jobId, 1, { token: 'b', ms: 10_000 })).toMatchObject({ outcome: 'busy' });
     const retrying = { attempt: attempt(1, 503), status: 'retrying' as const, callback: null, deadLettered: false };
-    expect(await store.recordAttempt(jobId, { ...retrying, nextAttemptAt: createdAt.toISOString() })).toBe('retrying');
+    expect(await store.recordAttempt(jobId, { ...retrying, nextAttemptAt: createdAt.toISOString() })).toEqual({
+      written: true,
+      status: 'retrying',
+    });
     expect(await store.beginAttempt(jobId, 2, { token: 'c', ms: 10_000 })).toEqual({ outcome: 'run', attemptsDone: 1 });
     const failed = { attempt: attempt(2, 500), status: 'failed' as const, nextAttemptAt: null, deadLettered: true };
-    expect(await store.recordAttempt(jobId, { ...failed, callback: pendingCallback() })).toBe('failed');
+    expect(await store.recordAttempt(jobId, { ...failed, callback: pendingCallback() })).toEqual({
+      written: true,
+      status: 'failed',
+    });
     expect(await store.beginAttempt(jobId, 3, { token: 'd', ms: 10_000 })).toEqual({
       outcome: 'final',
       status: 'failed',

@@ -170,7 +170,7 @@ async function settleAttempt(
     const { dueAt } = outcome;
     // Record first, then schedule: a crash in between is repaired by the
     // 'stale' branch above when this message is redelivered.
-    const written = await record({
+    const recorded = await record({
       attempt: entry,
       status: JobStatus.retrying,
       nextAttemptAt: new Date(dueAt).toISOString(),
@@ -178,7 +178,8 @@ async function settleAttempt(
       deadLettered: false,
     });
     deps.heldAttempts?.release(heldKey(message));
-    if (written === JobStatus.retrying) {
+    if (!recorded.written) return superseded(message, recorded.status, log);
+    if (recorded.status === JobStatus.retrying) {
       await scheduleNext(deps, message, dueAt);
       deps.metrics?.retryScheduled();
       log.info(
@@ -188,7 +189,7 @@ async function settleAttempt(
       return;
     }
     // A cancel arrived during the attempt: the job ended instead.
-    return finish(deps, message, entry, written, log);
+    return finish(deps, message, entry, recorded.status, log);
   }
 
   const { status } = outcome;
@@ -197,7 +198,7 @@ async function settleAttempt(
     // message is already in the archive.
     await deps.scheduler.deadLetter(message, entry.error?.code ?? 'failed');
   }
-  const written = await record({
+  const recorded = await record({
     attempt: entry,
     status,
     nextAttemptAt: null,
@@ -205,8 +206,18 @@ async function settleAttempt(
     deadLettered: status === JobStatus.failed,
   });
   deps.heldAttempts?.release(heldKey(message));
-  if (written === JobStatus.failed) deps.metrics?.deadLettered();
-  return finish(deps, message, entry, written, log);
+  if (!recorded.written) return superseded(message, recorded.status, log);
+  if (recorded.status === JobStatus.failed) deps.metrics?.deadLettered();
+  return finish(deps, message, entry, recorded.status, log);
+}
+
+/**
+ * The job ended otherwise while this attempt ran (a cancel after its lease
+ * expired), or a later attempt moved it on: this outcome was not recorded,
+ * and whatever ended or moved the job owns what comes next.
+ */
+function superseded(message: AttemptMessage, status: JobStatus, log: Logger): void {
+  log.info({ attempt: message.attempt, status }, 'attempt outcome not recorded: the job had moved on');
 }
 
 /** The job ended with `status` after attempt `entry`: count it, log it, deliver its callback. */

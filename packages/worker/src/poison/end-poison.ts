@@ -77,7 +77,7 @@ async function failPoisonAttempt(
     error: { code: POISON.code, message: POISON.message },
     retryable: false,
   };
-  const written = await unlessBroken(
+  const recorded = await unlessBroken(
     store.recordAttempt(message.jobId, {
       attempt: entry,
       status: cancelled ? JobStatus.cancelled : JobStatus.failed,
@@ -87,8 +87,10 @@ async function failPoisonAttempt(
     }),
     log,
   );
+  if (recorded === BROKEN || !recorded.written) return;
+  const written = recorded.status;
   log.error({ attempt: message.attempt, failures, status: written }, 'poison message: job ended');
-  if (written === BROKEN || (written !== JobStatus.failed && written !== JobStatus.cancelled)) return;
+  if (written !== JobStatus.failed && written !== JobStatus.cancelled) return;
   if (written === JobStatus.failed) deps.metrics?.deadLettered();
   deps.metrics?.jobFinished(written, Date.parse(message.createdAt), message.application);
   // The job has ended either way: a delivery that fails here is left

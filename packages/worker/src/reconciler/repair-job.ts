@@ -52,7 +52,7 @@ export async function republishAttempt(
   }
   const error = { code: ErrorCodes.CREDENTIALS_LOST.code, message: ErrorCodes.CREDENTIALS_LOST.message };
   await deps.scheduler.deadLetter(message, error.code);
-  const written = await store.recordAttempt(jobId, {
+  const recorded = await store.recordAttempt(jobId, {
     attempt: {
       attempt,
       startedAt: new Date(deps.now()).toISOString(),
@@ -68,7 +68,8 @@ export async function republishAttempt(
     callback: source.spec.callbackUrl ? pendingCallback() : null,
     deadLettered: true,
   });
-  log.error({ jobId, attempt, status: written }, 'job lost its message and its credentials cannot be restored');
+  if (!recorded.written) return 'credentials_lost';
+  log.error({ jobId, attempt, status: recorded.status }, 'job lost its message and its credentials cannot be restored');
   if (source.spec.callbackUrl) await republishCallback(deps, jobId, job.application, 1);
   return 'credentials_lost';
 }

@@ -35,14 +35,19 @@
   ARGV[16]  logMax          most entries the attempt log keeps (ATTEMPT_LOG_MAX)
   ARGV[17]  trimBefore      drop index entries scored below this; '' = no trim
 
-  Returns the status written (the job's own when it was already final).
+  Returns {'written', status} with the status written, or {'superseded', status}
+  with the job's own status when it was not written (see below).
 ]]
 local n, entry, status, now, ttl = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[8], ARGV[9]
 local jobId, statusPrefix, idxTtl = ARGV[10], ARGV[11], ARGV[12]
-local old = redis.call('HGET', KEYS[1], 'status')
--- A job ended while its attempt ran (a cancel after the lease expired): the
--- end stands, and the late attempt is not written over it.
-if old and isFinal(old) then return old end
+local cur = redis.call('HMGET', KEYS[1], 'status', 'attempts')
+local old, done = cur[1], tonumber(cur[2]) or 0
+-- This attempt already wrote the job's end (a write retried after its reply
+-- was lost): it stands as written. A job that ended otherwise while the
+-- attempt ran (a cancel after the lease expired), or that a later attempt has
+-- moved on (an outcome held past the lease), is not written over.
+if old and isFinal(old) then return {done == n and 'written' or 'superseded', old} end
+if n < done then return {'superseded', old} end
 if status == STATUS.retrying and redis.call('HGET', KEYS[1], 'cancelRequested') == '1' then
   status = STATUS.cancelled
 end
@@ -94,4 +99,4 @@ moveStatus(KEYS[1], jobId, old, status, statusPrefix, idxTtl, trimBefore)
 local counter = STATUS_COUNTER[status]
 if counter then redis.call('HINCRBY', KEYS[3], counter, 1) end
 refreshJob(ttl, KEYS[1], KEYS[5], KEYS[2])
-return status
+return {'written', status}
