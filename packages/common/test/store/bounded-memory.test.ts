@@ -1,43 +1,28 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Attempt, JobSpec } from '../../src/job-schema.js';
 import { pendingCallback } from '../../src/store/callback-state.js';
 import { checkEvictionPolicy, judgeEvictionPolicy } from '../../src/store/eviction-policy.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { toSummary } from '../../src/store/job-views.js';
+import { redisOnRandomPrefix, testSpec, attemptEntry } from '../support/store-fixtures.js';
 
 /** Bounded memory: index trimming, the attempt-log cap, TTL refreshes, listing without specs, the noeviction check. */
-const prefix = `t-bounded-${randomBytes(4).toString('hex')}`;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const { prefix, redis } = redisOnRandomPrefix('bounded');
 const TTL = 600;
 const store = new JobStore(redis, { prefix, ttlSeconds: TTL, attemptLogMax: 3 });
 
-const spec: JobSpec = {
-  targetUrl: 'http://127.0.0.1:9/hook',
+const spec = testSpec({
   method: 'PUT',
-  headers: {},
   maxRetries: 10,
-  retryDelay: 1000,
-  timeout: 5000,
   callbackUrl: 'http://127.0.0.1:9/cb',
   payload: { big: 'x'.repeat(1000) },
   priority: 'high',
   metadata: { team: 'a' },
-};
+});
 
-function attempt(n: number, statusCode: number, note = ''): Attempt {
-  return {
-    attempt: n,
-    startedAt: new Date().toISOString(),
-    durationMs: 1,
-    statusCode,
-    success: statusCode < 400,
-    response: { statusCode, headers: {}, body: note },
-    error: null,
-    retryable: statusCode >= 500,
-  } as Attempt;
-}
+const attempt = (n: number, statusCode: number, note = ''): Attempt => attemptEntry(n, statusCode, note);
 
 const retrying = (n: number, note = '') => ({
   attempt: attempt(n, 503, note),
@@ -55,12 +40,6 @@ async function newJob(): Promise<string> {
 
 afterEach(() => {
   vi.restoreAllMocks();
-});
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
 });
 
 describe('index trimming', () => {

@@ -1,25 +1,16 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Attempt, JobSpec } from '../../src/job-schema.js';
+import { describe, expect, it } from 'vitest';
+import type { Attempt } from '../../src/job-schema.js';
 import { JobStore } from '../../src/store/job-store.js';
+import { redisOnRandomPrefix, testSpec } from '../support/store-fixtures.js';
 
 /** cancel.lua and record-attempt.lua on a job whose lease ran out, against the real Redis. */
-const prefix = `t-cancel-${randomBytes(4).toString('hex')}`;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const { prefix, redis } = redisOnRandomPrefix('cancel');
 const store = new JobStore(redis, { prefix, ttlSeconds: 600 });
 
-const spec: JobSpec = {
-  targetUrl: 'http://127.0.0.1:9/hook',
-  method: 'POST',
-  headers: {},
-  maxRetries: 3,
-  retryDelay: 1000,
-  timeout: 5000,
-  payload: null,
-  priority: 'normal',
-};
+const spec = testSpec();
 
 const entry: Attempt = {
   attempt: 1,
@@ -31,12 +22,6 @@ const entry: Attempt = {
   error: null,
   retryable: false,
 };
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
 
 async function running(leaseMs: number): Promise<string> {
   const jobId = randomUUID();

@@ -1,41 +1,20 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Attempt, JobSpec } from '../../src/job-schema.js';
 import { pendingCallback } from '../../src/store/callback-state.js';
 import { DeadlineIndex } from '../../src/store/deadline-index.js';
 import { JobStore } from '../../src/store/job-store.js';
+import { redisOnRandomPrefix, testSpec, attemptEntry } from '../support/store-fixtures.js';
 
 /** The deadline index as the job scripts keep it, against the real Redis under a random prefix. */
-const prefix = `t-deadline-${randomBytes(4).toString('hex')}`;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const { prefix, redis } = redisOnRandomPrefix('deadline');
 const store = new JobStore(redis, { prefix, ttlSeconds: 600 });
 const index = new DeadlineIndex(redis, prefix);
 
-const spec: JobSpec = {
-  targetUrl: 'http://127.0.0.1:9/hook',
-  method: 'POST',
-  headers: {},
-  maxRetries: 3,
-  retryDelay: 1000,
-  timeout: 5000,
-  callbackUrl: 'http://127.0.0.1:9/cb',
-  payload: null,
-  priority: 'normal',
-};
+const spec = testSpec({ callbackUrl: 'http://127.0.0.1:9/cb' });
 
-function attempt(n: number, statusCode: number): Attempt {
-  return {
-    attempt: n,
-    startedAt: new Date().toISOString(),
-    durationMs: 1,
-    statusCode,
-    success: statusCode < 400,
-    response: null,
-    error: null,
-    retryable: statusCode >= 500,
-  };
-}
+const attempt = (n: number, statusCode: number): Attempt => attemptEntry(n, statusCode);
 
 async function score(jobId: string): Promise<number | null> {
   const s = await redis.zscore(store.keys.deadlines(), jobId);
@@ -47,12 +26,6 @@ async function created(withSpec: JobSpec = spec, createdAt = new Date()): Promis
   await store.create({ jobId, spec: withSpec, createdAt, requestId: 'r', traceId: 't' });
   return jobId;
 }
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
 
 describe('deadline index', () => {
   it('follows a job through create, lease, retry, end and callback', async () => {

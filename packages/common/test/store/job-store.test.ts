@@ -1,46 +1,19 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Attempt, JobSpec } from '../../src/job-schema.js';
 import { pendingCallback } from '../../src/store/callback-state.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { JOB_LAYOUT_VERSION } from '../../src/store/layout.js';
+import { redisOnRandomPrefix, testSpec, attemptEntry } from '../support/store-fixtures.js';
 
 /** The store's scripts against the real Redis, under a random prefix. */
-const prefix = `t-jobs-${randomBytes(4).toString('hex')}`;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const { prefix, redis } = redisOnRandomPrefix('jobs');
 const store = new JobStore(redis, { prefix, ttlSeconds: 600 });
 
-const spec: JobSpec = {
-  targetUrl: 'http://127.0.0.1:9/hook',
-  method: 'POST',
-  headers: {},
-  maxRetries: 1,
-  retryDelay: 1000,
-  timeout: 5000,
-  callbackUrl: 'http://127.0.0.1:9/cb',
-  payload: null,
-  priority: 'normal',
-};
+const spec = testSpec({ maxRetries: 1, callbackUrl: 'http://127.0.0.1:9/cb' });
 
-function attempt(n: number, statusCode: number): Attempt {
-  return {
-    attempt: n,
-    startedAt: new Date().toISOString(),
-    durationMs: 1,
-    statusCode,
-    success: statusCode < 400,
-    response: { statusCode, headers: {}, body: '' },
-    error: null,
-    retryable: statusCode >= 500,
-  } as Attempt;
-}
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
+const attempt = (n: number, statusCode: number): Attempt => attemptEntry(n, statusCode);
 
 describe('JobStore', () => {
   it('stores a job with its layout version and runs it through attempts, counters and a replay', async () => {

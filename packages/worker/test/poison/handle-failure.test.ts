@@ -1,6 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   attemptMessage,
   createLogger,
@@ -13,6 +13,7 @@ import {
 import type { WorkerDeps } from '../../src/deps.js';
 import { handleFailure } from '../../src/poison/handle-failure.js';
 import type { Scheduler } from '../../src/scheduler.js';
+import { redisOnRandomPrefix, testSpec } from '../../../common/test/support/store-fixtures.js';
 
 /**
  * The consumer's failure path against the real Redis (random prefix): the
@@ -22,28 +23,12 @@ import type { Scheduler } from '../../src/scheduler.js';
  * scenario (e2e/faults/poison.fault.ts) runs it on RabbitMQ.
  */
 
-const prefix = `t-poison-${randomBytes(4).toString('hex')}`;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const { prefix, redis } = redisOnRandomPrefix('poison');
 const store = new JobStore(redis, { prefix, ttlSeconds: 600 });
 const log = createLogger({ name: 'test', level: 'silent' });
 const options = { maxFailures: 5, baseDelayMs: 1000, maxDelayMs: 30_000 };
 
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
-
-const spec: JobSpec = {
-  targetUrl: 'http://127.0.0.1:9/hook',
-  method: 'POST',
-  headers: {},
-  maxRetries: 3,
-  retryDelay: 1000,
-  timeout: 5000,
-  payload: null,
-  priority: 'normal',
-};
+const spec = testSpec();
 
 function setUp() {
   const scheduled: WorkMessage[] = [];

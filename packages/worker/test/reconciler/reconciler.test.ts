@@ -1,29 +1,19 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeadlineIndex, JobStore, createLogger, type JobSpec, type WorkMessage } from '@relay/common';
 import { createReconcilerMetrics } from '../../src/reconciler/reconciler-metrics.js';
 import { Reconciler } from '../../src/reconciler/reconciler.js';
 import type { Scheduler } from '../../src/scheduler.js';
+import { redisOnRandomPrefix, testSpec } from '../../../common/test/support/store-fixtures.js';
 
 /** The reconciler's sweep against the real Redis (random prefix); publishes are captured. */
-const prefix = `t-reconcile-${randomBytes(4).toString('hex')}`;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const { prefix, redis } = redisOnRandomPrefix('reconcile');
 const store = new JobStore(redis, { prefix, ttlSeconds: 600 });
 const GRACE = 1000;
 
-const spec: JobSpec = {
-  targetUrl: 'http://127.0.0.1:9/hook',
-  method: 'POST',
-  headers: {},
-  maxRetries: 3,
-  retryDelay: 1000,
-  timeout: 5000,
-  callbackUrl: 'http://127.0.0.1:9/cb',
-  payload: null,
-  priority: 'normal',
-};
+const spec = testSpec({ callbackUrl: 'http://127.0.0.1:9/cb' });
 
 function reconciler() {
   const published: WorkMessage[] = [];
@@ -45,12 +35,6 @@ function reconciler() {
   });
   return { r, published, deadLettered, metrics };
 }
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
 
 describe('Reconciler.sweep', () => {
   it('republishes a queued job left without a message, from its stored spec and hash, once per grace', async () => {
