@@ -7,7 +7,6 @@ import {
   HeaderRedactor,
   JobStore,
   ServiceUnavailableError,
-  type JobSpec,
   type WorkMessage,
 } from '@relay/common';
 import type { WorkerDeps } from '../../src/deps.js';
