@@ -50,7 +50,16 @@ it('Redis at maxmemory (noeviction) under load: 503 at intake, no callback storm
   const target = await new CountingTarget().listen();
   const receiver = await new CountingReceiver().listen();
   cleanups.push(() => Promise.all([target.close(), receiver.close()]).then(() => undefined));
-  const stack = await startStack('fault-memory', { env: { LOG_LEVEL: 'warn', CALLBACK_RETRY_DELAY_MS: '200' } });
+  // One target and one application: the fairness caps would only pace the slow target here, which is not
+  // what this scenario measures, so they are raised to the worker's slots.
+  const stack = await startStack('fault-memory', {
+    env: {
+      LOG_LEVEL: 'warn',
+      CALLBACK_RETRY_DELAY_MS: '200',
+      HOST_CONCURRENCY: '64',
+      APPLICATION_CONCURRENCY: '64',
+    },
+  });
   cleanups.push(() => stack.stop());
 
   let submissions: Submission[] = [];
