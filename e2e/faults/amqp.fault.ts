@@ -3,7 +3,7 @@ import { queueNames } from '@relay/common';
 import type { RelayProcess } from '../support/processes.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { CallbackReceiver, FaultTarget } from './support/fault-servers.js';
-import { judge, unfinished, type FaultRow } from './support/ledger.js';
+import { judge, type FaultRow, waitUntilFinal } from './support/ledger.js';
 import { submitJobs, type Submission } from './support/load.js';
 import {
   closeConsumerChannels,
@@ -51,18 +51,9 @@ async function scenario(label: string, env: Record<string, string> = {}): Promis
   return { stack, target, callbacks, startedAt: Date.now() };
 }
 
-async function settle(s: Scenario, submissions: Submission[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastLog = 0;
-  for (;;) {
-    const left = unfinished(submissions, s.callbacks).length;
-    if (left === 0 || Date.now() > deadline) return;
-    if (Date.now() - lastLog > 5000) {
-      progress(`  waiting for ${left} jobs to finish`);
-      lastLog = Date.now();
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Waits until every accepted job has a final callback, or `timeoutMs`. */
+function settle(s: Scenario, submissions: Submission[], timeoutMs: number): Promise<void> {
+  return waitUntilFinal(submissions, s.callbacks, timeoutMs, progress);
 }
 
 async function health(worker: RelayProcess): Promise<number> {

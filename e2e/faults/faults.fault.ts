@@ -5,7 +5,7 @@ import { REPO_ROOT, type RelayProcess } from '../support/processes.js';
 import { RelayClient } from '../support/relay-client.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { CallbackReceiver, FaultTarget } from './support/fault-servers.js';
-import { formatTable, judge, unfinished, type FaultRow } from './support/ledger.js';
+import { formatTable, judge, type FaultRow, waitUntilFinal } from './support/ledger.js';
 import { submitJobs, type Submission } from './support/load.js';
 import { startRabbitmq, startRedis, stopRabbitmq, stopRedis } from './support/service-control.js';
 
@@ -76,19 +76,9 @@ function okSpec(s: Scenario) {
   return () => ({ targetUrl: s.target.url('ok'), callbackUrl: s.callbacks.url, retryDelay: 200, maxRetries: 5 });
 }
 
-/** Waits until every accepted job has a final callback, or `timeoutMs`; logs progress. */
-async function settle(s: Scenario, submissions: Submission[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastLog = 0;
-  for (;;) {
-    const left = unfinished(submissions, s.callbacks).length;
-    if (left === 0 || Date.now() > deadline) return;
-    if (Date.now() - lastLog > 5000) {
-      progress(`  waiting for ${left} jobs to finish`);
-      lastLog = Date.now();
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Waits until every accepted job has a final callback, or `timeoutMs`. */
+function settle(s: Scenario, submissions: Submission[], timeoutMs: number): Promise<void> {
+  return waitUntilFinal(submissions, s.callbacks, timeoutMs, progress);
 }
 
 function record(row: FaultRow): FaultRow {

@@ -62,6 +62,26 @@ export function judge(
 }
 
 /** Accepted jobs that have no final callback yet. */
+/** Waits until every accepted job has a final callback, or `timeoutMs`; reports what is left every 5 s. */
+export async function waitUntilFinal(
+  submissions: Submission[],
+  callbacks: CallbackReceiver,
+  timeoutMs: number,
+  report: (text: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastReport = 0;
+  for (;;) {
+    const left = unfinished(submissions, callbacks).length;
+    if (left === 0 || Date.now() > deadline) return;
+    if (Date.now() - lastReport > 5000) {
+      report(`  waiting for ${left} jobs to finish`);
+      lastReport = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export function unfinished(submissions: Submission[], callbacks: CallbackReceiver): Submission[] {
   const perJob = callbacks.perJob();
   return submissions.filter(

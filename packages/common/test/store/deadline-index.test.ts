@@ -86,9 +86,10 @@ describe('deadline index', () => {
 
   it('ends a job cancelled during an unfinished attempt at the next start, without running it', async () => {
     const jobId = await created();
-    await store.beginAttempt(jobId, 1, { token: 'a', ms: 1 });
+    // The cancel arrives while the lease runs (so it is only requested); the next start comes after it ran out.
+    await store.beginAttempt(jobId, 1, { token: 'a', ms: 300 });
     expect(await store.cancel(jobId, null)).toEqual({ outcome: 'requested' });
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 350));
     const begin = await store.beginAttempt(jobId, 1, { token: 'b', ms: 10_000 }, undefined, pendingCallback());
     expect(begin).toEqual({ outcome: 'cancelled', attemptsDone: 0 });
     const job = await store.get(jobId);

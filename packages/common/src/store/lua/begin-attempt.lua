@@ -58,17 +58,8 @@ if status == STATUS.inProgress and f[3] ~= token then
   if untilMs > nowMs then return {'busy', status, done, untilMs - nowMs} end
 end
 if f[7] == '1' then
-  redis.call('HSET', KEYS[1], 'status', STATUS.cancelled, 'completedAt', now, 'updatedAt', now)
-  redis.call('HDEL', KEYS[1], 'cancelRequested', 'leaseToken', 'leaseUntil', 'nextAttemptAt')
-  if ARGV[12] ~= '' then
-    redis.call('HSET', KEYS[1], 'callback', ARGV[12])
-    redis.call('ZADD', KEYS[4], nowMs, jobId)
-  else
-    redis.call('ZREM', KEYS[4], jobId)
-  end
-  moveStatus(KEYS[1], jobId, status, STATUS.cancelled, statusPrefix, idxTtl, ARGV[13])
-  redis.call('HINCRBY', KEYS[5], STATUS_COUNTER[STATUS.cancelled], 1)
-  refreshJob(ttl, KEYS[1], KEYS[3], KEYS[6])
+  local keys = {job = KEYS[1], counters = KEYS[5], spec = KEYS[3], log = KEYS[6], deadlines = KEYS[4]}
+  endCancelled(keys, jobId, status, now, nowMs, ARGV[12], statusPrefix, idxTtl, ARGV[13], ttl)
   return {'cancelled', status, done}
 end
 redis.call('HSET', KEYS[1], 'status', STATUS.inProgress, 'leaseToken', token,

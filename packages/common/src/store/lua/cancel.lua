@@ -32,17 +32,8 @@ if status == STATUS.inProgress then
   leaseOver = (tonumber(redis.call('HGET', KEYS[1], 'leaseUntil')) or 0) <= nowMs
 end
 if status == STATUS.queued or status == STATUS.retrying or leaseOver then
-  redis.call('HSET', KEYS[1], 'status', STATUS.cancelled, 'completedAt', now, 'updatedAt', now)
-  redis.call('HDEL', KEYS[1], 'nextAttemptAt', 'leaseToken', 'leaseUntil', 'cancelRequested')
-  if callback ~= '' then
-    redis.call('HSET', KEYS[1], 'callback', callback)
-    redis.call('ZADD', KEYS[4], ARGV[7], jobId)
-  else
-    redis.call('ZREM', KEYS[4], jobId)
-  end
-  moveStatus(KEYS[1], jobId, status, STATUS.cancelled, statusPrefix, idxTtl, ARGV[8])
-  redis.call('HINCRBY', KEYS[2], STATUS_COUNTER[STATUS.cancelled], 1)
-  refreshJob(ttl, KEYS[1], KEYS[3], KEYS[5])
+  local keys = {job = KEYS[1], counters = KEYS[2], spec = KEYS[3], log = KEYS[5], deadlines = KEYS[4]}
+  endCancelled(keys, jobId, status, now, ARGV[7], callback, statusPrefix, idxTtl, ARGV[8], ttl)
   return {'cancelled'}
 end
 if status == STATUS.inProgress then

@@ -32,6 +32,24 @@ local function refreshJob(ttl, hashKey, specKey, logKey)
   if logKey then redis.call('EXPIRE', logKey, ttl) end
 end
 
+-- Ends job `id` (whose status was `old`) as cancelled now: its lease and
+-- pending cancel go, its callback (stored form; '' = none) is set and due at
+-- `dueMs` in the deadline index, or the job leaves that index. `keys` holds
+-- job, counters, spec, log and deadlines.
+local function endCancelled(keys, id, old, now, dueMs, callback, statusPrefix, idxTtl, trimBefore, ttl)
+  redis.call('HSET', keys.job, 'status', STATUS.cancelled, 'completedAt', now, 'updatedAt', now)
+  redis.call('HDEL', keys.job, 'cancelRequested', 'leaseToken', 'leaseUntil', 'nextAttemptAt')
+  if callback ~= '' then
+    redis.call('HSET', keys.job, 'callback', callback)
+    redis.call('ZADD', keys.deadlines, dueMs, id)
+  else
+    redis.call('ZREM', keys.deadlines, id)
+  end
+  moveStatus(keys.job, id, old, STATUS.cancelled, statusPrefix, idxTtl, trimBefore)
+  redis.call('HINCRBY', keys.counters, STATUS_COUNTER[STATUS.cancelled], 1)
+  refreshJob(ttl, keys.job, keys.spec, keys.log)
+end
+
 -- Empty values are deleted rather than stored: every field of the hash costs memory.
 local function setOrDel(key, field, value)
   if value == '' then redis.call('HDEL', key, field) else redis.call('HSET', key, field, value) end
