@@ -50,6 +50,8 @@ ensure() {
 read_value() { head -n 1 "$1"; }
 
 mkdir -p "$RELAY_DIR" "$REDIS_DIR" "$RABBITMQ_DIR"
+# A volume is created root-owned and world-readable: close it to its owner.
+chmod 700 "$RELAY_DIR" "$REDIS_DIR" "$RABBITMQ_DIR"
 
 if [ -z "${RELAY_MASTER_KEY:-}" ] && ensure "$RELAY_DIR/master-key" random_token; then
   # The backend prints the key once, on the start that removes this marker.

@@ -73,6 +73,7 @@ describe('compose secrets (docker/init-secrets.sh, docker/entrypoint.sh)', () =>
       expect(statSync(path.join(RELAY_DIR, f)).mode & 0o077).toBe(0);
     }
     expect(statSync(path.join(REDIS_DIR, 'redis.conf')).mode & 0o077).toBe(0);
+    for (const d of [RELAY_DIR, REDIS_DIR, RABBITMQ_DIR]) expect(statSync(d).mode & 0o777).toBe(0o700);
     // The broker volumes hold only their own broker's secret.
     expect(readFileSync(path.join(REDIS_DIR, 'redis.conf'), 'utf8')).not.toContain(masterKey);
     expect(readFileSync(path.join(RABBITMQ_DIR, 'password'), 'utf8')).not.toContain(redisPassword);
