@@ -39,6 +39,9 @@ COPY --from=prod-deps /app/packages packages
 COPY --from=build /app/packages/common/dist packages/common/dist
 COPY --from=build /app/packages/backend/dist packages/backend/dist
 COPY --from=build /app/packages/worker/dist packages/worker/dist
+# The entrypoint fills generated secrets (docker-compose.yml); init-secrets.sh
+# is run by compose's one-shot `secrets` service. Run with sh: no exec bit needed.
+COPY docker/entrypoint.sh docker/init-secrets.sh docker/
 
 ENV HOST=0.0.0.0 \
     PORT=3000
@@ -46,6 +49,8 @@ EXPOSE 3000
 # The files stay root's: the process can read them, not change them.
 USER node
 
-# node is the process itself (compose adds an init as PID 1 to reap children),
-# so SIGTERM reaches the app's own shutdown.
+# node is the process itself (compose adds an init as PID 1 to reap children;
+# the entrypoint execs the command), so SIGTERM reaches the app's own shutdown.
+# Without RELAY_SECRETS_DIR the entrypoint changes nothing.
+ENTRYPOINT ["sh", "/app/docker/entrypoint.sh"]
 CMD ["node", "packages/backend/dist/server.js"]

@@ -48,7 +48,7 @@ describe('start-up', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
     const out = backend.lines.join('\n');
     expect(out).toContain(`cannot reach Redis at redis://127.0.0.1:${port}`);
-    expect(out).toContain('docker compose up -d redis');
+    expect(out).toContain('docker compose -p relay-dev -f docker/dev-brokers.yml up -d redis');
     expect(backend.lines.filter((l) => l.includes('cannot reach Redis')).length).toBeGreaterThan(1);
   });
 
@@ -63,7 +63,7 @@ describe('start-up', () => {
     expect(await worker.exited()).toBe(1);
     const out = worker.lines.join('\n');
     expect(out).toContain(`cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:${port}`);
-    expect(out).toContain('docker compose up -d rabbitmq');
+    expect(out).toContain('docker compose -p relay-dev -f docker/dev-brokers.yml up -d rabbitmq');
     expect(out).not.toContain('hunter2');
   });
 });

@@ -5,7 +5,9 @@
  *
  * Both up: prints nothing, exits 0.
  * One down, at the local default address, and a Docker engine running:
- *   starts the missing ones with `docker compose up -d --wait` and waits for their ports.
+ *   starts the missing ones from docker/dev-brokers.yml (guest/guest, no Redis password,
+ *   published on 127.0.0.1 only) and waits for their ports. docker-compose.yml, the
+ *   deployment, publishes neither broker, so it cannot serve processes on the host.
  * Otherwise: says which service is down where, and how to start it; exits 1.
  *
  * Plain Node, no dependencies: it runs before anything else is known to work.
@@ -26,6 +28,9 @@ const DOCKER_INFO_TIMEOUT_MS = 5_000;
 const PORT_WAIT_MS = 60_000;
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** The development brokers' compose file, in a project of its own (`-p`) apart from the deployment's. */
+const DEV_COMPOSE = ['-p', 'relay-dev', '-f', 'docker/dev-brokers.yml'];
 
 const SERVICES = [
   {
@@ -121,7 +126,7 @@ function help(down) {
   const allDefaultPorts = down.every(({ service, t }) => t.port === service.composePort);
   if (allLocal && allDefaultPorts) {
     lines.push(
-      `  docker compose up -d ${down.map(({ service }) => service.compose).join(' ')}   # with a Docker engine`,
+      `  docker compose ${DEV_COMPOSE.join(' ')} up -d ${down.map(({ service }) => service.compose).join(' ')}   # with a Docker engine`,
     );
   }
   for (const { service, t } of down) {
@@ -148,7 +153,7 @@ async function main() {
   const down = checks.map((c, i) => ({ ...c, reason: reasons[i] })).filter((c) => c.reason !== null);
   if (down.length === 0) return 0;
 
-  // Only the local default addresses are what docker-compose.yml publishes; for anything
+  // Only the local default addresses are what docker/dev-brokers.yml publishes; for anything
   // else starting containers would not help, so just explain.
   const composeCanHelp = down.every(({ service, t }) => LOCAL_HOSTS.has(t.host) && t.port === service.composePort);
   const dockerUp =
@@ -165,7 +170,7 @@ async function main() {
   process.stderr.write(
     `relay: ${down.map(({ service }) => service.name).join(' and ')} not running; starting with docker compose (${names.join(', ')})\n`,
   );
-  const args = [...compose.args, 'up', '-d', ...(compose.wait ? ['--wait'] : []), ...names];
+  const args = [...compose.args, ...DEV_COMPOSE, 'up', '-d', ...(compose.wait ? ['--wait'] : []), ...names];
   const status = run(compose.cmd, args, { stdio: 'inherit' });
   if (status !== 0) {
     process.stderr.write(

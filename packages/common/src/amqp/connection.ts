@@ -7,7 +7,7 @@ import { ConfirmTimeoutError } from '../errors.js';
 import { failPendingPublishes, PublishBlockedError } from './publish.js';
 
 export const RABBITMQ_START_HINT =
-  'start it with `docker compose up -d rabbitmq`, or `rabbitmq-server -detached`, or set RABBITMQ_URL';
+  'start it with `docker compose -p relay-dev -f docker/dev-brokers.yml up -d rabbitmq`, or `rabbitmq-server -detached`, or set RABBITMQ_URL';
 
 export interface AmqpOptions {
   url: string;

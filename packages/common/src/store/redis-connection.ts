@@ -17,7 +17,7 @@ export interface RedisConnectOptions {
 }
 
 export const REDIS_START_HINT =
-  'start it with `docker compose up -d redis`, or `redis-server --daemonize yes`, or set REDIS_URL';
+  'start it with `docker compose -p relay-dev -f docker/dev-brokers.yml up -d redis`, or `redis-server --daemonize yes`, or set REDIS_URL';
 
 /**
  * Connects to Redis and waits until it answers PING, retrying for a bounded
