@@ -218,7 +218,10 @@ describe('JobSpecSchema with the backend validator', () => {
 
     it('counts bytes, not characters: Latin-1 letters take 2 bytes of UTF-8', () => {
       const value = '\u00e9'.repeat(4096);
-      const { details } = check({ targetUrl: TARGET, headers: { 'x-a': value, 'x-b': value, 'x-c': value, 'x-d': value } });
+      const { details } = check({
+        targetUrl: TARGET,
+        headers: { 'x-a': value, 'x-b': value, 'x-c': value, 'x-d': value },
+      });
       expect(details).toEqual([
         { path: '/body/headers', message: 'take 32780 bytes in all (names and values); at most 32768 are allowed' },
       ]);
