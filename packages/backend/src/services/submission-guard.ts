@@ -49,8 +49,9 @@ export function userInfoProblems(body: unknown): FastifySchemaValidationError[] 
   for (const field of URL_FIELDS) {
     const url = (body as Record<string, unknown>)[field];
     if (typeof url !== 'string' || !URL.canParse(url)) continue;
-    const parsed = new URL(url);
-    if (parsed.username === '' && parsed.password === '' && !/^[^/?#]*@/.test(url.replace(/^[^:]*:\/\//, ''))) continue;
+    // Any '@' before the path, query or fragment: `user@`, `:pw@` and a bare `@` alike.
+    const authority = url.replace(/^[^:]*:\/\//, '').split(/[/?#]/, 1)[0]!;
+    if (!authority.includes('@')) continue;
     problems.push({
       keyword: 'x-userInfo',
       instancePath: `/${field}`,
