@@ -109,4 +109,51 @@ describe('bad input', () => {
   it('leaves nothing in the job store for rejected requests', async () => {
     expect(await keysWithPrefix(redis, stack.prefix)).toEqual([]);
   });
+
+  // Strict inputs: refused at submission rather than accepted with 202 and failed
+  // at send time. Sent with an Idempotency-Key: a refused request claims none.
+  const detailsOf = (res: ApiResponse) => res.body.details as { path: string; message: string }[];
+
+  it.each([
+    ['a control character (ESC)', '\u001b[0m'],
+    ['a vertical tab', 'a\u000bb'],
+    ['DEL', 'a\u007f'],
+    ['a character above Latin-1 (euro sign)', '5 \u20ac'],
+    ['an emoji', 'ok \u{1f600}'],
+  ])('a header value with %s → 400 naming the header, nothing stored', async (_name, value) => {
+    const res = await api.submit(
+      { ...valid, headers: { 'x-ok': 'caf\u00e9\tok', 'x-bad': value } },
+      { 'idempotency-key': 'strict-inputs' },
+    );
+    expectJsonError(res, 400, 'RELAY_ERR_VALIDATION');
+    expect(detailsOf(res)).toEqual([
+      { path: '/body/headers/x-bad', message: expect.stringMatching(/Latin-1.*control characters/) },
+    ]);
+    expect(await keysWithPrefix(redis, stack.prefix)).toEqual([]);
+  });
+
+  it('a targetUrl or callbackUrl with user info → 400 naming each URL, nothing stored', async () => {
+    const res = await api.submit(
+      { targetUrl: 'http://user:pass@127.0.0.1:9/x', callbackUrl: 'http://token@127.0.0.1:9/cb' },
+      { 'idempotency-key': 'strict-inputs' },
+    );
+    expectJsonError(res, 400, 'RELAY_ERR_VALIDATION');
+    const message = 'must not contain user info (user:password@); send credentials in headers';
+    expect(detailsOf(res)).toEqual([
+      { path: '/body/targetUrl', message },
+      { path: '/body/callbackUrl', message },
+    ]);
+    expect(await keysWithPrefix(redis, stack.prefix)).toEqual([]);
+  });
+
+  it('user info and a bad header value together → one 400 naming both', async () => {
+    const res = await api.submit({ targetUrl: 'http://u@127.0.0.1:9/x', headers: { 'x-a': 'a\u0001' } });
+    expectJsonError(res, 400, 'RELAY_ERR_VALIDATION');
+    expect(
+      detailsOf(res)
+        .map((d) => d.path)
+        .sort(),
+    ).toEqual(['/body/headers/x-a', '/body/targetUrl']);
+    expect(await keysWithPrefix(redis, stack.prefix)).toEqual([]);
+  });
 });

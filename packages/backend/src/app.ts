@@ -17,6 +17,7 @@ import deadLetterRoutes from './routes/dead-letters.js';
 import jobActionRoutes from './routes/jobs/actions.js';
 import jobReadRoutes from './routes/jobs/read.js';
 import jobSubmitRoutes from './routes/jobs/submit.js';
+import { fingerprintKey } from './services/fingerprint-key.js';
 import { requestIdOf } from './services/tracing.js';
 import { validatorCompiler } from './validation.js';
 
@@ -92,7 +93,10 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   // After openapi, so that GET /metrics is in the document.
   await app.register(metricsPlugin);
   await app.register(healthRoutes);
-  await app.register(jobSubmitRoutes, { networkAllowlist: networkAllowlist(config.allowPrivateNetworks) });
+  await app.register(jobSubmitRoutes, {
+    networkAllowlist: networkAllowlist(config.allowPrivateNetworks),
+    fingerprintKey: fingerprintKey(config),
+  });
   await app.register(jobReadRoutes);
   await app.register(jobActionRoutes);
   await app.register(deadLetterRoutes);

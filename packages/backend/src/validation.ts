@@ -46,6 +46,10 @@ export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpP
   return ajv.compile(schema) as ReturnType<FastifySchemaCompiler<object>>;
 };
 
+/** What HEADER_VALUE_PATTERN allows, in words. */
+export const HEADER_VALUE_MESSAGE =
+  'must hold only tab, printable ASCII and Latin-1 characters (no CR, LF, NUL, DEL or other control characters, nothing above U+00FF)';
+
 /** Where in the request an error points: `/body/targetUrl`, `/params/jobId`… */
 function joinPath(context: string, instancePath: string, child?: string): string {
   const base = `/${context}${instancePath}`;
@@ -81,7 +85,7 @@ function describe(error: ErrorObject, context: string): ErrorDetail {
     case 'format':
     case 'pattern':
       if (/\/headers\/[^/]+$/.test(error.instancePath)) {
-        return { path: joinPath(context, error.instancePath), message: 'must not contain CR, LF or NUL' };
+        return { path: joinPath(context, error.instancePath), message: HEADER_VALUE_MESSAGE };
       }
       if (/Url$/.test(error.instancePath)) {
         return { path: joinPath(context, error.instancePath), message: 'must be an absolute http: or https: URL' };

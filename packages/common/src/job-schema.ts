@@ -15,8 +15,13 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
  * by undici at send time, long after the client got its 202.
  */
 export const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
-/** No CR, LF or NUL: they would allow header injection (RFC 9110 §5.5). */
-export const HEADER_VALUE_PATTERN = '^[^\\r\\n\\0]*$';
+/**
+ * Tab, visible ASCII, space and Latin-1 (RFC 9110 §5.5 field-value, as undici
+ * checks it at send time): no control character (CR, LF and NUL would allow
+ * header injection), no DEL, nothing above U+00FF. Refused at submission so
+ * the client gets a 400 rather than a 202 and a job that fails.
+ */
+export const HEADER_VALUE_PATTERN = '^[\\t\\x20-\\x7e\\x80-\\xff]*$';
 
 /**
  * Headers that relay sets itself or that describe the connection rather than

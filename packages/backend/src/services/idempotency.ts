@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   AcceptUncertainError,
@@ -58,8 +58,9 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export function fingerprint(body: unknown): string {
-  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+/** HMAC-SHA-256 of the canonical body, keyed by fingerprintKey() (see fingerprint-key.ts). Pure. */
+export function fingerprint(body: unknown, key: Buffer): string {
+  return createHmac('sha256', key).update(canonicalJson(body)).digest('hex');
 }
 
 /** What to do with a request whose key is already taken. Pure. */
@@ -79,6 +80,8 @@ export class Idempotency {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly log: LogSink,
+    /** From fingerprintKey(): the same on every backend sharing this Redis. */
+    private readonly fingerprintKey: Buffer,
   ) {}
 
   /**
@@ -91,7 +94,7 @@ export class Idempotency {
     accept: () => Promise<A>,
   ): Promise<A & { replayed: boolean }> {
     const key = this.keys.idempotency(createHash('sha256').update(idempotencyKey).digest('hex'));
-    const print = fingerprint(body);
+    const print = fingerprint(body, this.fingerprintKey);
     const existing = await this.claim<A>(key, print);
     if (existing === 'claimed') return { ...(await this.acceptOnce(key, print, accept)), replayed: false };
     switch (decide(existing, print)) {

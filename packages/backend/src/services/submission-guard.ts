@@ -5,8 +5,9 @@ import { describeForbidden, forbiddenUrlHost, type NetworkAllowlist } from '@rel
 const URL_FIELDS = ['targetUrl', 'callbackUrl'] as const;
 
 /**
- * Submission validation: the SSRF check a job spec gets before it is accepted
- * (the worker's connect-time guard judges the addresses a host resolves to).
+ * Submission validation beyond the schema: the SSRF check a job spec gets
+ * before it is accepted (the worker's connect-time guard judges the addresses
+ * a host resolves to) and the refusal of URLs with user info.
  */
 
 /**
@@ -36,13 +37,44 @@ export function forbiddenAddressProblems(body: unknown, allowlist: NetworkAllowl
 }
 
 /**
+ * A targetUrl or callbackUrl with user info (`http://user:pass@host/`) is
+ * refused: relay does not send it (undici drops it), so accepting it would
+ * silently call without the credentials the client meant to send, and would
+ * keep them in the job where the API shows them. Credentials go in headers.
+ * A URL the parser refuses is left to the schema's own problems.
+ */
+export function userInfoProblems(body: unknown): FastifySchemaValidationError[] {
+  if (typeof body !== 'object' || body === null) return [];
+  const problems: FastifySchemaValidationError[] = [];
+  for (const field of URL_FIELDS) {
+    const url = (body as Record<string, unknown>)[field];
+    if (typeof url !== 'string' || !URL.canParse(url)) continue;
+    // Any '@' before the path, query or fragment: `user@`, `:pw@` and a bare `@` alike.
+    const authority = url.replace(/^[^:]*:\/\//, '').split(/[/?#]/, 1)[0]!;
+    if (!authority.includes('@')) continue;
+    problems.push({
+      keyword: 'x-userInfo',
+      instancePath: `/${field}`,
+      schemaPath: '#/x-userInfo',
+      params: {},
+      message: 'must not contain user info (user:password@); send credentials in headers',
+    });
+  }
+  return problems;
+}
+
+/**
  * For a route with `attachValidation: true`: throws the schema's problems and
  * the forbidden addresses together, as one validation error for the central
  * error handler, so that the client sees every problem at once.
  */
 export function rejectInvalidSubmission(request: FastifyRequest, allowlist: NetworkAllowlist): void {
   const schemaError = request.validationError;
-  const validation = [...(schemaError?.validation ?? []), ...forbiddenAddressProblems(request.body, allowlist)];
+  const validation = [
+    ...(schemaError?.validation ?? []),
+    ...forbiddenAddressProblems(request.body, allowlist),
+    ...userInfoProblems(request.body),
+  ];
   if (validation.length === 0) return;
   throw Object.assign(new Error('The request is invalid'), {
     statusCode: 400,

@@ -140,4 +140,13 @@ describe('encodeMessage / decodeMessage', () => {
     expect(decodeMessage(raw({ ...replayed, attempt: 9 }))).toBeNull();
     expect(decodeMessage(raw({ ...callback, delivery: 30 }))).toEqual({ ...callback, delivery: 30 });
   });
+
+  it('applies the API\'s header value rule: tab and Latin-1 pass, control characters and U+0100 up do not', () => {
+    const withHeader = (value: string) =>
+      Buffer.from(JSON.stringify({ ...attempt, spec: { ...spec, headers: { 'X-A': value } } }));
+    expect(decodeMessage(withHeader('caf\u00e9\tok \u00ff'))).not.toBeNull();
+    for (const bad of ['a\u0001', 'a\u007f', '5 \u20ac', '\u{1f600}', 'a\r\nb']) {
+      expect(decodeMessage(withHeader(bad))).toBeNull();
+    }
+  });
 });

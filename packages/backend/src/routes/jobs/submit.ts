@@ -42,7 +42,11 @@ function acceptedAnswer(jobId: string): StoredAnswer<Static<typeof JobAcceptedSc
 }
 
 /** POST /api/jobs: validation (schema and forbidden addresses), idempotency, then the job service. */
-const submitRoutes: FastifyPluginAsyncTypebox<{ networkAllowlist: NetworkAllowlist }> = async (app, options) => {
+const submitRoutes: FastifyPluginAsyncTypebox<{
+  networkAllowlist: NetworkAllowlist;
+  /** Keys Idempotency-Key fingerprints (fingerprint-key.ts). */
+  fingerprintKey: Buffer;
+}> = async (app, options) => {
   app.decorateRequest('acceptedJobId', null);
 
   app.post(
@@ -89,7 +93,7 @@ const submitRoutes: FastifyPluginAsyncTypebox<{ networkAllowlist: NetworkAllowli
       };
       const idempotencyKey = request.headers['idempotency-key'];
       const answer = idempotencyKey
-        ? await new Idempotency(app.redis, request.jobs.keys, request.log).run(idempotencyKey, spec, accept)
+        ? await new Idempotency(app.redis, request.jobs.keys, request.log, options.fingerprintKey).run(idempotencyKey, spec, accept)
         : { ...(await accept()), replayed: false };
       if (answer.replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
