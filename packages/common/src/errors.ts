@@ -65,6 +65,11 @@ export const ErrorCodes = {
     statusCode: 422,
     message: 'This Idempotency-Key was used with a different request body',
   },
+  MISDIRECTED_HOST: {
+    code: 'RELAY_ERR_MISDIRECTED_HOST',
+    statusCode: 421,
+    message: 'This server answers only to a loopback Host header (RELAY_AUTH=off)',
+  },
   METHOD_NOT_ALLOWED: { code: 'RELAY_ERR_METHOD_NOT_ALLOWED', statusCode: 405, message: 'Method not allowed' },
   UNAVAILABLE: {
     code: 'RELAY_ERR_UNAVAILABLE',
