@@ -5,10 +5,16 @@ import { isLoopbackAddress, isLoopbackHostHeader } from '../src/edge/loopback.js
 
 /** Host classification for RELAY_AUTH=off: pure, no lookup, no connection. */
 describe('isLoopbackAddress (HOST and bound addresses)', () => {
-  it.each(['127.0.0.1', '127.1.2.3', '127.255.255.255', '::1', '0:0:0:0:0:0:0:1', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1'])(
-    'accepts %s',
-    (host) => expect(isLoopbackAddress(host)).toBe(true),
-  );
+  it.each([
+    '127.0.0.1',
+    '127.1.2.3',
+    '127.255.255.255',
+    '::1',
+    '0:0:0:0:0:0:0:1',
+    'localhost',
+    'LOCALHOST',
+    '::ffff:127.0.0.1',
+  ])('accepts %s', (host) => expect(isLoopbackAddress(host)).toBe(true));
   it.each([
     '127.0.0.1.example',
     '127.evil.test',
