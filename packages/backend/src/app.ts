@@ -95,7 +95,10 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   await app.register(rateLimitPlugin, { config });
   await app.register(openapiPlugin);
   // After openapi, so that GET /metrics is in the document.
-  await app.register(metricsPlugin);
+  await app.register(metricsPlugin, {
+    ...(config.metricsToken ? { token: config.metricsToken } : {}),
+    tenantLabels: config.metricsTenantLabels === 'on',
+  });
   await app.register(healthRoutes);
   await app.register(jobSubmitRoutes, { networkAllowlist: networkAllowlist(config.allowPrivateNetworks) });
   await app.register(jobReadRoutes);

@@ -88,6 +88,20 @@ export const backendConfigSpec = {
     max: 1_000_000,
     doc: 'Requests one keep-alive connection may carry before it is closed (0: no limit)',
   },
+  metricsToken: {
+    kind: 'secret',
+    env: 'METRICS_TOKEN',
+    default: '',
+    minLength: 16,
+    doc: 'When set, GET /metrics needs `Authorization: Bearer <token>`; unset, /metrics is public (set it in production, see docs/security.md)',
+  },
+  metricsTenantLabels: {
+    kind: 'enum',
+    env: 'METRICS_TENANT_LABELS',
+    default: 'on',
+    values: ['on', 'off'],
+    doc: 'Per-application `application` label on job metrics; `off` counts every application as `_all` (hides tenant ids and volumes)',
+  },
 } as const;
 
 export type BackendConfig = ConfigOf<typeof backendConfigSpec>;
