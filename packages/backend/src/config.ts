@@ -88,6 +88,22 @@ export const backendConfigSpec = {
     max: 1_000_000,
     doc: 'Requests one keep-alive connection may carry before it is closed (0: no limit)',
   },
+  strangerLimitMax: {
+    kind: 'int',
+    env: 'STRANGER_LIMIT_MAX',
+    default: 30,
+    min: 1,
+    max: 1_000_000,
+    doc: 'Requests without a valid API key (401) one client IP may make per window; then its keyed requests get 429 until the window ends',
+  },
+  strangerLimitWindowMs: {
+    kind: 'int',
+    env: 'STRANGER_LIMIT_WINDOW_MS',
+    default: 60_000,
+    min: 1000,
+    max: 86_400_000,
+    doc: 'Length of the window of STRANGER_LIMIT_MAX (ms)',
+  },
   metricsToken: {
     kind: 'secret',
     env: 'METRICS_TOKEN',

@@ -55,6 +55,11 @@ export const ErrorCodes = {
     statusCode: 429,
     message: 'Too many requests for this application; retry after the time in Retry-After',
   },
+  TOO_MANY_UNAUTHORIZED: {
+    code: 'RELAY_ERR_TOO_MANY_UNAUTHORIZED',
+    statusCode: 429,
+    message: 'Too many requests without a valid API key from this address; retry after the time in Retry-After',
+  },
   IDEMPOTENCY_IN_PROGRESS: {
     code: 'RELAY_ERR_IDEMPOTENCY_IN_PROGRESS',
     statusCode: 409,
