@@ -129,7 +129,7 @@ export function loadBackendConfig(env: Record<string, string | undefined> = proc
   // this machine can reach it.
   if (config.auth === 'off' && !isLoopbackAddress(config.host)) {
     problems.push(
-      `RELAY_AUTH=off is only allowed when HOST is a loopback IP literal (127.0.0.0/8, ::1) or localhost (HOST=${config.host})`,
+      `RELAY_AUTH=off is only allowed when HOST is a loopback address: an IP literal in 127.0.0.0/8 or ::1, or localhost (HOST=${config.host})`,
     );
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
