@@ -2,6 +2,8 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { networkAllowlist, RelayError, type Logger } from '@relay/common';
 import type { BackendConfig } from './config.js';
+import { installLoopbackHostGuard } from './edge/host-guard.js';
+import { edgeServerOptions } from './edge/server-options.js';
 import { installErrorHandling } from './error-handler.js';
 import { installJsonDepthLimit } from './json-depth-limit.js';
 import authPlugin from './plugins/auth.js';
@@ -42,6 +44,7 @@ export async function buildApp({ config, log }: BuildAppOptions) {
     genReqId: requestIdOf,
     // Fastify logs two lines per request; relay logs one (below).
     logController: new LogController({ disableRequestLogging: true }),
+    ...edgeServerOptions(config),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -50,6 +53,8 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
   installJsonDepthLimit(app, config.jsonMaxDepth);
+  // Without keys, answer only requests addressed to a loopback name (DNS rebinding).
+  if (config.auth === 'off') installLoopbackHostGuard(app);
   // One access line per request (the request id is in the logger's bindings).
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
@@ -91,7 +96,10 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   await app.register(rateLimitPlugin, { config });
   await app.register(openapiPlugin);
   // After openapi, so that GET /metrics is in the document.
-  await app.register(metricsPlugin);
+  await app.register(metricsPlugin, {
+    ...(config.metricsToken ? { token: config.metricsToken } : {}),
+    tenantLabels: config.metricsTenantLabels === 'on',
+  });
   await app.register(healthRoutes);
   await app.register(jobSubmitRoutes, {
     networkAllowlist: networkAllowlist(config.allowPrivateNetworks),

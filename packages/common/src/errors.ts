@@ -55,6 +55,11 @@ export const ErrorCodes = {
     statusCode: 429,
     message: 'Too many requests for this application; retry after the time in Retry-After',
   },
+  TOO_MANY_UNAUTHORIZED: {
+    code: 'RELAY_ERR_TOO_MANY_UNAUTHORIZED',
+    statusCode: 429,
+    message: 'Too many requests without a valid API key from this address; retry after the time in Retry-After',
+  },
   IDEMPOTENCY_IN_PROGRESS: {
     code: 'RELAY_ERR_IDEMPOTENCY_IN_PROGRESS',
     statusCode: 409,
@@ -64,6 +69,11 @@ export const ErrorCodes = {
     code: 'RELAY_ERR_IDEMPOTENCY_MISMATCH',
     statusCode: 422,
     message: 'This Idempotency-Key was used with a different request body',
+  },
+  MISDIRECTED_HOST: {
+    code: 'RELAY_ERR_MISDIRECTED_HOST',
+    statusCode: 421,
+    message: 'This server answers only to a loopback Host header (RELAY_AUTH=off)',
   },
   METHOD_NOT_ALLOWED: { code: 'RELAY_ERR_METHOD_NOT_ALLOWED', statusCode: 405, message: 'Method not allowed' },
   UNAVAILABLE: {

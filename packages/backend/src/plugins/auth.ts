@@ -90,14 +90,25 @@ export default fp<{ config: BackendConfig }>(
         request.jobs = app.jobStore;
         return;
       }
+      // Strangers (401s counted per IP) are refused before any key is looked up.
+      await app.strangers.refuseIfOver(request);
       const key = apiKeyOf(request);
-      if (!key) throw unauthorized('No API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`');
+      if (!key) {
+        throw (
+          (await app.strangers.countRefusal(request)) ??
+          unauthorized('No API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`')
+        );
+      }
       let principal: Principal;
       if (masterDigest && timingSafeEqual(digest(key), masterDigest)) {
         principal = { kind: 'master' };
       } else {
         const found = await app.applications.authenticate(key);
-        if (!found) throw unauthorized('The API key is not valid (unknown or revoked)');
+        if (!found) {
+          throw (
+            (await app.strangers.countRefusal(request)) ?? unauthorized('The API key is not valid (unknown or revoked)')
+          );
+        }
         principal = { kind: 'application', application: found };
       }
       if (access === 'master' && principal.kind !== 'master') {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { metricsRegistry } from '@relay/common';
+import { ALL_APPLICATIONS_LABEL, metricsTokenCheck } from '../edge/metrics-access.js';
 
 /** `reason` of a refused job submission. */
 const REJECT_REASONS = [
@@ -27,6 +28,8 @@ export interface BackendMetrics {
   jobsRejected: Counter<'reason'>;
   httpRequests: Counter<'method' | 'route' | 'status_code'>;
   httpDuration: Histogram<'method' | 'route'>;
+  /** The `application` label value for an application id (`_all` when tenant labels are off). */
+  applicationLabel: (applicationId: string) => string;
 }
 
 declare module 'fastify' {
@@ -44,6 +47,13 @@ export interface MetricsPluginOptions {
    * @defaultValue a new Registry per app, with Node's default process metrics
    */
   registry?: Registry;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /**
+   * Per-application label values; off, every application is counted as `_all`.
+   * @defaultValue true
+   */
+  tenantLabels?: boolean;
 }
 
 /**
@@ -101,6 +111,7 @@ export default fp<MetricsPluginOptions>(
         buckets: HTTP_BUCKETS,
         registers,
       }),
+      applicationLabel: options.tenantLabels === false ? () => ALL_APPLICATIONS_LABEL : (id) => id,
     };
     // Known label sets start at 0, so that rate() sees the first increment of each.
     for (const reason of REJECT_REASONS) metrics.jobsRejected.inc({ reason }, 0);
@@ -117,6 +128,7 @@ export default fp<MetricsPluginOptions>(
     app.get(
       '/metrics',
       {
+        ...(options.token ? { onRequest: metricsTokenCheck(options.token) } : {}),
         schema: {
           tags: ['metrics'],
           summary: 'Prometheus metrics of this backend process',

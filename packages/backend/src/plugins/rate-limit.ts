@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import { RelayError, redisKeys } from '@relay/common';
 import type { BackendConfig } from '../config.js';
+import { installStrangerLimit } from '../edge/stranger-limit.js';
 
 /**
  * Per-application rate limits on /api, counted in Redis so that every backend
@@ -36,6 +37,8 @@ export default fp<{ config: BackendConfig }>(
           message: `Rate limit of ${context.max} requests exceeded; retry in ${context.after}`,
         }),
     });
+    // Requests without a valid key, per client IP (used by the auth hook).
+    installStrangerLimit(app, { max: config.strangerLimitMax, windowMs: config.strangerLimitWindowMs });
   },
   { name: 'relay-rate-limit', dependencies: ['relay-auth'] },
 );

@@ -73,7 +73,8 @@ const submitRoutes: FastifyPluginAsyncTypebox<{
       // A route hook also sees the 400/413/415 answered before the handler runs.
       onResponse: async (request, reply) => {
         const application = request.principal?.kind === 'application' ? request.principal.application.id : 'none';
-        if (reply.statusCode === 202) app.metrics.jobsAccepted.inc({ application });
+        if (reply.statusCode === 202)
+          app.metrics.jobsAccepted.inc({ application: app.metrics.applicationLabel(application) });
         else app.metrics.jobsRejected.inc({ reason: rejectionReason(reply.statusCode) });
       },
     },
