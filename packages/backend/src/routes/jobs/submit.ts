@@ -57,6 +57,7 @@ const submitRoutes: FastifyPluginAsyncTypebox<{ networkAllowlist: NetworkAllowli
           202: JobAcceptedSchema,
           400: ErrorBodySchema,
           401: ErrorBodySchema,
+          403: ErrorBodySchema,
           409: ErrorBodySchema,
           413: ErrorBodySchema,
           422: ErrorBodySchema,
