@@ -43,15 +43,10 @@ const LUA_DIR = new URL('./lua/', import.meta.url);
  */
 export const OOM_ALLOWED_SCRIPTS: ReadonlySet<ScriptName> = new Set(['record-attempt', 'set-callback']);
 
-/** A Lua table constructor from a record of strings or booleans. */
-function luaTable(entries: Record<string, string | boolean>): string {
+/** A Lua table constructor from a record of strings, booleans or numbers. */
+function luaTable(entries: Record<string, string | boolean | number>): string {
   const fields = Object.entries(entries).map(([k, v]) => `[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
   return `{${fields.join(', ')}}`;
-}
-
-/** A Lua table constructor from a record of numbers. */
-function luaNumberTable(entries: Record<string, number>): string {
-  return `{${Object.entries(entries).map(([k, v]) => `[${JSON.stringify(k)}] = ${v}`).join(', ')}}`;
 }
 
 /**
@@ -65,7 +60,7 @@ export function luaPreamble(): string {
     `local STATUS_COUNTER = ${luaTable(STATUS_COUNTERS as Record<string, string>)}`,
     `local COUNTER = ${luaTable(EVENT_COUNTERS)}`,
     `local LAYOUT_VERSION = ${JSON.stringify(JOB_LAYOUT_VERSION)}`,
-    `local PRIORITY_RANK = ${luaNumberTable(PRIORITY_RANK)}`,
+    `local PRIORITY_RANK = ${luaTable(PRIORITY_RANK)}`,
     `local QUOTA_BYTE_BUCKETS = ${QUOTA_BYTE_BUCKETS}`,
     '',
   ].join('\n');
