@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import amqp from 'amqplib';
+import { DEAD_LETTER_MAX_MESSAGES, DEAD_LETTER_RETENTION_MS, queueNames } from '@relay/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiResponse, RelayClient } from './support/relay-client.js';
+import { RABBITMQ_URL } from './support/services.js';
 import { startStack, type Stack } from './support/stack.js';
 
 /**
@@ -12,9 +15,17 @@ let stack: Stack;
 let master: RelayClient;
 const masterKey = randomBytes(32).toString('base64');
 const job = { targetUrl: 'http://127.0.0.1:9/never-called' };
+const deadLetterMaxBytes = 1_048_576;
 
 beforeAll(async () => {
-  stack = await startStack('quotas', { workers: 0, env: { RELAY_AUTH: 'on', RELAY_MASTER_KEY: masterKey } });
+  stack = await startStack('quotas', {
+    workers: 0,
+    env: {
+      RELAY_AUTH: 'on',
+      RELAY_MASTER_KEY: masterKey,
+      DEAD_LETTER_MAX_BYTES: String(deadLetterMaxBytes),
+    },
+  });
   master = stack.api.withKey(masterKey);
 });
 
@@ -107,6 +118,33 @@ describe('quotas', () => {
     ]) {
       const res = await master.json('PATCH', `/api/applications/${id}`, { quotas });
       expectRefusal(res, 400, 'RELAY_ERR_VALIDATION');
+    }
+  });
+});
+
+describe('dead-letter archive', () => {
+  it('is capped by bytes with DEAD_LETTER_MAX_BYTES (a redeclaration without the cap is refused)', async () => {
+    const conn = await amqp.connect(RABBITMQ_URL);
+    try {
+      const queue = queueNames(stack.prefix).deadLetters;
+      const args = {
+        'x-message-ttl': DEAD_LETTER_RETENTION_MS,
+        'x-max-length': DEAD_LETTER_MAX_MESSAGES,
+        'x-overflow': 'drop-head',
+      };
+      const same = await conn.createChannel();
+      await same.assertQueue(queue, {
+        durable: true,
+        arguments: { ...args, 'x-max-length-bytes': deadLetterMaxBytes },
+      });
+      await same.close();
+      const without = await conn.createChannel();
+      without.on('error', () => undefined);
+      await expect(without.assertQueue(queue, { durable: true, arguments: args })).rejects.toThrow(
+        /PRECONDITION_FAILED/,
+      );
+    } finally {
+      await conn.close().catch(() => undefined);
     }
   });
 });
