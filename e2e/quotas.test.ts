@@ -72,7 +72,7 @@ describe('quotas', () => {
 
   it('refuses a job past maxStoredBytes with 429 naming the byte limit', async () => {
     const { api } = await createApplication({ quotas: { maxStoredBytes: 8192 } });
-    const big = { ...job, payload: 'x'.repeat(3000) };
+    const big = { ...job, payload: 'x'.repeat(2500) };
     await api.submitOk(big);
     await api.submitOk(big);
     expectRefusal(await api.submit(big), 429, 'RELAY_ERR_QUOTA_EXCEEDED', 'maxStoredBytes', 'limit of 8192 bytes');

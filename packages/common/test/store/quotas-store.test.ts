@@ -45,17 +45,17 @@ describe('quotas in create.lua', () => {
   });
 
   it('refuses a job whose bytes would pass maxStoredBytes; counts the spec plus the allowance', async () => {
-    const store = await storeOf({ maxStoredBytes: 3 * JOB_BYTES_ALLOWANCE });
+    const store = await storeOf({ maxStoredBytes: 4 * JOB_BYTES_ALLOWANCE });
     const big = testSpec({ payload: 'x'.repeat(JOB_BYTES_ALLOWANCE) });
     expect(typeof (await submit(store, big))).toBe('string');
     const refused = await submit(store, big);
     expect(refused).toMatchObject({ statusCode: 429, code: 'RELAY_ERR_QUOTA_EXCEEDED' });
-    expect((refused as RelayError).message).toContain(`limit of ${3 * JOB_BYTES_ALLOWANCE} bytes`);
+    expect((refused as RelayError).message).toContain(`limit of ${4 * JOB_BYTES_ALLOWANCE} bytes`);
     // A small job still fits under the limit.
     expect(typeof (await submit(store))).toBe('string');
     const held = Object.values(await redis.hgetall(store.keys.quotaBytes())).reduce((s, v) => s + Number(v), 0);
     expect(held).toBeGreaterThan(2 * JOB_BYTES_ALLOWANCE);
-    expect(held).toBeLessThanOrEqual(3 * JOB_BYTES_ALLOWANCE);
+    expect(held).toBeLessThanOrEqual(4 * JOB_BYTES_ALLOWANCE);
   });
 
   it('allows priorities up to maxPriority: the server default, or what the record grants', async () => {
