@@ -118,6 +118,29 @@ export const backendConfigSpec = {
     values: ['on', 'off'],
     doc: 'Per-application `application` label on job metrics; `off` counts every application as `_all` (hides tenant ids and volumes)',
   },
+  quotaMaxUnfinishedJobs: {
+    kind: 'int',
+    env: 'QUOTA_MAX_UNFINISHED_JOBS',
+    default: 1_000_000,
+    min: 1,
+    max: 1_000_000_000,
+    doc: 'Jobs an application may have queued, in progress or retrying at once, unless it has its own quota; more get 429',
+  },
+  quotaMaxStoredBytes: {
+    kind: 'int',
+    env: 'QUOTA_MAX_STORED_BYTES',
+    default: 10_737_418_240,
+    min: 1024,
+    max: 1_099_511_627_776,
+    doc: 'Bytes of job specs (plus 1 KiB per job) an application may create within one JOB_TTL_SECONDS, unless it has its own quota; more get 429',
+  },
+  quotaMaxPriority: {
+    kind: 'enum',
+    env: 'QUOTA_MAX_PRIORITY',
+    default: 'normal',
+    values: ['low', 'normal', 'high'],
+    doc: 'Highest priority an application may submit unless the master key grants it more; RELAY_AUTH=off allows every priority',
+  },
 } as const;
 
 export type BackendConfig = ConfigOf<typeof backendConfigSpec>;

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { JobPriority } from './status.js';
 
 /**
  * Applications: the tenants of a relay. Each has one API key (shown once, kept
@@ -14,6 +15,27 @@ export const RateLimitSchema = Type.Object(
   { additionalProperties: false, description: "The application's own limit on /api requests" },
 );
 export type RateLimit = Static<typeof RateLimitSchema>;
+
+/** An application's own quotas (quotas.ts); null for one: the server default (QUOTA_* settings). */
+export const QuotasSchema = Type.Object(
+  {
+    maxUnfinishedJobs: Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.Null()], {
+      description: 'Most jobs queued, in progress or retrying at once; more get 429 RELAY_ERR_QUOTA_EXCEEDED',
+    }),
+    maxStoredBytes: Type.Union([Type.Integer({ minimum: 1024, maximum: 1_099_511_627_776 }), Type.Null()], {
+      description:
+        'Most bytes of job specs (plus a fixed allowance per job) created within one job lifetime; more get 429 RELAY_ERR_QUOTA_EXCEEDED',
+    }),
+    maxPriority: Type.Union([Type.Enum(Object.values(JobPriority)), Type.Null()], {
+      description: 'Highest priority the application may submit; above it: 403 RELAY_ERR_PRIORITY_NOT_ALLOWED',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type Quotas = Static<typeof QuotasSchema>;
+
+/** A change of quotas: only the fields given change; null returns one to the server default. */
+export const QuotasPatchSchema = Type.Partial(QuotasSchema, { additionalProperties: false, minProperties: 1 });
 
 export const SigningSecretInfoSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
@@ -36,6 +58,7 @@ export const ApplicationSchema = Type.Object({
   signingSecrets: Type.Array(SigningSecretInfoSchema, {
     description: 'Secrets that sign deliveries now, newest first (values are never shown again)',
   }),
+  quotas: QuotasSchema,
 });
 export type Application = Static<typeof ApplicationSchema>;
 
@@ -51,6 +74,7 @@ export const CreateApplicationSchema = Type.Object(
     name: ApplicationNameSchema,
     rateLimit: Type.Optional(RateLimitSchema),
     signTargetRequests: Type.Boolean({ default: false }),
+    quotas: Type.Optional(QuotasPatchSchema),
   },
   { additionalProperties: false },
 );
@@ -61,6 +85,7 @@ export const UpdateApplicationSchema = Type.Object(
     name: Type.Optional(ApplicationNameSchema),
     rateLimit: Type.Optional(Type.Union([RateLimitSchema, Type.Null()])),
     signTargetRequests: Type.Optional(Type.Boolean()),
+    quotas: Type.Optional(QuotasPatchSchema),
   },
   { additionalProperties: false, minProperties: 1 },
 );

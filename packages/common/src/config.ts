@@ -57,6 +57,14 @@ export const commonConfigSpec = {
     default: 'relay',
     doc: 'Prefix of every Redis key and RabbitMQ queue name',
   },
+  deadLetterMaxBytes: {
+    kind: 'int',
+    env: 'DEAD_LETTER_MAX_BYTES',
+    default: 0,
+    min: 0,
+    max: 1_099_511_627_776,
+    doc: 'Most bytes of message bodies the dead-letter archive keeps (oldest dropped first); 0 = bounded by count only. Changing it on an existing archive needs a migration (docs/operations.md)',
+  },
   jobTtlSeconds: {
     kind: 'int',
     env: 'JOB_TTL_SECONDS',

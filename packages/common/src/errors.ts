@@ -60,6 +60,18 @@ export const ErrorCodes = {
     statusCode: 429,
     message: 'Too many requests without a valid API key from this address; retry after the time in Retry-After',
   },
+  /** A per-application quota (unfinished jobs, stored bytes) is used up; the message names it and its limit. */
+  QUOTA_EXCEEDED: {
+    code: 'RELAY_ERR_QUOTA_EXCEEDED',
+    statusCode: 429,
+    message: "The application's quota is used up",
+  },
+  /** The job asks for a priority above the application's highest allowed one (only the master key grants `high`). */
+  PRIORITY_NOT_ALLOWED: {
+    code: 'RELAY_ERR_PRIORITY_NOT_ALLOWED',
+    statusCode: 403,
+    message: 'This application may not use this priority',
+  },
   IDEMPOTENCY_IN_PROGRESS: {
     code: 'RELAY_ERR_IDEMPOTENCY_IN_PROGRESS',
     statusCode: 409,

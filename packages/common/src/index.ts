@@ -33,3 +33,4 @@ export * from './application-schema.js';
 export * from './address-policy.js';
 export * from './random-hex.js';
 export * from './metrics-registry.js';
+export * from './quotas.js';

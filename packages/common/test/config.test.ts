@@ -18,6 +18,7 @@ describe('loadConfig(commonConfigSpec)', () => {
       rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:5672',
       redisUrl: 'redis://127.0.0.1:6379',
       prefix: 'relay',
+      deadLetterMaxBytes: 0,
       jobTtlSeconds: 86_400,
       logLevel: 'info',
       startupTimeoutMs: 30_000,
@@ -34,6 +35,7 @@ describe('loadConfig(commonConfigSpec)', () => {
 
   it('treats an empty string as unset', () => {
     expect(loadConfig(commonConfigSpec, { JOB_TTL_SECONDS: '', LOG_LEVEL: '' })).toMatchObject({
+      deadLetterMaxBytes: 0,
       jobTtlSeconds: 86_400,
       logLevel: 'info',
     });
@@ -53,6 +55,7 @@ describe('loadConfig(commonConfigSpec)', () => {
       rabbitmqUrl: 'amqps://u:p@mq.example:5671/vhost',
       redisUrl: 'rediss://cache.example:6380/2',
       prefix: 'test-1.a:b_c',
+      deadLetterMaxBytes: 0,
       jobTtlSeconds: 60,
       logLevel: 'silent',
       startupTimeoutMs: 0,

@@ -117,7 +117,10 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   let amqp: AmqpHandle;
   let consumeAmqp: AmqpHandle;
   const amqpOptions = { url: config.rabbitmqUrl, log, startupTimeoutMs: config.startupTimeoutMs };
-  const declare = (channel: ConfirmChannel) => declareTopology(channel, config.prefix);
+  const declare = (channel: ConfirmChannel) =>
+    declareTopology(channel, config.prefix, {
+      deadLetterMaxBytes: config.deadLetterMaxBytes,
+    });
   try {
     amqp = await connectAmqp({ ...amqpOptions, role: 'publish', setup: declare, redeclare: declare });
     consumeAmqp = await connectAmqp({

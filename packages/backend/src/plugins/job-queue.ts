@@ -36,17 +36,18 @@ declare module 'fastify' {
 export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
     const queues = queueNames(config.prefix);
+    const topology = { deadLetterMaxBytes: config.deadLetterMaxBytes };
     const amqp: AmqpHandle = await connectAmqp({
       url: config.rabbitmqUrl,
       log: app.log,
       startupTimeoutMs: config.startupTimeoutMs,
       role: 'publish',
       setup: async (channel) => {
-        await declareWorkQueue(channel, config.prefix);
+        await declareWorkQueue(channel, config.prefix, topology);
       },
       // A returned message means the work queue was deleted: declare it again
       // so that the next submission routes (this one has already failed).
-      redeclare: (channel) => declareWorkQueue(channel, config.prefix),
+      redeclare: (channel) => declareWorkQueue(channel, config.prefix, topology),
       failFastWhenBlocked: true,
     });
     const publish = async (message: WorkMessage): Promise<void> => {

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { connectRedis, HeaderRedactor, JobStore, type EvictionCheck } from '@relay/common';
+import { connectRedis, HeaderRedactor, JobStore, type EvictionCheck, type JobPriority } from '@relay/common';
 import type { BackendConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -29,6 +29,13 @@ export default fp<{ config: BackendConfig }>(
         secretKey: config.secretKey,
         redactor: new HeaderRedactor(config.redactHeaders),
         attemptLogMax: config.attemptLogMax,
+        quotas: {
+          maxUnfinishedJobs: config.quotaMaxUnfinishedJobs,
+          maxStoredBytes: config.quotaMaxStoredBytes,
+          // Without keys the one caller is the operator on loopback, and no
+          // master key exists to grant `high`: every priority is allowed.
+          maxPriority: config.auth === 'off' ? 'high' : (config.quotaMaxPriority as JobPriority),
+        },
       }),
     );
     app.addHook('onClose', async () => {

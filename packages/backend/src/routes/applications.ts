@@ -92,7 +92,8 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: master,
       schema: {
         tags,
-        summary: "Change an application's name, rate limit (null: the server default) or target signing",
+        summary:
+          "Change an application's name, rate limit, target signing or quotas (null: the server default); only the master key grants priority high",
         params: ApplicationIdParamsSchema,
         body: UpdateApplicationSchema,
         response: { 200: ApplicationSchema, ...withNotFound },

@@ -11,9 +11,21 @@ import { DELAY_TIERS_MS, MAX_PRIORITY, queueNames } from '../keys/queues.js';
 export const DEAD_LETTER_RETENTION_MS = 7 * 86_400_000;
 export const DEAD_LETTER_MAX_MESSAGES = 1_000_000;
 
+/** Settings of the topology that an operator may change (both processes must pass the same). */
+export interface TopologyOptions {
+  /**
+   * DEAD_LETTER_MAX_BYTES: `x-max-length-bytes` of the archive; 0 leaves the
+   * argument out. RabbitMQ refuses to redeclare a queue with other arguments,
+   * so an existing archive keeps its arguments until it is migrated (or a
+   * policy caps it instead: docs/operations.md). @defaultValue 0
+   */
+  deadLetterMaxBytes?: number;
+}
+
 /** The work queue (and the dead-letter exchange it rejects into). Used by the backend and the worker. */
-export async function declareWorkQueue(channel: Channel, prefix: string): Promise<void> {
+export async function declareWorkQueue(channel: Channel, prefix: string, options: TopologyOptions = {}): Promise<void> {
   const q = queueNames(prefix);
+  const maxBytes = options.deadLetterMaxBytes ?? 0;
   await channel.assertExchange(q.deadLetterExchange, 'fanout', { durable: true });
   await channel.assertQueue(q.deadLetters, {
     durable: true,
@@ -21,6 +33,7 @@ export async function declareWorkQueue(channel: Channel, prefix: string): Promis
       'x-message-ttl': DEAD_LETTER_RETENTION_MS,
       'x-max-length': DEAD_LETTER_MAX_MESSAGES,
       'x-overflow': 'drop-head',
+      ...(maxBytes > 0 ? { 'x-max-length-bytes': maxBytes } : {}),
     },
   });
   await channel.bindQueue(q.deadLetters, q.deadLetterExchange, '');
@@ -35,9 +48,9 @@ export async function declareWorkQueue(channel: Channel, prefix: string): Promis
 }
 
 /** Everything the worker uses: the work queue plus every delay tier. */
-export async function declareTopology(channel: Channel, prefix: string): Promise<void> {
+export async function declareTopology(channel: Channel, prefix: string, options: TopologyOptions = {}): Promise<void> {
   const q = queueNames(prefix);
-  await declareWorkQueue(channel, prefix);
+  await declareWorkQueue(channel, prefix, options);
   await Promise.all(
     DELAY_TIERS_MS.map((ms) =>
       channel.assertQueue(q.delay(ms), {

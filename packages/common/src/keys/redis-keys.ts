@@ -48,6 +48,8 @@ export interface RedisKeys {
   indexDead(): string;
   /** Hash of the application's counters (jobs_created, jobs_success, ...). */
   counters(): string;
+  /** Hash: bytes of job specs stored, by time bucket (quotas.ts: the stored-bytes quota). */
+  quotaBytes(): string;
   /** String: an Idempotency-Key's state (by SHA-256 of the key), kept 24 h. */
   idempotency(keyHash: string): string;
   /** Hash: one application (name, key hash, rate limit, signing secrets). Never expires. */
@@ -86,6 +88,7 @@ export function redisKeys(prefix: string, application: string = DEFAULT_APPLICAT
     indexMetadata: (key, value) => `${scope}:idx:meta:${enc(key)}:${enc(value)}`,
     indexDead: () => `${scope}:idx:dead`,
     counters: () => `${scope}:counters`,
+    quotaBytes: () => `${scope}:quota:bytes`,
     idempotency: (keyHash) => `${scope}:idem:${keyHash}`,
     applicationRecord: (id) => `${prefix}:application:${enc(id)}`,
     applications: () => `${prefix}:applications`,

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Application, RateLimit } from '../application-schema.js';
+import type { Application, Quotas, RateLimit } from '../application-schema.js';
+import type { JobPriority } from '../status.js';
 import { redisKeys, type RedisKeys } from '../keys/redis-keys.js';
 import { sealJson, unsealJson } from '../secrets.js';
 import { runScript } from './lua-loader.js';
@@ -41,6 +42,32 @@ function newApiKey(): string {
 
 function newSigningSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+/** The record's hash fields of a quota change (create.lua reads them; '' = the server default). */
+function quotaFields(quotas: Partial<Quotas> | undefined): Record<string, string> {
+  const fields: Record<string, string> = {};
+  if (!quotas) return fields;
+  for (const name of ['maxUnfinishedJobs', 'maxStoredBytes', 'maxPriority'] as const) {
+    const value = quotas[name];
+    if (value !== undefined) fields[QUOTA_FIELDS[name]] = value === null ? '' : String(value);
+  }
+  return fields;
+}
+
+const QUOTA_FIELDS = {
+  maxUnfinishedJobs: 'quotaMaxUnfinishedJobs',
+  maxStoredBytes: 'quotaMaxStoredBytes',
+  maxPriority: 'quotaMaxPriority',
+} as const satisfies Record<keyof Quotas, string>;
+
+function quotasOf(raw: Record<string, string>): Quotas {
+  const num = (v: string | undefined) => (v ? Number(v) : null);
+  return {
+    maxUnfinishedJobs: num(raw[QUOTA_FIELDS.maxUnfinishedJobs]),
+    maxStoredBytes: num(raw[QUOTA_FIELDS.maxStoredBytes]),
+    maxPriority: (raw[QUOTA_FIELDS.maxPriority] || null) as JobPriority | null,
+  };
 }
 
 function newApplicationId(): string {
@@ -99,6 +126,7 @@ export class ApplicationStore {
     name: string;
     rateLimit?: RateLimit | null;
     signTargetRequests?: boolean;
+    quotas?: Partial<Quotas>;
   }): Promise<{ application: Application; apiKey: string; signingSecret: string }> {
     const id = newApplicationId();
     const apiKey = newApiKey();
@@ -117,6 +145,7 @@ export class ApplicationStore {
           rateLimit: input.rateLimit ? JSON.stringify(input.rateLimit) : '',
           signTargetRequests: input.signTargetRequests ? '1' : '0',
           signingSecrets: JSON.stringify([this.sealEntry({ secret: signingSecret, createdAt, expiresAt: null })]),
+          ...quotaFields(input.quotas),
         })
         .sadd(this.keys.applications(), id)
         .set(this.keys.apiKey(keyHash), id),
@@ -162,11 +191,11 @@ export class ApplicationStore {
 
   async update(
     id: string,
-    patch: { name?: string; rateLimit?: RateLimit | null; signTargetRequests?: boolean },
+    patch: { name?: string; rateLimit?: RateLimit | null; signTargetRequests?: boolean; quotas?: Partial<Quotas> },
   ): Promise<Application | null> {
     const key = this.keys.applicationRecord(id);
     if (!(await onRedis(this.redis.exists(key)))) return null;
-    const fields: Record<string, string> = {};
+    const fields: Record<string, string> = quotaFields(patch.quotas);
     if (patch.name !== undefined) fields.name = patch.name;
     if (patch.rateLimit !== undefined) fields.rateLimit = patch.rateLimit ? JSON.stringify(patch.rateLimit) : '';
     if (patch.signTargetRequests !== undefined) fields.signTargetRequests = patch.signTargetRequests ? '1' : '0';
@@ -236,6 +265,7 @@ export class ApplicationStore {
       signingSecrets: activeSecrets(this.unsealSecrets(raw.signingSecrets), new Date()).map(
         ({ createdAt, expiresAt }) => ({ createdAt, expiresAt }),
       ),
+      quotas: quotasOf(raw),
     };
   }
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { JobStatus } from '../status.js';
+import type { QuotaLimits, QuotaRefusal } from '../quotas.js';
+import type { JobPriority, JobStatus } from '../status.js';
 import type { BeginResult, CancelResult, ReplayResult } from './job-store-types.js';
 import { runScript, type ScriptName } from './lua-loader.js';
 import { onRedis } from './redis-exec.js';
@@ -27,7 +28,7 @@ function run(redis: Redis, name: ScriptName, keys: string[], args: (string | num
   return onRedis(runScript(redis, name, keys, args));
 }
 
-export function createJob(
+export async function createJob(
   redis: Redis,
   a: {
     keys: { job: string; counters: string; spec: string; deadlines: string; indexes: string[] };
@@ -39,15 +40,49 @@ export function createJob(
     trimBefore: number | '';
     specJson: string;
     fields: Record<string, string | number>;
+    /** The quotas to check (null: store unchecked). */
+    quota: {
+      recordKey: string;
+      statusPrefix: string;
+      bytesKey: string;
+      defaults: QuotaLimits;
+      priority: JobPriority;
+      jobBytes: number;
+      bucketMs: number;
+    } | null;
   },
-): Promise<unknown> {
-  const { keys } = a;
-  return run(
+): Promise<QuotaRefusal | null> {
+  const { keys, quota } = a;
+  const reply = await run(
     redis,
     'create',
     [keys.job, keys.counters, keys.spec, keys.deadlines, ...keys.indexes],
-    [a.ttlSeconds, a.idxTtl, a.createdAtMs, a.jobId, a.trimBefore, a.specJson, ...Object.entries(a.fields).flat()],
+    [
+      a.ttlSeconds,
+      a.idxTtl,
+      a.createdAtMs,
+      a.jobId,
+      a.trimBefore,
+      a.specJson,
+      ...Object.entries(a.fields).flat(),
+      quota ? '1' : '0',
+      quota?.recordKey ?? '',
+      quota?.statusPrefix ?? '',
+      quota?.bytesKey ?? '',
+      quota?.defaults.maxUnfinishedJobs ?? 0,
+      quota?.defaults.maxStoredBytes ?? 0,
+      quota?.defaults.maxPriority ?? '',
+      quota?.priority ?? '',
+      quota?.jobBytes ?? 0,
+      quota?.bucketMs ?? 1,
+    ],
   );
+  if (!Array.isArray(reply)) return null;
+  const [name, limit, current] = reply as [string, string | number, string | number];
+  if (name === 'maxPriority') {
+    return { quota: 'maxPriority', limit: limit as JobPriority, requested: current as JobPriority };
+  }
+  return { quota: name as 'maxUnfinishedJobs' | 'maxStoredBytes', limit: Number(limit), current: Number(current) };
 }
 
 export async function beginAttempt(

@@ -1,3 +1,4 @@
+import type { QuotaLimits } from '../quotas.js';
 import type { Attempt, CallbackState, JobSpec } from '../job-schema.js';
 import type { HeaderRedactor } from '../redact.js';
 import type { JobStatus } from '../status.js';
@@ -67,6 +68,12 @@ export interface JobStoreOptions {
   redactor?: HeaderRedactor;
   /** ATTEMPT_LOG_MAX: most entries one job's attempt log keeps. @defaultValue DEFAULT_ATTEMPT_LOG_MAX */
   attemptLogMax?: number;
+  /**
+   * The server-wide quotas (quotas.ts), checked by create for applications
+   * whose record leaves one empty; absent = jobs are stored unchecked.
+   * The default application (RELAY_AUTH=off) has no record: these apply to it.
+   */
+  quotas?: QuotaLimits;
 }
 
 /** Most entries of an attempt log when no ATTEMPT_LOG_MAX is given (the config's default). */

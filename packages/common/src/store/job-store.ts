@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Attempt, CallbackState, JobSpec, JobView } from '../job-schema.js';
 import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from '../keys/redis-keys.js';
 import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from '../redact.js';
+import { quotaError } from '../quotas.js';
 import { sealJson, unsealJson } from '../secrets.js';
 import { CallbackStatus, JobStatus } from '../status.js';
 import { decodeCallbackState, encodeCallbackState } from './callback-state.js';
@@ -21,6 +22,7 @@ import {
 } from './job-store-types.js';
 import { parseAttempts, toView, withSpec } from './job-views.js';
 import { JOB_LAYOUT_VERSION } from './layout.js';
+import { createQuotaArgs } from './quota-args.js';
 import { execAll, onRedis } from './redis-exec.js';
 
 /**
@@ -130,17 +132,19 @@ export class JobStore {
 
     const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
-    const trimBefore = this.trimBefore(createdAtMs);
-    await scripts.createJob(this.redis, {
+    const specJson = this.storedSpec(spec);
+    const refusal = await scripts.createJob(this.redis, {
       keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), indexes },
       ttlSeconds: this.ttlSeconds,
       idxTtl: this.idxTtl,
       createdAtMs,
       jobId,
-      trimBefore,
-      specJson: this.storedSpec(spec),
+      trimBefore: this.trimBefore(createdAtMs),
+      specJson,
       fields,
+      quota: createQuotaArgs(k, this.options.quotas, { spec, specJson, ttlSeconds: this.ttlSeconds }),
     });
+    if (refusal) throw quotaError(refusal);
   }
 
   /** Removes a job whose publish failed, so nothing claims to be queued. */

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { FINAL_STATUSES, JobStatus } from '../status.js';
 import { EVENT_COUNTERS, STATUS_COUNTERS } from './counters.js';
 import { JOB_LAYOUT_VERSION } from './layout.js';
+import { PRIORITY_RANK, QUOTA_BYTE_BUCKETS } from '../quotas.js';
 
 /**
  * Loads the stores' Lua scripts from `lua/*.lua` beside this file (the build
@@ -42,13 +43,16 @@ const LUA_DIR = new URL('./lua/', import.meta.url);
  */
 export const OOM_ALLOWED_SCRIPTS: ReadonlySet<ScriptName> = new Set(['record-attempt', 'set-callback']);
 
-/** A Lua table constructor from a record of strings or booleans. */
-function luaTable(entries: Record<string, string | boolean>): string {
+/** A Lua table constructor from a record of strings, booleans or numbers. */
+function luaTable(entries: Record<string, string | boolean | number>): string {
   const fields = Object.entries(entries).map(([k, v]) => `[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
   return `{${fields.join(', ')}}`;
 }
 
-/** The constants every script may use: STATUS, FINAL, STATUS_COUNTER, COUNTER, LAYOUT_VERSION. */
+/**
+ * The constants every script may use: STATUS, FINAL, STATUS_COUNTER, COUNTER,
+ * LAYOUT_VERSION, PRIORITY_RANK, QUOTA_BYTE_BUCKETS.
+ */
 export function luaPreamble(): string {
   return [
     `local STATUS = ${luaTable(JobStatus)}`,
@@ -56,6 +60,8 @@ export function luaPreamble(): string {
     `local STATUS_COUNTER = ${luaTable(STATUS_COUNTERS as Record<string, string>)}`,
     `local COUNTER = ${luaTable(EVENT_COUNTERS)}`,
     `local LAYOUT_VERSION = ${JSON.stringify(JOB_LAYOUT_VERSION)}`,
+    `local PRIORITY_RANK = ${luaTable(PRIORITY_RANK)}`,
+    `local QUOTA_BYTE_BUCKETS = ${QUOTA_BYTE_BUCKETS}`,
     '',
   ].join('\n');
 }

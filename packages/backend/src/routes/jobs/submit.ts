@@ -61,6 +61,7 @@ const submitRoutes: FastifyPluginAsyncTypebox<{
           202: JobAcceptedSchema,
           400: ErrorBodySchema,
           401: ErrorBodySchema,
+          403: ErrorBodySchema,
           409: ErrorBodySchema,
           413: ErrorBodySchema,
           422: ErrorBodySchema,
