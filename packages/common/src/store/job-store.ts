@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Attempt, CallbackState, JobSpec, JobView } from '../job-schema.js';
 import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from '../keys/redis-keys.js';
 import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from '../redact.js';
-import { sealJson, unsealJson } from '../secrets.js';
+import { jobHeadersAad, sealJson, unsealJson, type SecretKeys } from '../secrets.js';
 import { CallbackStatus, JobStatus } from '../status.js';
 import { decodeCallbackState, encodeCallbackState } from './callback-state.js';
 import { EVENT_COUNTERS, readCounters, type CounterName, type Counters } from './counters.js';
@@ -58,8 +58,9 @@ export class JobStore {
   readonly keys: RedisKeys;
   private readonly idxTtl: number;
   private readonly ttlSeconds: number;
-  private readonly secretKey: string;
-  private readonly redactor: HeaderRedactor;
+  /** RELAY_SECRET_KEY and earlier keys: what seals credential headers here and in messages. */
+  readonly secretKey: SecretKeys;
+  readonly redactor: HeaderRedactor;
   private readonly logMax: number;
 
   constructor(
@@ -68,7 +69,8 @@ export class JobStore {
   ) {
     this.keys = redisKeys(options.prefix, options.application);
     this.ttlSeconds = options.ttlSeconds;
-    this.secretKey = options.secretKey ?? '';
+    const key = options.secretKey ?? '';
+    this.secretKey = typeof key === 'string' ? { current: key } : key;
     this.redactor = options.redactor ?? defaultHeaderRedactor;
     this.idxTtl = this.ttlSeconds + indexSlackSeconds(this.ttlSeconds);
     this.logMax = options.attemptLogMax ?? DEFAULT_ATTEMPT_LOG_MAX;
@@ -126,7 +128,8 @@ export class JobStore {
     if (input.requestId) fields.requestId = input.requestId;
     if (this.keys.application !== DEFAULT_APPLICATION) fields.app = this.keys.application;
     const secrets = this.redactor.secrets(spec.headers);
-    if (this.secretKey && Object.keys(secrets).length > 0) fields.sealedHeaders = sealJson(secrets, this.secretKey);
+    if (this.secretKey.current && Object.keys(secrets).length > 0)
+      fields.sealedHeaders = sealJson(secrets, this.secretKey, jobHeadersAad(jobId, this.keys.application));
 
     const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
@@ -203,8 +206,9 @@ export class JobStore {
     };
     // What was redacted when the job was stored, whatever the list says now.
     if (!Object.values(parsed.headers).includes(REDACTED)) return base;
-    if (!sealed || !this.secretKey) return { ...base, missingSecrets: true };
-    const secrets = unsealJson<Record<string, string>>(sealed, this.secretKey);
+    if (!sealed || !this.secretKey.current) return { ...base, missingSecrets: true };
+    const aad = jobHeadersAad(jobId, app ?? DEFAULT_APPLICATION);
+    const secrets = unsealJson<Record<string, string>>(sealed, this.secretKey, aad);
     return { ...base, spec: { ...parsed, headers: { ...parsed.headers, ...secrets } } };
   }
 

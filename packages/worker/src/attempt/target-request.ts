@@ -1,4 +1,4 @@
-import { randomHex, targetWebhookId, type AttemptMessage, type JobSpec } from '@relay/common';
+import { openMessageHeaders, randomHex, targetWebhookId, type AttemptMessage, type JobSpec } from '@relay/common';
 import { TARGET_USER_AGENT } from '../package-version.js';
 import type { WorkerDeps } from '../deps.js';
 import { signWebhook, withWebhookHeaders } from '../signing/webhook-signature.js';
@@ -41,10 +41,11 @@ export function traceparent(traceId: string): string {
  * application signs target requests.
  */
 export async function targetRequest(
-  deps: Pick<WorkerDeps, 'signing' | 'now'>,
+  deps: Pick<WorkerDeps, 'signing' | 'now' | 'store'>,
   message: AttemptMessage,
 ): Promise<{ headers: Record<string, string>; body: string | null }> {
-  const request = buildTargetRequest(message.spec);
+  // Sealed credential headers are opened here only, just before the call.
+  const request = buildTargetRequest(openMessageHeaders(message, deps.store.secretKey));
   request.headers[JOB_ID_HEADER] = message.jobId;
   request.headers[ATTEMPT_HEADER] = String(message.attempt);
   if (message.traceId) request.headers.traceparent = traceparent(message.traceId);
