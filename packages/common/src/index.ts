@@ -29,6 +29,7 @@ export * from './amqp/declare-topology.js';
 export * from './process-lifecycle.js';
 export * from './reachability.js';
 export * from './secrets.js';
+export * from './signing-keys.js';
 export * from './application-schema.js';
 export * from './address-policy.js';
 export * from './random-hex.js';
