@@ -73,10 +73,11 @@ afterAll(async () => {
 async function createApplication(
   name: string,
   extra: Record<string, unknown> = {},
-): Promise<{ id: string; api: RelayClient; secret: string }> {
+): Promise<{ id: string; api: RelayClient; secret: string; targetSecret: string }> {
   const res = await master.json('POST', '/api/applications', { name, ...extra });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return { id: res.body.id, api: stack.api.withKey(res.body.apiKey), secret: res.body.signingSecret };
+  const { id, apiKey, signingSecret, targetSigningSecret } = res.body;
+  return { id, api: stack.api.withKey(apiKey), secret: signingSecret, targetSecret: targetSigningSecret };
 }
 
 async function rotate(id: string, graceSeconds: number): Promise<{ signingSecret: string; signingSecrets: unknown[] }> {
@@ -133,7 +134,8 @@ describe('signed callbacks', () => {
 describe('signed target requests', () => {
   it('signs each attempt with one webhook-id; a bodyless GET is signed over the empty body', async () => {
     const app = await createApplication('targets', { signTargetRequests: true });
-    const webhook = new Webhook(app.secret);
+    // Target requests are signed with the application's target secret, never its callback secret.
+    const webhook = new Webhook(app.targetSecret);
     const verified: unknown[] = [];
     receiver.on('/target/signed', (req, res, count) => {
       verified.push(webhook.verify(req.body, req.headers as Record<string, string>));
@@ -163,10 +165,11 @@ describe('signed target requests', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     await app.api.waitFinal(res.body.jobId);
     const [request] = receiver.requests('/target/post');
-    expect(new Webhook(app.secret).verify(request!.body, request!.headers as Record<string, string>)).toEqual({
-      order: 42,
-      note: 'naïve ✓',
-    });
+    const headers = request!.headers as Record<string, string>;
+    expect(new Webhook(app.targetSecret).verify(request!.body, headers)).toEqual({ order: 42, note: 'naïve ✓' });
+    // A signed target request does not pass for a callback of the same application.
+    expect(app.targetSecret).not.toBe(app.secret);
+    expect(() => new Webhook(app.secret).verify(request!.body, headers)).toThrow();
   });
 });
 

@@ -96,6 +96,9 @@ export const CreatedApplicationSchema = Type.Intersect([
   Type.Object({
     apiKey: Type.String({ description: 'Shown only in this answer: relay keeps only its SHA-256 hash' }),
     signingSecret: Type.String({ description: 'Standard Webhooks secret (whsec_...), to verify signed deliveries' }),
+    targetSigningSecret: Type.String({
+      description: 'Secret (whsec_...) a target verifies signed target requests with; derived from signingSecret',
+    }),
   }),
 ]);
 
@@ -113,5 +116,6 @@ export const RotateSigningSecretSchema = Type.Object(
 
 export const RotatedSigningSecretSchema = Type.Object({
   signingSecret: Type.String({ description: 'The new secret (whsec_...); shown only in this answer' }),
+  targetSigningSecret: Type.String({ description: 'Its target-request secret (whsec_...), derived from it' }),
   signingSecrets: Type.Array(SigningSecretInfoSchema),
 });

@@ -14,6 +14,8 @@ type FieldSpec =
   | { kind: 'enum'; env: string; default: string; values: readonly string[]; doc: string }
   /** 32 random bytes, base64; '' when unset. Never echoed in errors. */
   | { kind: 'key'; env: string; default: ''; doc: string }
+  /** Comma-separated keys of kind 'key'; kept as written, '' when unset. Never echoed in errors. */
+  | { kind: 'keys'; env: string; default: ''; doc: string }
   /** A password-like string of at least `minLength` characters; '' when unset. Never echoed in errors. */
   | { kind: 'secret'; env: string; default: ''; minLength: number; doc: string }
   /** Comma-separated HTTP header names; read as a lower-case list ([] when unset). */
@@ -92,7 +94,13 @@ export const commonConfigSpec = {
     kind: 'key',
     env: 'RELAY_SECRET_KEY',
     default: '',
-    doc: 'Key (32 bytes, base64) that encrypts credential headers at rest in Redis, so failed jobs can be replayed with them; unset: credentials are kept only in the queued message',
+    doc: 'Key (32 bytes, base64) that encrypts credential headers in Redis and in broker messages (and so in dead letters), and signing secrets in Redis, so failed jobs can be replayed with them; unset: credentials are kept only in the queued message, in clear',
+  },
+  secretKeysPrevious: {
+    kind: 'keys',
+    env: 'RELAY_SECRET_KEYS_PREVIOUS',
+    default: '',
+    doc: 'Earlier values of RELAY_SECRET_KEY (comma-separated, each 32 bytes base64): still read, never used to encrypt; see the rotation procedure in docs/security.md',
   },
   publishTimeoutMs: {
     kind: 'int',
@@ -160,6 +168,11 @@ export type CommonConfig = ConfigOf<typeof commonConfigSpec>;
 /** RFC 9110 token: what an HTTP header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** 32 bytes in base64: what an AES-256 key of RELAY_SECRET_KEY is. */
+function isKey(raw: string): boolean {
+  return Buffer.from(raw, 'base64').length === 32 && /^[A-Za-z0-9+/]+=*$/.test(raw);
+}
+
 function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]): string | number | readonly string[] {
   if (spec.kind === 'headerNames') {
     const names = (raw ?? '')
@@ -209,8 +222,13 @@ function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]
       }
       return raw;
     case 'key':
-      if (Buffer.from(raw, 'base64').length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(raw)) {
+      if (!isKey(raw)) {
         problems.push(`${spec.env}: must be 32 random bytes in base64 (e.g. \`openssl rand -base64 32\`)`);
+      }
+      return raw;
+    case 'keys':
+      if (raw.split(',').some((k) => k.trim() !== '' && !isKey(k.trim()))) {
+        problems.push(`${spec.env}: each key must be 32 random bytes in base64 (e.g. \`openssl rand -base64 32\`)`);
       }
       return raw;
     case 'enum':
@@ -247,6 +265,8 @@ function allowedValues(field: FieldSpec): string {
       return 'letters, digits, `_` `.` `:` `-`';
     case 'key':
       return '32 bytes, base64';
+    case 'keys':
+      return 'comma-separated keys, each 32 bytes, base64';
     case 'secret':
       return `≥ ${field.minLength} characters, no spaces`;
     case 'headerNames':

@@ -12,6 +12,7 @@ import {
   networkAllowlist,
   queueDepths,
   queueNames,
+  secretKeys,
   type AmqpHandle,
   type Logger,
   type WorkMessage,
@@ -93,17 +94,18 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     evictionCheck: config.redisEvictionCheck as EvictionCheck,
   });
   const redactor = new HeaderRedactor(config.redactHeaders);
+  const keys = secretKeys(config.secretKey, config.secretKeysPrevious);
   const store = new JobStore(redis, {
     prefix: config.prefix,
     ttlSeconds: config.jobTtlSeconds,
-    secretKey: config.secretKey,
+    secretKey: keys,
     redactor,
     attemptLogMax: config.attemptLogMax,
   });
   // Signing secrets of applications, re-read every few seconds: a rotation
   // reaches this worker within the cache's time (SigningSecretCache).
   const signing = new SigningSecretCache(
-    new ApplicationStore(redis, { prefix: config.prefix, secretKey: config.secretKey }),
+    new ApplicationStore(redis, { prefix: config.prefix, secretKey: keys }),
   );
 
   // The consumer needs the scheduler and the scheduler needs the connection:

@@ -9,6 +9,8 @@ import {
   createLogger,
   DEFAULT_APPLICATION,
   HeaderRedactor,
+  sealMessageHeaders,
+  targetSigningSecret,
   type AttemptMessage,
   type CallbackMessage,
   type JobSpec,
@@ -37,6 +39,8 @@ interface Received {
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+/** RELAY_SECRET_KEY of the fake store: what seals and opens credential headers of messages. */
+const sealKeys = { current: randomBytes(32).toString('base64') };
 
 let agent: Agent;
 let server: http.Server;
@@ -77,6 +81,7 @@ afterEach(async () => {
 function fakes(signingOf: (app: string) => ApplicationSigning | null) {
   const scheduled: WorkMessage[] = [];
   const store = {
+    secretKey: sealKeys,
     forApplication: () => store,
     beginAttempt: async () => ({ outcome: 'run', attemptsDone: 0 }),
     recordAttempt: async (_jobId: string, record: { status: string }) => ({ written: true, status: record.status }),
@@ -153,7 +158,7 @@ describe('signed target requests', () => {
     expect(targets).toHaveLength(2);
     for (const t of targets) {
       expect(t.headers['webhook-id']).toBe(`msg_${message.jobId}`);
-      expect(new Webhook(secret).verify(t.body, t.headers)).toEqual({ hello: 'wörld' });
+      expect(new Webhook(targetSigningSecret(secret)).verify(t.body, t.headers)).toEqual({ hello: 'wörld' });
     }
   });
 
@@ -164,7 +169,17 @@ describe('signed target requests', () => {
     const [target] = at('/target');
     expect(target!.body).toBe('');
     expect(target!.headers['webhook-signature']).toMatch(/^v1,/);
-    expect(new Webhook(secret).verify('', target!.headers)).toBeUndefined();
+    expect(new Webhook(targetSigningSecret(secret)).verify('', target!.headers)).toBeUndefined();
+  });
+
+  it('signs with the derived target key: a signed target request does not verify as a callback', async () => {
+    const secret = newSecret();
+    const { deps } = fakes(() => ({ secrets: [secret], signTargetRequests: true }));
+    await processAttempt(deps, attemptMessage({ callbackUrl: undefined }), log);
+    const [target] = at('/target');
+    expect(new Webhook(targetSigningSecret(secret)).verify(target!.body, target!.headers)).toEqual({ hello: 'wörld' });
+    expect(() => new Webhook(secret).verify(target!.body, target!.headers)).toThrow();
+    expect(targetSigningSecret(secret)).not.toBe(secret);
   });
 
   it('leaves target requests unsigned unless the application asks for it', async () => {
@@ -225,5 +240,38 @@ describe('signed callbacks', () => {
     const [delivery] = at('/callback');
     expect(delivery).toBeDefined();
     expect(Object.keys(delivery!.headers).filter((h) => h.startsWith('webhook-'))).toEqual([]);
+  });
+});
+
+describe('sealed credential headers', () => {
+  it('travel sealed in the message and reach the target in clear', async () => {
+    const { deps } = fakes(() => null);
+    const message = sealMessageHeaders(
+      attemptMessage({
+        headers: { Authorization: 'Bearer s3cret-token', 'X-Plain': 'visible' },
+        callbackUrl: undefined,
+      }),
+      sealKeys,
+      new HeaderRedactor(),
+    );
+    expect(JSON.stringify(message)).not.toContain('s3cret-token');
+    expect(message.spec.headers).toEqual({ Authorization: '[redacted]', 'X-Plain': 'visible' });
+    await processAttempt(deps, message, log);
+    const [target] = at('/target');
+    expect(target!.headers.authorization).toBe('Bearer s3cret-token');
+    expect(target!.headers['x-plain']).toBe('visible');
+  });
+
+  it('are never sent when moved onto another job', async () => {
+    const { deps } = fakes(() => null);
+    const redactor = new HeaderRedactor();
+    const sealed = sealMessageHeaders(
+      attemptMessage({ headers: { Authorization: 'Bearer s3cret-token' } }),
+      sealKeys,
+      redactor,
+    );
+    const other = sealMessageHeaders(attemptMessage({ headers: { Authorization: 'x' } }), sealKeys, redactor);
+    await expect(processAttempt(deps, { ...other, sealedHeaders: sealed.sealedHeaders }, log)).rejects.toThrow();
+    expect(at('/target')).toHaveLength(0);
   });
 });

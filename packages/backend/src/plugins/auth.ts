@@ -5,6 +5,7 @@ import {
   ApplicationStore,
   DEFAULT_APPLICATION,
   RelayError,
+  secretKeys,
   type AuthenticatedApplication,
   type JobStore,
 } from '@relay/common';
@@ -69,7 +70,10 @@ export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
     app.decorate(
       'applications',
-      new ApplicationStore(app.redis, { prefix: config.prefix, secretKey: config.secretKey }),
+      new ApplicationStore(app.redis, {
+        prefix: config.prefix,
+        secretKey: secretKeys(config.secretKey, config.secretKeysPrevious),
+      }),
     );
     // Placeholders of the right shape; the hook below sets both on every request it admits.
     app.decorateRequest<Principal, 'principal'>('principal', null as unknown as Principal);

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { connectRedis, HeaderRedactor, JobStore, type EvictionCheck, type JobPriority } from '@relay/common';
+import { connectRedis, HeaderRedactor, JobStore, secretKeys, type EvictionCheck, type JobPriority } from '@relay/common';
 import type { BackendConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -26,7 +26,7 @@ export default fp<{ config: BackendConfig }>(
       new JobStore(redis, {
         prefix: config.prefix,
         ttlSeconds: config.jobTtlSeconds,
-        secretKey: config.secretKey,
+        secretKey: secretKeys(config.secretKey, config.secretKeysPrevious),
         redactor: new HeaderRedactor(config.redactHeaders),
         attemptLogMax: config.attemptLogMax,
         quotas: {

@@ -8,6 +8,7 @@ import {
   RelayError,
   RotatedSigningSecretSchema,
   RotateSigningSecretSchema,
+  targetSigningSecret,
   UpdateApplicationSchema,
 } from '@relay/common';
 
@@ -51,7 +52,12 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply
         .code(201)
         .header('location', `/api/applications/${created.application.id}`)
-        .send({ ...created.application, apiKey: created.apiKey, signingSecret: created.signingSecret });
+        .send({
+          ...created.application,
+          apiKey: created.apiKey,
+          signingSecret: created.signingSecret,
+          targetSigningSecret: targetSigningSecret(created.signingSecret),
+        });
     },
   );
 
@@ -143,7 +149,11 @@ const applicationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const rotated = await store.rotateSigningSecret(request.params.applicationId, graceSeconds);
       if (!rotated) throw notFound(request.params.applicationId);
       request.log.info({ applicationId: request.params.applicationId, graceSeconds }, 'signing secret rotated');
-      return { signingSecret: rotated.signingSecret, signingSecrets: rotated.application.signingSecrets };
+      return {
+        signingSecret: rotated.signingSecret,
+        targetSigningSecret: targetSigningSecret(rotated.signingSecret),
+        signingSecrets: rotated.application.signingSecrets,
+      };
     },
   );
 };

@@ -3,6 +3,7 @@ import {
   AcceptUncertainError,
   attemptMessage,
   ConfirmTimeoutError,
+  sealMessageHeaders,
   type JobSpec,
   type JobStore,
   type LogSink,
@@ -42,7 +43,8 @@ export async function acceptJob(
     application: jobs.application,
   });
   try {
-    await queue.publish(message);
+    // Credential headers travel sealed for this job when a key is set.
+    await queue.publish(sealMessageHeaders(message, jobs.secretKey, jobs.redactor));
   } catch (err) {
     // The confirm timed out: the broker may have the message, so the record
     // stays (the worker runs it, or the reconciler publishes it again if the

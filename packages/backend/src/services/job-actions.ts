@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   attemptMessage,
+  sealMessageHeaders,
   callbackBody,
   callbackBodyFromJob,
   callbackMessage,
@@ -84,7 +85,8 @@ export async function replayJob(
     application: jobs.application,
   });
   try {
-    await app.jobQueue.publish(message);
+    // Rebuilt sealed (when a key is set), like the message of a new job.
+    await app.jobQueue.publish(sealMessageHeaders(message, jobs.secretKey, jobs.redactor));
   } catch (err) {
     await jobs.undoReplay(jobId, result.attemptsDone).catch((undoErr: unknown) => {
       app.log.error({ err: undoErr, jobId }, 'replay could not be queued nor undone; the job reads queued');

@@ -87,6 +87,13 @@ export const AttemptMessageSchema = Type.Object(
     application: ApplicationId,
     failures: HandlingFailures,
     fairnessDeferrals: FairnessDeferrals,
+    /**
+     * The job's credential headers, sealed for this job and application
+     * (secrets.ts, message-credentials.ts) when RELAY_SECRET_KEY is set; in
+     * `spec.headers` their values are then `[redacted]`. Absent otherwise. The
+     * bound holds the largest header block (HeaderLimits) JSON-escaped and in base64.
+     */
+    sealedHeaders: Type.Optional(Type.String({ maxLength: 131_072 })),
   },
   { additionalProperties: false },
 );

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Application, Quotas, RateLimit } from '../application-schema.js';
 import type { JobPriority } from '../status.js';
 import { redisKeys, type RedisKeys } from '../keys/redis-keys.js';
-import { sealJson, unsealJson } from '../secrets.js';
+import { sealJson, signingSecretAad, unsealJson, type SecretKeys } from '../secrets.js';
 import { runScript } from './lua-loader.js';
 import { execAll, onRedis } from './redis-exec.js';
 
@@ -94,27 +94,31 @@ async function rotateSecretScript(
 
 export class ApplicationStore {
   private readonly keys: RedisKeys;
-  private readonly secretKey: string;
+  private readonly secretKey: SecretKeys;
 
   constructor(
     readonly redis: Redis,
-    options: { prefix: string; secretKey?: string },
+    options: { prefix: string; secretKey?: string | SecretKeys },
   ) {
     this.keys = redisKeys(options.prefix);
-    this.secretKey = options.secretKey ?? '';
+    const key = options.secretKey ?? '';
+    this.secretKey = typeof key === 'string' ? { current: key } : key;
   }
 
-  /** The stored form of one secret entry. */
-  private sealEntry(entry: SigningSecret): SigningSecret {
-    return this.secretKey ? { ...entry, secret: `sealed:${sealJson(entry.secret, this.secretKey)}` } : entry;
+  /** The stored form of one secret entry: sealed for application `id` when a key is set. */
+  private sealEntry(entry: SigningSecret, id: string): SigningSecret {
+    if (!this.secretKey.current) return entry;
+    return { ...entry, secret: `sealed:${sealJson(entry.secret, this.secretKey, signingSecretAad(id))}` };
   }
 
-  private unsealSecrets(raw: string | undefined | null): SigningSecret[] {
+  private unsealSecrets(raw: string | undefined | null, id: string): SigningSecret[] {
     if (!raw) return [];
     return (JSON.parse(raw) as SigningSecret[]).map((entry) => {
       if (!entry.secret.startsWith('sealed:')) return entry;
-      if (!this.secretKey) throw new Error('signing secrets are sealed; RELAY_SECRET_KEY is needed to read them');
-      return { ...entry, secret: unsealJson<string>(entry.secret.slice('sealed:'.length), this.secretKey) };
+      if (!this.secretKey.current)
+        throw new Error('signing secrets are sealed; RELAY_SECRET_KEY is needed to read them');
+      const sealed = entry.secret.slice('sealed:'.length);
+      return { ...entry, secret: unsealJson<string>(sealed, this.secretKey, signingSecretAad(id)) };
     });
   }
 
@@ -144,7 +148,7 @@ export class ApplicationStore {
           revokedAt: '',
           rateLimit: input.rateLimit ? JSON.stringify(input.rateLimit) : '',
           signTargetRequests: input.signTargetRequests ? '1' : '0',
-          signingSecrets: JSON.stringify([this.sealEntry({ secret: signingSecret, createdAt, expiresAt: null })]),
+          signingSecrets: JSON.stringify([this.sealEntry({ secret: signingSecret, createdAt, expiresAt: null }, id)]),
           ...quotaFields(input.quotas),
         })
         .sadd(this.keys.applications(), id)
@@ -228,7 +232,7 @@ export class ApplicationStore {
   ): Promise<{ signingSecret: string; application: Application } | null> {
     const now = new Date();
     const signingSecret = newSigningSecret();
-    const entry = this.sealEntry({ secret: signingSecret, createdAt: now.toISOString(), expiresAt: null });
+    const entry = this.sealEntry({ secret: signingSecret, createdAt: now.toISOString(), expiresAt: null }, id);
     const rotated = await rotateSecretScript(this.redis, {
       keys: { application: this.keys.applicationRecord(id) },
       entryJson: JSON.stringify(entry),
@@ -249,7 +253,7 @@ export class ApplicationStore {
     );
     if (raw === null) return null;
     return {
-      secrets: activeSecrets(this.unsealSecrets(raw), new Date()).map((s) => s.secret),
+      secrets: activeSecrets(this.unsealSecrets(raw, id), new Date()).map((s) => s.secret),
       signTargetRequests: signTarget === '1',
     };
   }
@@ -262,7 +266,7 @@ export class ApplicationStore {
       revokedAt: raw.revokedAt || null,
       rateLimit: raw.rateLimit ? (JSON.parse(raw.rateLimit) as RateLimit) : null,
       signTargetRequests: raw.signTargetRequests === '1',
-      signingSecrets: activeSecrets(this.unsealSecrets(raw.signingSecrets), new Date()).map(
+      signingSecrets: activeSecrets(this.unsealSecrets(raw.signingSecrets, raw.id!), new Date()).map(
         ({ createdAt, expiresAt }) => ({ createdAt, expiresAt }),
       ),
       quotas: quotasOf(raw),

@@ -1,6 +1,7 @@
 import type { QuotaLimits } from '../quotas.js';
 import type { Attempt, CallbackState, JobSpec } from '../job-schema.js';
 import type { HeaderRedactor } from '../redact.js';
+import type { SecretKeys } from '../secrets.js';
 import type { JobStatus } from '../status.js';
 
 /** Result of trying to start an attempt; see lua/begin-attempt.lua. */
@@ -63,7 +64,7 @@ export interface JobStoreOptions {
   /** JOB_TTL_SECONDS: how long a job lives after its last write. */
   ttlSeconds: number;
   /** RELAY_SECRET_KEY, or '' to keep credentials out of Redis entirely. @defaultValue '' */
-  secretKey?: string;
+  secretKey?: string | SecretKeys;
   /** Which headers are credentials (RELAY_REDACT_HEADERS). @defaultValue the built-in list */
   redactor?: HeaderRedactor;
   /** ATTEMPT_LOG_MAX: most entries one job's attempt log keeps. @defaultValue DEFAULT_ATTEMPT_LOG_MAX */

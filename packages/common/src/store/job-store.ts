@@ -3,12 +3,13 @@ import type { Attempt, CallbackState, JobSpec, JobView } from '../job-schema.js'
 import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from '../keys/redis-keys.js';
 import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from '../redact.js';
 import { quotaError } from '../quotas.js';
-import { sealJson, unsealJson } from '../secrets.js';
+import { jobHeadersAad, sealJson, unsealJson, type SecretKeys } from '../secrets.js';
 import { CallbackStatus, JobStatus } from '../status.js';
 import { decodeCallbackState, encodeCallbackState } from './callback-state.js';
 import { EVENT_COUNTERS, readCounters, type CounterName, type Counters } from './counters.js';
 import { summaryFields, targetHost } from './job-fields.js';
 import { ownedBy, readAttemptsPage, readListedHashes, type AttemptsPage } from './job-reads.js';
+import { indexSlackSeconds, TRIM_EVERY } from './index-window.js';
 import * as scripts from './job-scripts.js';
 import {
   DEFAULT_ATTEMPT_LOG_MAX,
@@ -37,31 +38,13 @@ import { execAll, onRedis } from './redis-exec.js';
 /** How many entries of the attempt log GET /api/job/:id embeds (the newest). */
 export const EMBEDDED_ATTEMPTS = 100;
 
-/**
- * One script call in this many that adds to an index also trims it (of
- * entries older than the index window): enough to keep every index within its
- * window plus a few dozen stale entries, which listings skip anyway, without
- * a range delete per index per write.
- */
-export const TRIM_EVERY = 50;
-
-/**
- * The most an index entry outlives the job's TTL before it is trimmed: the
- * TTL again, at most a day. Entries are scored by creation (dead letters by
- * dead-lettering) while a job lives a TTL after its last write, so a job
- * still being written to more than this long after its creation can drop out
- * of listings early; it is still read by its id.
- */
-export function indexSlackSeconds(ttlSeconds: number): number {
-  return Math.min(ttlSeconds, 86_400);
-}
-
 export class JobStore {
   readonly keys: RedisKeys;
   private readonly idxTtl: number;
   private readonly ttlSeconds: number;
-  private readonly secretKey: string;
-  private readonly redactor: HeaderRedactor;
+  /** RELAY_SECRET_KEY and earlier keys: what seals credential headers here and in messages. */
+  readonly secretKey: SecretKeys;
+  readonly redactor: HeaderRedactor;
   private readonly logMax: number;
 
   constructor(
@@ -70,7 +53,8 @@ export class JobStore {
   ) {
     this.keys = redisKeys(options.prefix, options.application);
     this.ttlSeconds = options.ttlSeconds;
-    this.secretKey = options.secretKey ?? '';
+    const key = options.secretKey ?? '';
+    this.secretKey = typeof key === 'string' ? { current: key } : key;
     this.redactor = options.redactor ?? defaultHeaderRedactor;
     this.idxTtl = this.ttlSeconds + indexSlackSeconds(this.ttlSeconds);
     this.logMax = options.attemptLogMax ?? DEFAULT_ATTEMPT_LOG_MAX;
@@ -128,7 +112,8 @@ export class JobStore {
     if (input.requestId) fields.requestId = input.requestId;
     if (this.keys.application !== DEFAULT_APPLICATION) fields.app = this.keys.application;
     const secrets = this.redactor.secrets(spec.headers);
-    if (this.secretKey && Object.keys(secrets).length > 0) fields.sealedHeaders = sealJson(secrets, this.secretKey);
+    if (this.secretKey.current && Object.keys(secrets).length > 0)
+      fields.sealedHeaders = sealJson(secrets, this.secretKey, jobHeadersAad(jobId, this.keys.application));
 
     const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
@@ -207,8 +192,9 @@ export class JobStore {
     };
     // What was redacted when the job was stored, whatever the list says now.
     if (!Object.values(parsed.headers).includes(REDACTED)) return base;
-    if (!sealed || !this.secretKey) return { ...base, missingSecrets: true };
-    const secrets = unsealJson<Record<string, string>>(sealed, this.secretKey);
+    if (!sealed || !this.secretKey.current) return { ...base, missingSecrets: true };
+    const aad = jobHeadersAad(jobId, app ?? DEFAULT_APPLICATION);
+    const secrets = unsealJson<Record<string, string>>(sealed, this.secretKey, aad);
     return { ...base, spec: { ...parsed, headers: { ...parsed.headers, ...secrets } } };
   }
 

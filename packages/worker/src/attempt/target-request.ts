@@ -1,4 +1,11 @@
-import { randomHex, targetWebhookId, type AttemptMessage, type JobSpec } from '@relay/common';
+import {
+  openMessageHeaders,
+  randomHex,
+  targetSigningSecret,
+  targetWebhookId,
+  type AttemptMessage,
+  type JobSpec,
+} from '@relay/common';
 import { TARGET_USER_AGENT } from '../package-version.js';
 import type { WorkerDeps } from '../deps.js';
 import { signWebhook, withWebhookHeaders } from '../signing/webhook-signature.js';
@@ -41,21 +48,23 @@ export function traceparent(traceId: string): string {
  * application signs target requests.
  */
 export async function targetRequest(
-  deps: Pick<WorkerDeps, 'signing' | 'now'>,
+  deps: Pick<WorkerDeps, 'signing' | 'now' | 'store'>,
   message: AttemptMessage,
 ): Promise<{ headers: Record<string, string>; body: string | null }> {
-  const request = buildTargetRequest(message.spec);
+  // Sealed credential headers are opened here only, just before the call.
+  const request = buildTargetRequest(openMessageHeaders(message, deps.store.secretKey));
   request.headers[JOB_ID_HEADER] = message.jobId;
   request.headers[ATTEMPT_HEADER] = String(message.attempt);
   if (message.traceId) request.headers.traceparent = traceparent(message.traceId);
   const signing = await deps.signing.get(message.application);
   if (!signing?.signTargetRequests || signing.secrets.length === 0) return request;
-  // A request without a body (a GET) is signed over the empty string.
+  // A request without a body (a GET) is signed over the empty string, with
+  // the target keys (signing-keys.ts), never with the callback keys.
   const signed = signWebhook({
     id: targetWebhookId(message.jobId),
     timestamp: Math.floor(deps.now() / 1000),
     body: request.body ?? '',
-    secrets: signing.secrets,
+    secrets: signing.secrets.map(targetSigningSecret),
   });
   return { headers: withWebhookHeaders(request.headers, signed), body: request.body };
 }

@@ -6,6 +6,7 @@ import {
   ErrorCodes,
   JobStatus,
   pendingCallback,
+  sealMessageHeaders,
   type DeadlineJob,
   type JobStore,
   type Logger,
@@ -47,7 +48,8 @@ export async function republishAttempt(
     seriesBase: job.seriesBase,
   });
   if (!source.missingSecrets) {
-    await deps.scheduler.schedule(message);
+    // Rebuilt sealed (when a key is set), like the message it replaces.
+    await deps.scheduler.schedule(sealMessageHeaders(message, store.secretKey, store.redactor));
     return 'published';
   }
   const error = { code: ErrorCodes.CREDENTIALS_LOST.code, message: ErrorCodes.CREDENTIALS_LOST.message };
