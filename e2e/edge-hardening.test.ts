@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { trickle as trickleTo } from './support/slow-client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnRelay } from './support/processes.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -55,31 +55,9 @@ function getWithHost(baseUrl: string, path: string, host: string): Promise<{ sta
   });
 }
 
-/** Trickles `text` one byte per 50 ms after `upfront`; resolves with the ms until the server closed the socket. */
-function trickle(baseUrl: string, upfront: string, text: string): Promise<{ closedAfterMs: number; answer: string }> {
-  const port = Number(new URL(baseUrl).port);
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const socket = connect({ host: '127.0.0.1', port });
-    let answer = '';
-    let i = 0;
-    socket.once('connect', () => socket.write(upfront));
-    const timer = setInterval(() => {
-      if (!socket.destroyed && socket.writable) socket.write(i < text.length ? text[i++]! : ' ');
-    }, 50);
-    socket.on('data', (c) => (answer += c.toString('latin1')));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearInterval(timer);
-      resolve({ closedAfterMs: Date.now() - started, answer });
-    });
-    setTimeout(() => {
-      clearInterval(timer);
-      socket.destroy();
-      reject(new Error('the backend kept a trickling socket open for 15 s'));
-    }, 15_000).unref();
-  });
-}
+/** Trickles `text` one byte per 50 ms after `upfront` to the backend at `baseUrl` (see support/slow-client.ts). */
+const trickle = (baseUrl: string, upfront: string, text: string) =>
+  trickleTo(Number(new URL(baseUrl).port), upfront, text);
 
 describe('RELAY_AUTH=off stays on loopback', () => {
   it('refuses to start when HOST only looks like a loopback address', async () => {

@@ -1,6 +1,6 @@
-import { connect, type Socket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trickle as trickleTo } from '../../../e2e/support/slow-client.js';
 import { edgeServerOptions } from '../src/edge/server-options.js';
 
 /**
@@ -31,40 +31,8 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-/**
- * Writes `upfront` at once, then `request` one byte per `everyMs`, then keeps
- * trickling spaces for ever; resolves when the server closes the socket,
- * with what it answered.
- */
-function trickle(
-  upfront: string,
-  request: string,
-  everyMs: number,
-): Promise<{ closedAfterMs: number; answer: string }> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const socket: Socket = connect({ host: '127.0.0.1', port });
-    let answer = '';
-    let i = 0;
-    socket.once('connect', () => socket.write(upfront));
-    const timer = setInterval(() => {
-      if (socket.destroyed || !socket.writable) return;
-      socket.write(i < request.length ? request[i++]! : ' ');
-    }, everyMs);
-    socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearInterval(timer);
-      resolve({ closedAfterMs: Date.now() - started, answer });
-    });
-    // The test's own bound: a server that never cuts the socket fails here.
-    setTimeout(() => {
-      clearInterval(timer);
-      socket.destroy();
-      reject(new Error('the server kept a trickling socket open for 15 s'));
-    }, 15_000).unref();
-  });
-}
+/** The slowloris client (e2e/support/slow-client.ts) against this file's server. */
+const trickle = (upfront: string, request: string, everyMs: number) => trickleTo(port, upfront, request, everyMs);
 
 describe('slowloris guard', () => {
   it('closes a socket whose headers trickle in byte by byte', async () => {
