@@ -102,3 +102,40 @@ describe('sealed credential headers', () => {
     expect(target.requests('/flip').map((r) => r.headers.authorization)).toEqual([TOKEN, TOKEN]);
   });
 });
+
+describe('sealed credential headers that do not open', () => {
+  it('end the job failed with RELAY_ERR_CREDENTIALS_UNREADABLE, without a call; a replay works once the key is back', async () => {
+    const sealingKey = randomBytes(32).toString('base64');
+    const other = await startStack('sealed-lost-key', { workers: 0, env: { RELAY_SECRET_KEY: sealingKey } });
+    try {
+      target.on('/lost-key', (_req, res) => reply(res, 200));
+      const id = await other.api.submitOk({
+        targetUrl: target.url('/lost-key'),
+        headers: { Authorization: TOKEN },
+        maxRetries: 3,
+      });
+      // A rotation gone wrong: the worker has a new key and not the one that sealed the message.
+      const wrong = await other.addWorker({ RELAY_SECRET_KEY: randomBytes(32).toString('base64') });
+      const failed = await other.api.waitFinal(id);
+      expect(failed).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(failed.attemptsLog[0].error).toMatchObject({ code: 'RELAY_ERR_CREDENTIALS_UNREADABLE' });
+      expect(failed.attemptsLog[0].error.message).toMatch(/sealed with key [0-9a-f]{8}, which is not configured/);
+      expect(failed.attemptsLog[0].retryable).toBe(false);
+      expect(target.requests('/lost-key')).toEqual([]);
+      const deadLetter = await brokerCopy(queueNames(other.prefix).deadLetters, id, true);
+      expect(deadLetter).not.toContain(TOKEN);
+
+      // The sealing key back among the previous keys: the replay opens and is sent.
+      await wrong.stop();
+      await other.addWorker({
+        RELAY_SECRET_KEY: randomBytes(32).toString('base64'),
+        RELAY_SECRET_KEYS_PREVIOUS: sealingKey,
+      });
+      expect((await other.api.send('POST', `/api/job/${id}/replay`)).status).toBe(202);
+      expect(await other.api.waitFinal(id)).toMatchObject({ status: 'completed', attempts: 2 });
+      expect(target.requests('/lost-key').map((r) => r.headers.authorization)).toEqual([TOKEN]);
+    } finally {
+      await other.stop();
+    }
+  });
+});

@@ -125,6 +125,18 @@ export const ErrorCodes = {
     statusCode: 500,
     message: "The job's message was lost and its credential headers cannot be restored without RELAY_SECRET_KEY",
   },
+  /**
+   * The credential headers sealed in the job's message do not open: the key
+   * whose id they carry is not configured (RELAY_SECRET_KEY or
+   * RELAY_SECRET_KEYS_PREVIOUS), or they were sealed for another job or
+   * application. The target is not called; the job fails and is
+   * dead-lettered, replayable once the key is configured again.
+   */
+  CREDENTIALS_UNREADABLE: {
+    code: 'RELAY_ERR_CREDENTIALS_UNREADABLE',
+    statusCode: 500,
+    message: "The job's sealed credential headers could not be opened with the configured keys",
+  },
   /** Handling the job's message failed POISON_MAX_FAILURES times (not counting outages of Redis or RabbitMQ). */
   POISON_MESSAGE: {
     code: 'RELAY_ERR_POISON_MESSAGE',

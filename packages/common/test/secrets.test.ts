@@ -9,6 +9,7 @@ import {
   decodeMessage,
   encodeMessage,
   openMessageHeaders,
+  SealedHeadersError,
   sealJson,
   sealMessageHeaders,
   secretKeys,
@@ -126,8 +127,35 @@ describe('credential headers of a message', () => {
   it('refuses sealed headers moved onto another job or application', () => {
     const keys = { current: newKey() };
     const sealed = sealMessageHeaders(message(randomUUID(), 'app_a', { Authorization: 'a' }), keys, redactor);
-    expect(() => openMessageHeaders({ ...sealed, jobId: randomUUID() }, keys)).toThrow();
-    expect(() => openMessageHeaders({ ...sealed, application: 'app_b' }, keys)).toThrow();
+    for (const moved of [
+      { ...sealed, jobId: randomUUID() },
+      { ...sealed, application: 'app_b' },
+    ]) {
+      expect(() => openMessageHeaders(moved, keys)).toThrow(SealedHeadersError);
+      expect(() => openMessageHeaders(moved, keys)).toThrow(/sealed for another job or application, or altered/);
+    }
+  });
+
+  it('names the missing key when the sealing key is not configured', () => {
+    const sealingKey = newKey();
+    const sealed = sealMessageHeaders(
+      message(randomUUID(), 'app_a', { Authorization: 'a' }),
+      { current: sealingKey },
+      redactor,
+    );
+    let thrown: unknown;
+    try {
+      openMessageHeaders(sealed, { current: newKey() });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(SealedHeadersError);
+    expect((thrown as SealedHeadersError).code).toBe('RELAY_ERR_CREDENTIALS_UNREADABLE');
+    expect((thrown as Error).message).toContain(`sealed with key ${keyId(sealingKey)}, which is not configured`);
+    // With the key among the previous ones it opens.
+    expect(openMessageHeaders(sealed, { current: newKey(), previous: [sealingKey] }).headers).toEqual({
+      Authorization: 'a',
+    });
   });
 });
 

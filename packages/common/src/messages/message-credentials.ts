@@ -1,3 +1,4 @@
+import { ErrorCodes } from '../errors.js';
 import type { JobSpec } from '../job-schema.js';
 import { REDACTED, type HeaderRedactor } from '../redact.js';
 import { jobHeadersAad, sealJson, unsealJson, type SecretKeys } from '../secrets.js';
@@ -28,15 +29,38 @@ export function sealMessageHeaders(
 }
 
 /**
+ * Thrown when a message's sealed credential headers do not open. Not a
+ * passing fault: the same message fails the same way on every worker, so the
+ * worker ends the job with RELAY_ERR_CREDENTIALS_UNREADABLE instead of
+ * retrying it as a poison message.
+ */
+export class SealedHeadersError extends Error {
+  readonly code = ErrorCodes.CREDENTIALS_UNREADABLE.code;
+  constructor(reason: string) {
+    super(`${ErrorCodes.CREDENTIALS_UNREADABLE.message}: ${reason}`);
+    this.name = 'SealedHeadersError';
+  }
+}
+
+/**
  * The spec to send: `spec.headers` with the sealed credential headers put
- * back. Throws when they do not open (key not configured, or sealed for
- * another job or application): a message whose credentials were moved onto
- * another job is never sent with them.
+ * back. Throws SealedHeadersError when they do not open (key not configured,
+ * or sealed for another job or application): a message whose credentials
+ * were moved onto another job is never sent with them.
  */
 export function openMessageHeaders(message: AttemptMessage, keys: SecretKeys): JobSpec {
   if (message.sealedHeaders === undefined) return message.spec;
   const aad = jobHeadersAad(message.jobId, message.application);
-  const secrets = unsealJson<Record<string, string>>(message.sealedHeaders, keys, aad);
+  let secrets: Record<string, string>;
+  try {
+    secrets = unsealJson<Record<string, string>>(message.sealedHeaders, keys, aad);
+  } catch (err) {
+    // GCM's own message ("Unsupported state or unable to authenticate data") says nothing to an operator.
+    const reason = /not configured/.test(String((err as Error).message))
+      ? (err as Error).message
+      : 'they were sealed for another job or application, or altered';
+    throw new SealedHeadersError(reason);
+  }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.spec.headers)) headers[name] = secrets[name] ?? value;
   for (const [name, value] of Object.entries(secrets)) if (!(name in headers)) headers[name] = value;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   pendingCallback,
+  SealedHeadersError,
   JobStatus,
   type Attempt,
   type AttemptMessage,
@@ -97,7 +98,13 @@ export async function processAttempt(deps: WorkerDeps, message: AttemptMessage, 
 
 async function runAttempt(deps: WorkerDeps, message: AttemptMessage, log: Logger): Promise<void> {
   const { spec, attempt: n, jobId } = message;
-  const request = await targetRequest(deps, message);
+  let request: Awaited<ReturnType<typeof targetRequest>>;
+  try {
+    request = await targetRequest(deps, message);
+  } catch (err) {
+    if (!(err instanceof SealedHeadersError)) throw err;
+    return failUnreadableCredentials(deps, message, err, log);
+  }
   const result = await sendHttp(deps.dispatcher, {
     url: spec.targetUrl,
     method: spec.method,
@@ -138,6 +145,37 @@ async function runAttempt(deps: WorkerDeps, message: AttemptMessage, log: Logger
       ? { entry, dueAt: deps.now() + decision.delayMs }
       : { entry, status: decision.kind === 'success' ? JobStatus.completed : JobStatus.failed };
   // Held until recorded: a write that fails never makes the target be called again.
+  deps.heldAttempts?.hold(heldKey(message), outcome);
+  await settleAttempt(deps, message, outcome, log);
+}
+
+/**
+ * Ends a job whose sealed credential headers do not open, without calling
+ * its target: every worker would fail the same way, so retrying (or treating
+ * the message as poison) only delays the answer. The attempt is recorded
+ * with RELAY_ERR_CREDENTIALS_UNREADABLE and the job fails, is dead-lettered
+ * and gets its callback like any failed job; once the missing key is in
+ * RELAY_SECRET_KEYS_PREVIOUS it can be replayed.
+ */
+async function failUnreadableCredentials(
+  deps: WorkerDeps,
+  message: AttemptMessage,
+  err: SealedHeadersError,
+  log: Logger,
+): Promise<void> {
+  log.error({ attempt: message.attempt, code: err.code, err: err.message }, 'sealed credential headers do not open');
+  const entry: Attempt = {
+    attempt: message.attempt,
+    startedAt: new Date(deps.now()).toISOString(),
+    durationMs: 0,
+    statusCode: null,
+    success: false,
+    response: null,
+    error: { code: err.code, message: err.message },
+    retryable: false,
+  };
+  deps.metrics?.attempt(entry, 'fail');
+  const outcome: AttemptOutcome = { entry, status: JobStatus.failed };
   deps.heldAttempts?.hold(heldKey(message), outcome);
   await settleAttempt(deps, message, outcome, log);
 }
