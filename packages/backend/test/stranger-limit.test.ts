@@ -1,23 +1,24 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RelayError } from '@relay/common';
-import { installStrangerLimit } from '../src/edge/stranger-limit.js';
+import { RelayError, redisKeys } from '@relay/common';
+import { installStrangerLimit, strangerVerdict } from '../src/edge/stranger-limit.js';
 import { installErrorHandling } from '../src/error-handler.js';
+import { redisOnRandomPrefix } from '../../common/test/support/store-fixtures.js';
 
 /**
- * The per-IP limit on refused requests, with @fastify/rate-limit's in-memory
- * store on a bare Fastify (no brokers). The hook below uses it as the auth
- * hook does: refuse when over, count each 401. The key `good` is valid.
+ * The per-IP limit on refused requests, on a bare Fastify with the real
+ * Redis (random prefix). The hook below uses it as the auth hook does:
+ * refuse when over, count each 401. The key `good` is valid.
  */
 const MAX = 3;
+const WINDOW_MS = 60_000;
+const { prefix, redis } = redisOnRandomPrefix('stranger');
 let app: FastifyInstance;
 
 beforeAll(async () => {
   app = Fastify();
   installErrorHandling(app);
-  await app.register(rateLimit, { global: false });
-  installStrangerLimit(app, { max: MAX, windowMs: 60_000 });
+  installStrangerLimit(app, { redis, prefix, max: MAX, windowMs: WINDOW_MS });
   app.addHook('onRequest', async (request) => {
     await app.strangers.refuseIfOver(request);
     if (request.headers['x-api-key'] !== 'good') {
@@ -51,5 +52,22 @@ describe('stranger limit (401s per client IP)', () => {
     for (let i = 0; i < MAX * 3; i++) expect((await call('10.2.2.2', 'good')).statusCode).toBe(200);
     expect((await call('10.3.3.3', 'guess')).statusCode).toBe(401);
     expect((await call('10.2.2.2', 'guess')).statusCode).toBe(401);
+  });
+});
+
+describe('stranger limit state', () => {
+  it('is kept under the key built in keys/, expiring with the window', async () => {
+    const key = redisKeys(prefix).strangerCount('10.3.3.3');
+    expect(await redis.get(key)).toBe('1');
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(WINDOW_MS);
+  });
+
+  it('decides from the count and the window left (pure)', () => {
+    expect(strangerVerdict({ count: MAX, ttlMs: 5000 }, MAX, WINDOW_MS)).toBeNull();
+    expect(strangerVerdict({ count: MAX + 1, ttlMs: 1500 }, MAX, WINDOW_MS)?.headers).toEqual({ 'retry-after': '2' });
+    expect(strangerVerdict({ count: MAX + 1, ttlMs: 10 }, MAX, WINDOW_MS)?.headers).toEqual({ 'retry-after': '1' });
+    expect(strangerVerdict({ count: MAX + 9, ttlMs: -1 }, MAX, WINDOW_MS)?.headers).toEqual({ 'retry-after': '60' });
   });
 });

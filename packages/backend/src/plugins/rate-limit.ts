@@ -38,7 +38,12 @@ export default fp<{ config: BackendConfig }>(
         }),
     });
     // Requests without a valid key, per client IP (used by the auth hook).
-    installStrangerLimit(app, { max: config.strangerLimitMax, windowMs: config.strangerLimitWindowMs });
+    installStrangerLimit(app, {
+      redis: app.redis,
+      prefix: config.prefix,
+      max: config.strangerLimitMax,
+      windowMs: config.strangerLimitWindowMs,
+    });
   },
   { name: 'relay-rate-limit', dependencies: ['relay-auth'] },
 );

@@ -61,6 +61,12 @@ export interface RedisKeys {
   /** Prefix of @fastify/rate-limit's counters. */
   rateLimitNamespace(): string;
   /**
+   * String: requests refused for want of a valid key from one client IP in
+   * the current fixed window (expires with the window). Shared by every
+   * backend.
+   */
+  strangerCount(ip: string): string;
+  /**
    * Sorted set of every non-final job (and every final job whose callback is
    * still pending), of all applications, scored by the epoch ms by which it
    * must have progressed: its due time, its lease's end, its callback's due
@@ -94,6 +100,7 @@ export function redisKeys(prefix: string, application: string = DEFAULT_APPLICAT
     applications: () => `${prefix}:applications`,
     apiKey: (keyHash) => `${prefix}:apikey:${keyHash}`,
     rateLimitNamespace: () => `${prefix}:ratelimit:`,
+    strangerCount: (ip) => `${prefix}:stranger:${enc(ip)}`,
     deadlines: () => `${prefix}:deadlines`,
     reconcilerLease: () => `${prefix}:reconciler:lease`,
   };
