@@ -32,7 +32,11 @@ const GENERIC_ERRORS: Record<number, { when: 'always' | 'hasBody' | 'hasInput' |
   },
   429: {
     when: 'api',
-    description: `The application's rate limit is exhausted; see Retry-After and RateLimit-* (${ErrorCodes.RATE_LIMITED.code})`,
+    description: `The application's rate limit is exhausted; see Retry-After and RateLimit-* (${ErrorCodes.RATE_LIMITED.code}), or this address sent too many requests without a valid key (${ErrorCodes.TOO_MANY_UNAUTHORIZED.code}, see Retry-After)`,
+  },
+  421: {
+    when: 'always',
+    description: `Only with RELAY_AUTH=off: the Host header is not a loopback name, so the request may come through DNS rebinding (${ErrorCodes.MISDIRECTED_HOST.code})`,
   },
   400: {
     when: 'hasInput',
@@ -52,6 +56,20 @@ const GENERIC_ERRORS: Record<number, { when: 'always' | 'hasBody' | 'hasInput' |
     description: `Redis or RabbitMQ is unavailable; retry later (${ErrorCodes.UNAVAILABLE.code})`,
   },
 };
+
+/**
+ * Answers POST /api/jobs gives besides the generic ones, for the same
+ * status: the application's quotas and priority grant, and a publish the
+ * broker did not confirm in time.
+ */
+const SUBMIT_ERRORS: Record<number, string> = {
+  403: `or the job asks for a priority the application was not granted (${ErrorCodes.PRIORITY_NOT_ALLOWED.code})`,
+  429: `or a quota of the application is used up: unfinished jobs or stored bytes; the message names it and its limit, see Retry-After (${ErrorCodes.QUOTA_EXCEEDED.code})`,
+  503: `or RabbitMQ did not confirm the job in time: it may still run, so retry with the same Idempotency-Key (${ErrorCodes.ACCEPT_UNCERTAIN.code})`,
+};
+
+/** What a paginated list route answers besides the generic 400. */
+const CURSOR_ERROR = `or \`cursor\` is not a nextCursor this server made (${ErrorCodes.INVALID_CURSOR.code})`;
 
 /** What POST /api/jobs answers to a bad job spec. */
 const validationErrorExample = {
@@ -149,6 +167,16 @@ export const addDocumentation: SwaggerTransform = ({ schema, url }) => {
   };
   const isJobSubmit = s.body === JobSpecSchema;
   const errorExample = (status: number) => (isJobSubmit && status === 400 ? validationErrorExample : undefined);
+  const query = s.querystring as { properties?: Record<string, unknown> } | undefined;
+  const extras: Record<number, string | undefined> = {
+    ...(isJobSubmit ? SUBMIT_ERRORS : {}),
+    ...(query?.properties?.cursor ? { 400: CURSOR_ERROR } : {}),
+  };
+  const errorDescription = (status: number) => {
+    const generic = GENERIC_ERRORS[status]?.description;
+    const extra = extras[status];
+    return generic && extra ? `${generic}; ${extra}` : generic;
+  };
 
   for (const part of ['body', 'querystring', 'params'] as const) {
     if (s[part] !== undefined) doc[part] = asInput(s[part]);
@@ -158,9 +186,8 @@ export const addDocumentation: SwaggerTransform = ({ schema, url }) => {
   const response: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(declared)) {
     const status = Number(key);
-    const generic = GENERIC_ERRORS[status];
     if (value === ErrorBodySchema) {
-      response[key] = errorResponse(status, generic?.description, errorExample(status));
+      response[key] = errorResponse(status, errorDescription(status), errorExample(status));
       continue;
     }
     const own = value as { description?: string };
@@ -174,7 +201,7 @@ export const addDocumentation: SwaggerTransform = ({ schema, url }) => {
   for (const [key, generic] of Object.entries(GENERIC_ERRORS)) {
     const status = Number(key);
     if (applies[generic.when] && !declares(declared, status)) {
-      response[key] = errorResponse(status, generic.description, errorExample(status));
+      response[key] = errorResponse(status, errorDescription(status), errorExample(status));
     }
   }
   doc.response = response;
