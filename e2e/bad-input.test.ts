@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ApiResponse, RelayClient } from './support/relay-client.js';
 import { keysWithPrefix, REDIS_URL } from './support/services.js';
+import { requestWithHost } from './support/raw-http.js';
 import { startStack, type Stack } from './support/stack.js';
 
 /**
@@ -106,6 +108,26 @@ describe('bad input', () => {
     expectJsonError(await api.send('GET', '/nope'), 404, 'RELAY_ERR_NOT_FOUND');
   });
 
+  it('a Host header that is not loopback (keys-off mode) → 421, even with a valid job', async () => {
+    const port = new URL(api.baseUrl).port;
+    for (const [method, body] of [
+      ['POST', valid],
+      ['GET', undefined],
+    ] as const) {
+      const res = await requestWithHost(api.baseUrl, {
+        method,
+        path: '/api/jobs',
+        host: `rebound.example:${port}`,
+        body,
+      });
+      expectJsonError(
+        { status: res.status, headers: res.headers, body: res.body } as ApiResponse,
+        421,
+        'RELAY_ERR_MISDIRECTED_HOST',
+      );
+    }
+  });
+
   it('leaves nothing in the job store for rejected requests', async () => {
     expect(await keysWithPrefix(redis, stack.prefix)).toEqual([]);
   });
@@ -155,5 +177,100 @@ describe('bad input', () => {
         .sort(),
     ).toEqual(['/body/headers/x-a', '/body/targetUrl']);
     expect(await keysWithPrefix(redis, stack.prefix)).toEqual([]);
+  });
+});
+
+/**
+ * Refusals that need keys: quotas, the priority grant, the master key's
+ * routes, the /metrics token and the per-IP limit on strangers. Each gets its
+ * status and JSON error, and stores no job: the application's jobs are
+ * counted before and after.
+ */
+describe('bad input from key holders and strangers', () => {
+  const masterKey = randomBytes(32).toString('base64');
+  const metricsToken = randomBytes(24).toString('hex');
+  const STRANGER_MAX = 2;
+  let keyed: Stack;
+  let master: RelayClient;
+
+  beforeAll(async () => {
+    keyed = await startStack('badinput-keyed', {
+      workers: 0,
+      env: {
+        RELAY_AUTH: 'on',
+        RELAY_MASTER_KEY: masterKey,
+        METRICS_TOKEN: metricsToken,
+        STRANGER_LIMIT_MAX: String(STRANGER_MAX),
+      },
+    });
+    master = keyed.api.withKey(masterKey);
+  });
+
+  afterAll(async () => {
+    await keyed?.stop();
+  });
+
+  /** Job hashes stored under the stack's prefix (whatever the key layout around `:job:<uuid>`). */
+  const storedJobs = async () =>
+    (await keysWithPrefix(redis, keyed.prefix)).filter((k) => /:job:[0-9a-f-]{36}$/.test(k)).length;
+
+  async function application(quotas?: Record<string, unknown>): Promise<{ id: string; api: RelayClient }> {
+    const res = await master.json('POST', '/api/applications', { name: 'bad input', ...(quotas ? { quotas } : {}) });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return { id: res.body.id, api: keyed.api.withKey(res.body.apiKey) };
+  }
+
+  it('a job past maxUnfinishedJobs → 429 with Retry-After, not stored', async () => {
+    const { api: app } = await application({ maxUnfinishedJobs: 1 });
+    await app.submitOk(valid);
+    const before = await storedJobs();
+    const res = await app.submit(valid);
+    expectJsonError(res, 429, 'RELAY_ERR_QUOTA_EXCEEDED');
+    expect(res.body.message).toContain('maxUnfinishedJobs');
+    expect(res.headers['retry-after']).toBe('1');
+    expect(await storedJobs()).toBe(before);
+  });
+
+  it('a job past maxStoredBytes → 429 naming the byte limit, not stored', async () => {
+    const { api: app } = await application({ maxStoredBytes: 4096 });
+    await app.submitOk({ ...valid, payload: 'x'.repeat(2500) });
+    const before = await storedJobs();
+    const res = await app.submit({ ...valid, payload: 'x'.repeat(2500) });
+    expectJsonError(res, 429, 'RELAY_ERR_QUOTA_EXCEEDED');
+    expect(res.body.message).toContain('maxStoredBytes');
+    expect(await storedJobs()).toBe(before);
+  });
+
+  it('priority high without a grant → 403, not stored', async () => {
+    const { api: app } = await application();
+    const before = await storedJobs();
+    expectJsonError(await app.submit({ ...valid, priority: 'high' }), 403, 'RELAY_ERR_PRIORITY_NOT_ALLOWED');
+    expect(await storedJobs()).toBe(before);
+  });
+
+  it('an application key changing its own quotas → 403, quotas unchanged', async () => {
+    const { id, api: app } = await application({ maxUnfinishedJobs: 1 });
+    const res = await app.json('PATCH', `/api/applications/${id}`, { quotas: { maxUnfinishedJobs: 1000 } });
+    expectJsonError(res, 403, 'RELAY_ERR_FORBIDDEN');
+    const seen = await master.send('GET', `/api/applications/${id}`);
+    expect(seen.body.quotas).toMatchObject({ maxUnfinishedJobs: 1 });
+  });
+
+  it('/metrics without its token, or with an API key → 401', async () => {
+    for (const key of [null, masterKey]) {
+      expectJsonError(await keyed.api.withKey(key).send('GET', '/metrics'), 401, 'RELAY_ERR_UNAUTHORIZED');
+    }
+  });
+
+  // Last: once over the limit, 127.0.0.1 (this file's address) is refused on this stack.
+  it('a stranger past STRANGER_LIMIT_MAX unkeyed requests → 429 with Retry-After, nothing stored', async () => {
+    const before = await storedJobs();
+    for (let i = 0; i < STRANGER_MAX; i++) {
+      expectJsonError(await keyed.api.withKey(`rk_guess_${i}`).submit(valid), 401, 'RELAY_ERR_UNAUTHORIZED');
+    }
+    const over = await keyed.api.withKey('rk_guess_over').submit(valid);
+    expectJsonError(over, 429, 'RELAY_ERR_TOO_MANY_UNAUTHORIZED');
+    expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(await storedJobs()).toBe(before);
   });
 });

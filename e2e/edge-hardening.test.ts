@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { trickle as trickleTo } from './support/slow-client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnRelay } from './support/processes.js';
+import { requestWithHost } from './support/raw-http.js';
 import { startStack, type Stack } from './support/stack.js';
 
 /**
@@ -38,23 +38,6 @@ afterAll(async () => {
   await Promise.all([open?.stop(), keyed?.stop()]);
 });
 
-/** GET with a Host header of the test's choice (fetch does not allow setting it). */
-function getWithHost(baseUrl: string, path: string, host: string): Promise<{ status: number; body: any }> {
-  const url = new URL(path, baseUrl);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port: url.port, path: url.pathname, method: 'GET', headers: { host } },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /** Trickles `text` one byte per 50 ms after `upfront` to the backend at `baseUrl` (see support/slow-client.ts). */
 const trickle = (baseUrl: string, upfront: string, text: string) =>
   trickleTo(Number(new URL(baseUrl).port), upfront, text);
@@ -69,11 +52,11 @@ describe('RELAY_AUTH=off stays on loopback', () => {
   it('answers loopback Host headers and refuses others with 421 (DNS rebinding)', async () => {
     const port = new URL(open.api.baseUrl).port;
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
-      expect((await getWithHost(open.api.baseUrl, '/api/jobs', host)).status).toBe(200);
+      expect((await requestWithHost(open.api.baseUrl, { method: 'GET', path: '/api/jobs', host })).status).toBe(200);
     }
     for (const host of [`rebound.example:${port}`, '127.0.0.1.example', `attacker.test:${port}`]) {
       for (const path of ['/api/jobs', '/health']) {
-        const res = await getWithHost(open.api.baseUrl, path, host);
+        const res = await requestWithHost(open.api.baseUrl, { method: 'GET', path, host });
         expect(res.status).toBe(421);
         expect(res.body).toMatchObject({ statusCode: 421, code: 'RELAY_ERR_MISDIRECTED_HOST' });
       }
