@@ -270,8 +270,21 @@ describe('sealed credential headers', () => {
       sealKeys,
       redactor,
     );
-    const other = sealMessageHeaders(attemptMessage({ headers: { Authorization: 'x' } }), sealKeys, redactor);
-    await expect(processAttempt(deps, { ...other, sealedHeaders: sealed.sealedHeaders }, log)).rejects.toThrow();
+    const other = sealMessageHeaders(
+      attemptMessage({ headers: { Authorization: 'x' }, callbackUrl: undefined }),
+      sealKeys,
+      redactor,
+    );
+    const records: { status: string; attempt: { error: { code: string } | null; retryable: boolean } }[] = [];
+    const store = deps.store as unknown as { recordAttempt: (id: string, r: (typeof records)[number]) => unknown };
+    store.recordAttempt = async (_id, record) => (records.push(record), { written: true, status: record.status });
+    // The job ends failed with its own code, without a call and without a retry.
+    await processAttempt(deps, { ...other, sealedHeaders: sealed.sealedHeaders }, log);
     expect(at('/target')).toHaveLength(0);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      status: 'failed',
+      attempt: { error: { code: 'RELAY_ERR_CREDENTIALS_UNREADABLE' }, retryable: false },
+    });
   });
 });
