@@ -10,6 +10,7 @@ export interface Submission {
   seq: number;
   /** HTTP status, or 0 when no answer came (connection refused or reset). */
   status: number;
+  /** From a 202; also from a 503 RELAY_ERR_ACCEPT_UNCERTAIN, whose body names the job that may still run. */
   jobId: string | null;
   code: string | null;
   ms: number;
@@ -69,7 +70,7 @@ async function submitOne(
     return {
       seq,
       status: res.statusCode,
-      jobId: res.statusCode === 202 ? (body.jobId ?? null) : null,
+      jobId: body.jobId ?? null,
       code: body.code ?? null,
       ms: performance.now() - start,
       at,
