@@ -19,8 +19,11 @@ export interface Submission {
 
 export interface LoadOptions {
   baseUrl: () => string;
+  /** Submissions at most (the run may end earlier: `stop`). */
   count: number;
   perSecond: number;
+  /** Checked before each submission: true ends the run there (for a load that lasts as long as a scenario). */
+  stop?: () => boolean;
   spec: (seq: number) => Record<string, unknown>;
   /** Called every 500 submissions, for progress lines. */
   onProgress?: (done: number) => void;
@@ -38,6 +41,7 @@ export async function submitJobs(options: LoadOptions): Promise<Submission[]> {
     const due = t0 + (seq * 1000) / options.perSecond;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (options.stop?.()) break;
     const spec = options.spec(seq);
     const headers = { ...(spec.headers as Record<string, string> | undefined), 'x-seq': String(seq) };
     pending.push(

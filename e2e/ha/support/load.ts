@@ -13,11 +13,15 @@ import { loadReport, type Delivery, type LoadReport, type SubmissionRecord } fro
  * a final status (read with GET /api/job/:id) and judges the run with
  * loadReport (load-report.ts). Typical use:
  *
- *   const report = await runLoad({ baseUrls: [api.baseUrl], perSecond: 200, durationMs: 30_000 }, async (load) => {
+ *   const report = await runLoad({ baseUrls: [api.baseUrl], perSecond: 200 }, async (load) => {
  *     await sleep(10_000);
  *     load.mark('stopping the leader');
  *     await stopLeader();
- *   });
+ *     await sleep(20_000);
+ *     load.mark('starting it again');
+ *     await startLeader();
+ *     await sleep(5_000);
+ *   }); // the load ran until the scenario returned
  *   expect(report.lost).toBe(0);
  */
 
@@ -58,7 +62,12 @@ export interface LoadOptions {
   baseUrls: string[];
   /** Submissions per second (200 in the issue's scenarios). */
   perSecond: number;
-  durationMs: number;
+  /**
+   * How long to submit. Unset: until `stop()` (runLoad calls it when the
+   * scenario's `during` returns), so the load lasts as long as the fault
+   * does, however long a node takes to stop and start; MAX_LOAD_MS at most.
+   */
+  durationMs?: number;
   /**
    * Fields added to every job spec (e.g. `priority`); the target, the method
    * and the retries are set here. Retries are there for a transient failure
@@ -81,11 +90,15 @@ export interface LoadRun {
   readonly target: DeliveryTarget;
   /** Notes what the scenario does now; shown on the report's timeline. */
   mark(label: string): void;
+  /** Ends the submissions at the next slot (before `durationMs`, or when there is none). */
+  stop(): void;
   /** Waits for the last answer and for the accepted jobs to settle; closes the target; judges the run. */
   finish(): Promise<LoadReport>;
 }
 
 const DEFAULT_SETTLE_MS = 120_000;
+/** The longest load without `durationMs`: a scenario that never calls stop() still ends. */
+export const MAX_LOAD_MS = 15 * 60_000;
 /** Concurrent GET /api/job/:id while settling: enough to read 10 000 jobs in seconds, not a load test. */
 const READ_CONCURRENCY = 16;
 const POLL_MS = 250;
@@ -96,13 +109,15 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
   const log = options.log ?? (() => undefined);
   const target = await new DeliveryTarget().listen();
   const marks: { at: number; label: string }[] = [];
-  const count = Math.round((options.perSecond * options.durationMs) / 1000);
+  const count = Math.round((options.perSecond * (options.durationMs ?? MAX_LOAD_MS)) / 1000);
   let next = 0;
+  let stopped = false;
   const startedAt = Date.now();
   const submitting = submitJobs({
     baseUrl: () => options.baseUrls[next++ % options.baseUrls.length]!,
     count,
     perSecond: options.perSecond,
+    stop: () => stopped,
     spec: (seq) => ({
       targetUrl: target.url,
       method: 'POST',
@@ -112,7 +127,7 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
       ...options.spec?.(seq),
     }),
     onProgress: (done) => {
-      if (done % 1000 === 0) log(`  ${done}/${count} submitted`);
+      if (done % 1000 === 0) log(`  ${done} answered`);
     },
   });
   // Seen by finish(); a rejection here (none is expected: submitJobs records errors) must not go unhandled meanwhile.
@@ -145,14 +160,18 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
       marks.push({ at: Date.now(), label });
       log(`  [${((Date.now() - startedAt) / 1000).toFixed(1)} s] ${label}`);
     },
+    stop: () => {
+      stopped = true;
+    },
     finish: () => (finishing ??= finish()),
   };
 }
 
 /**
  * Starts the load, runs `during` alongside it (the fault), and returns the
- * report. A failing `during` still lets the load finish (no request outlives
- * the test) and is then thrown.
+ * report. Without `durationMs` the load stops when `during` returns. A
+ * failing `during` stops the load and lets it finish (no request outlives
+ * the test), and is then thrown.
  */
 export async function runLoad(
   options: LoadOptions,
@@ -162,9 +181,11 @@ export async function runLoad(
   try {
     await during(load);
   } catch (err) {
+    load.stop();
     await load.finish().catch(() => undefined);
     throw err;
   }
+  if (options.durationMs === undefined) load.stop();
   return load.finish();
 }
 
@@ -198,17 +219,16 @@ async function settle(
   }
   const clients = options.baseUrls.map((url) => new RelayClient(url));
   let round = 0;
-  for (;;) {
-    const open = jobIds.filter((id) => !FINAL.has(statuses.get(id) ?? ''));
-    if (open.length === 0) break;
-    // Each round asks another backend first: one that died in the scenario does not make every read fail.
+  const open = () => jobIds.filter((id) => !FINAL.has(statuses.get(id) ?? ''));
+  for (let left = open(); left.length > 0; left = open()) {
+    // Each round asks another backend: one that died in the scenario does not make every read fail.
     const client = clients[round++ % clients.length]!;
-    await forEachLimited(open, READ_CONCURRENCY, async (id) => {
+    await forEachLimited(left, READ_CONCURRENCY, async (id) => {
       const res = await client.job(id).catch(() => null);
       if (res?.status === 200 && typeof res.body?.status === 'string') statuses.set(id, res.body.status as string);
     });
     if (Date.now() > deadline) break;
-    report(() => `  ${open.length} accepted jobs not final yet`);
+    report(() => `  ${open().length} accepted jobs not final yet`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   return statuses;
