@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Tests import the @relay/* packages from their sources, under the export
@@ -15,7 +15,9 @@ export const sourceConditions = {
  * Two projects: `unit` (pure logic, plus integration tests of one package
  * against the real Redis/RabbitMQ with random prefixes) and `e2e` (real
  * backend and worker processes). E2E files run one at a time: they spawn
- * processes and measure timings that parallel files would disturb.
+ * processes and measure timings that parallel files would disturb. Tests of
+ * the e2e helpers' pure parts (test files in e2e support folders, e.g. the HA load
+ * report) are unit tests: they start nothing.
  */
 export default defineConfig({
   test: {
@@ -24,7 +26,7 @@ export default defineConfig({
         ...sourceConditions,
         test: {
           name: 'unit',
-          include: ['packages/*/test/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'e2e/**/support/*.test.ts'],
           testTimeout: 15_000,
         },
       },
@@ -33,6 +35,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'e2e/**/support/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 60_000,

@@ -14,6 +14,16 @@
 #   REDIS_ADDRESS, RABBITMQ_ADDRESS   host:port written into the URLs
 #   SECRETS_OWNER user[:group] given the RELAY_DIR files (the image's `node`);
 #                 the broker files stay the runner's (root), read by root wrappers
+# Only for the `ha` compose profile (unset: none of the files below is made):
+#   RABBITMQ_ADDRESSES  comma-separated host:port of a RabbitMQ cluster's nodes:
+#                 RELAY_DIR/rabbitmq-urls (one URL per node, comma-separated)
+#                 and RABBITMQ_DIR/erlang-cookie (the nodes' shared secret)
+#   SENTINEL_MONITOR    "<name> <host> <port> <quorum>" of a Sentinel set-up:
+#                 redis.conf also lets a node authenticate to its master
+#                 (masteruser/masterauth: any node may be a replica after a
+#                 failover); sentinel-password in RELAY_DIR and REDIS_DIR;
+#                 REDIS_DIR/sentinel.conf (password required, monitors the
+#                 master with user `relay`)
 # Given keys (RELAY_MASTER_KEY, RELAY_SECRET_KEY) are never written to disk.
 set -eu
 umask 077
@@ -26,6 +36,8 @@ RABBITMQ_ADDRESS=${RABBITMQ_ADDRESS:-rabbitmq:5672}
 random_base64() { head -c 32 /dev/urandom | base64 | tr -d '\n'; }
 # 32 random bytes, base64url without padding: safe in a URL's user info and a shell.
 random_token() { random_base64 | tr '+/' '-_' | tr -d '='; }
+# 32 random bytes, hex: an Erlang cookie (an atom: letters and digits are safe).
+random_hex() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 # Writes $2 to $1 through a temporary file and a rename, so that a crash
 # never leaves a half-written key behind.
@@ -68,10 +80,46 @@ rabbitmq_password=$(read_value "$RELAY_DIR/rabbitmq-password")
 write_file "$RELAY_DIR/redis-url" "redis://relay:$redis_password@$REDIS_ADDRESS"
 write_file "$RELAY_DIR/rabbitmq-url" "amqp://relay:$rabbitmq_password@$RABBITMQ_ADDRESS"
 write_file "$REDIS_DIR/password" "$redis_password"
-write_file "$REDIS_DIR/redis.conf" "user default off
+redis_acl="user default off
 user relay on >$redis_password ~* &* +@all"
+if [ -n "${SENTINEL_MONITOR:-}" ]; then
+  set -- $SENTINEL_MONITOR
+  if [ $# -ne 4 ]; then
+    echo "relay-secrets: SENTINEL_MONITOR must be '<name> <host> <port> <quorum>'" >&2
+    exit 1
+  fi
+  ensure "$RELAY_DIR/sentinel-password" random_token || true
+  sentinel_password=$(read_value "$RELAY_DIR/sentinel-password")
+  write_file "$REDIS_DIR/sentinel-password" "$sentinel_password"
+  write_file "$REDIS_DIR/redis.conf" "$redis_acl
+masteruser relay
+masterauth $redis_password"
+  # Sentinel rewrites its configuration (what it learns of replicas, epochs):
+  # each sentinel copies this file to its own volume on its first start.
+  # Host names resolve (compose service names), and are announced as such.
+  write_file "$REDIS_DIR/sentinel.conf" "port 26379
+sentinel resolve-hostnames yes
+sentinel announce-hostnames yes
+requirepass $sentinel_password
+sentinel sentinel-pass $sentinel_password
+sentinel monitor $1 $2 $3 $4
+sentinel auth-user $1 relay
+sentinel auth-pass $1 $redis_password
+sentinel down-after-milliseconds $1 5000
+sentinel failover-timeout $1 60000"
+else
+  write_file "$REDIS_DIR/redis.conf" "$redis_acl"
+fi
 write_file "$RABBITMQ_DIR/user" relay
 write_file "$RABBITMQ_DIR/password" "$rabbitmq_password"
+if [ -n "${RABBITMQ_ADDRESSES:-}" ]; then
+  ensure "$RABBITMQ_DIR/erlang-cookie" random_hex || true
+  urls=
+  for address in $(printf '%s' "$RABBITMQ_ADDRESSES" | tr ',' ' '); do
+    urls="${urls:+$urls,}amqp://relay:$rabbitmq_password@$address"
+  done
+  write_file "$RELAY_DIR/rabbitmq-urls" "$urls"
+fi
 
 if [ -n "${SECRETS_OWNER:-}" ]; then
   chown -R "$SECRETS_OWNER" "$RELAY_DIR"

@@ -1,12 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 /**
- * docker/init-secrets.sh and docker/entrypoint.sh, run with the host's sh in a
+ * docker/init-secrets.sh and docker/entrypoint.sh (default deployment and `ha`
+ * profile), run with the host's sh in a
  * temporary directory standing in for compose's volumes. No broker, no Docker.
  */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -156,5 +157,101 @@ describe('compose secrets (docker/init-secrets.sh, docker/entrypoint.sh)', () =>
     });
     expect(plain.status).toBe(0);
     expect(plain.stdout).not.toMatch(/RELAY_MASTER_KEY|REDIS_URL|RELAY_SECRET_KEY/);
+  });
+});
+
+describe('compose secrets of the ha profile (RABBITMQ_ADDRESSES, SENTINEL_MONITOR)', () => {
+  const HA = {
+    RABBITMQ_ADDRESSES: 'rabbitmq-ha-1:5672,rabbitmq-ha-2:5672,rabbitmq-ha-3:5672',
+    SENTINEL_MONITOR: 'relay-ha redis-ha-1 6379 2',
+  };
+  const HA_FILES = ['rabbitmq-urls', 'sentinel-password', 'erlang-cookie', 'sentinel.conf'];
+  const files = (d: string) => (existsSync(d) ? readdirSync(d) : []);
+
+  it('makes a cookie, a Sentinel password and one URL per node once, owner-only; replication credentials in redis.conf', () => {
+    expect(init(HA).status).toBe(0);
+    const { RELAY_DIR, REDIS_DIR, RABBITMQ_DIR } = dirs;
+    const redisPassword = read(RELAY_DIR, 'redis-password');
+    const rabbitPassword = read(RELAY_DIR, 'rabbitmq-password');
+    const cookie = read(RABBITMQ_DIR, 'erlang-cookie');
+    const sentinelPassword = read(RELAY_DIR, 'sentinel-password');
+    expect(cookie).toMatch(/^[0-9a-f]{64}$/);
+    expect(sentinelPassword).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(new Set([cookie, sentinelPassword, redisPassword, rabbitPassword]).size).toBe(4);
+    expect(read(RELAY_DIR, 'rabbitmq-urls')).toBe(
+      [1, 2, 3].map((n) => `amqp://relay:${rabbitPassword}@rabbitmq-ha-${n}:5672`).join(','),
+    );
+    expect(read(REDIS_DIR, 'redis.conf')).toBe(
+      `user default off\nuser relay on >${redisPassword} ~* &* +@all\nmasteruser relay\nmasterauth ${redisPassword}`,
+    );
+    expect(read(REDIS_DIR, 'sentinel-password')).toBe(sentinelPassword);
+    const sentinel = read(REDIS_DIR, 'sentinel.conf').split('\n');
+    expect(sentinel).toEqual(
+      expect.arrayContaining([
+        `requirepass ${sentinelPassword}`,
+        `sentinel sentinel-pass ${sentinelPassword}`,
+        'sentinel monitor relay-ha redis-ha-1 6379 2',
+        'sentinel auth-user relay-ha relay',
+        `sentinel auth-pass relay-ha ${redisPassword}`,
+      ]),
+    );
+    // Host names must resolve before `sentinel monitor` names one.
+    expect(sentinel.indexOf('sentinel resolve-hostnames yes')).toBeLessThan(
+      sentinel.indexOf('sentinel monitor relay-ha redis-ha-1 6379 2'),
+    );
+    for (const [d, f] of [
+      [RABBITMQ_DIR, 'erlang-cookie'],
+      [RELAY_DIR, 'rabbitmq-urls'],
+      [RELAY_DIR, 'sentinel-password'],
+      [REDIS_DIR, 'sentinel.conf'],
+    ] as const) {
+      expect(statSync(path.join(d, f)).mode & 0o077, f).toBe(0);
+    }
+    // The RabbitMQ volume holds no Redis secret, the Redis one no RabbitMQ secret.
+    expect(
+      files(RABBITMQ_DIR)
+        .map((f) => read(RABBITMQ_DIR, f))
+        .join('\n'),
+    ).not.toContain(redisPassword);
+    expect(
+      files(REDIS_DIR)
+        .map((f) => read(REDIS_DIR, f))
+        .join('\n'),
+    ).not.toContain(cookie);
+
+    // A second start changes no secret: a new cookie would split the cluster.
+    expect(init(HA).status).toBe(0);
+    expect(read(RABBITMQ_DIR, 'erlang-cookie')).toBe(cookie);
+    expect(read(RELAY_DIR, 'sentinel-password')).toBe(sentinelPassword);
+  });
+
+  it('the default deployment gets none of these files, and a malformed SENTINEL_MONITOR is refused', () => {
+    expect(init().status).toBe(0);
+    const all = [dirs.RELAY_DIR, dirs.REDIS_DIR, dirs.RABBITMQ_DIR].flatMap(files);
+    expect(all.filter((f) => HA_FILES.includes(f))).toEqual([]);
+    const res = init({ SENTINEL_MONITOR: 'relay-ha redis-ha-1' });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain('SENTINEL_MONITOR');
+  });
+
+  it('the entrypoint fills RABBITMQ_URLS and the Sentinel password, and REDIS_PASSWORD only for Sentinel or Cluster', () => {
+    expect(init(HA).status).toBe(0);
+    const { RELAY_DIR } = dirs;
+    const sentinels = entry({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'relay-ha' });
+    expect(sentinels.vars.RABBITMQ_URLS).toBe(read(RELAY_DIR, 'rabbitmq-urls'));
+    expect(sentinels.vars.REDIS_PASSWORD).toBe(read(RELAY_DIR, 'redis-password'));
+    expect(sentinels.vars.REDIS_SENTINEL_PASSWORD).toBe(read(RELAY_DIR, 'sentinel-password'));
+    expect(sentinels.stderr).toBe('');
+    expect(entry({ REDIS_CLUSTER_NODES: 'n1:6379' }).vars.REDIS_PASSWORD).toBe(read(RELAY_DIR, 'redis-password'));
+    // A single Redis takes its password from REDIS_URL only, as before.
+    expect(entry({}).vars.REDIS_PASSWORD).toBeUndefined();
+    // Given values win.
+    expect(entry({ RABBITMQ_URLS: 'amqp://own:1@a:5672' }).vars.RABBITMQ_URLS).toBe('amqp://own:1@a:5672');
+  });
+
+  it('the entrypoint of the default deployment sets none of the ha settings', () => {
+    expect(init().status).toBe(0);
+    const { vars } = entry({ RELAY_SECRETS_ROLE: 'backend' });
+    expect(Object.keys(vars).filter((k) => /RABBITMQ_URLS|REDIS_PASSWORD|REDIS_SENTINEL/.test(k))).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ export interface Submission {
   seq: number;
   /** HTTP status, or 0 when no answer came (connection refused or reset). */
   status: number;
+  /** From a 202; also from a 503 RELAY_ERR_ACCEPT_UNCERTAIN, whose body names the job that may still run. */
   jobId: string | null;
   code: string | null;
   ms: number;
@@ -18,8 +19,11 @@ export interface Submission {
 
 export interface LoadOptions {
   baseUrl: () => string;
+  /** Submissions at most (the run may end earlier: `stop`). */
   count: number;
   perSecond: number;
+  /** Checked before each submission: true ends the run there (for a load that lasts as long as a scenario). */
+  stop?: () => boolean;
   spec: (seq: number) => Record<string, unknown>;
   /** Called every 500 submissions, for progress lines. */
   onProgress?: (done: number) => void;
@@ -37,6 +41,7 @@ export async function submitJobs(options: LoadOptions): Promise<Submission[]> {
     const due = t0 + (seq * 1000) / options.perSecond;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (options.stop?.()) break;
     const spec = options.spec(seq);
     const headers = { ...(spec.headers as Record<string, string> | undefined), 'x-seq': String(seq) };
     pending.push(
@@ -69,7 +74,7 @@ async function submitOne(
     return {
       seq,
       status: res.statusCode,
-      jobId: res.statusCode === 202 ? (body.jobId ?? null) : null,
+      jobId: body.jobId ?? null,
       code: body.code ?? null,
       ms: performance.now() - start,
       at,
