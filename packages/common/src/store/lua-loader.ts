@@ -22,7 +22,6 @@ export const SCRIPT_NAMES = [
   'replay',
   'undo-replay',
   'set-callback',
-  'authenticate',
   'rotate-secret',
   'mark-scheduled',
   'reconciler-lease',
