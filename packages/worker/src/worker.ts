@@ -5,6 +5,7 @@ import {
   connectAmqp,
   DeadlineIndex,
   connectRedis,
+  redisTarget,
   type EvictionCheck,
   declareTopology,
   HeaderRedactor,
@@ -87,7 +88,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const now = Date.now;
 
   const redis: Redis = await connectRedis({
-    url: config.redisUrl,
+    target: redisTarget(config),
     log,
     startupTimeoutMs: config.startupTimeoutMs,
     commandTimeoutMs: config.redisCommandTimeoutMs,

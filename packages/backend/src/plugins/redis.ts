@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { connectRedis, HeaderRedactor, JobStore, secretKeys, type EvictionCheck, type JobPriority } from '@relay/common';
+import { connectRedis, redisTarget, HeaderRedactor, JobStore, secretKeys, type EvictionCheck, type JobPriority } from '@relay/common';
 import type { BackendConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -14,7 +14,7 @@ declare module 'fastify' {
 export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
     const redis = await connectRedis({
-      url: config.redisUrl,
+      target: redisTarget(config),
       log: app.log,
       startupTimeoutMs: config.startupTimeoutMs,
       commandTimeoutMs: config.redisCommandTimeoutMs,
@@ -29,6 +29,8 @@ export default fp<{ config: BackendConfig }>(
         secretKey: secretKeys(config.secretKey, config.secretKeysPrevious),
         redactor: new HeaderRedactor(config.redactHeaders),
         attemptLogMax: config.attemptLogMax,
+        waitReplicas: config.redisWaitReplicas,
+        waitTimeoutMs: config.redisWaitTimeoutMs,
         quotas: {
           maxUnfinishedJobs: config.quotaMaxUnfinishedJobs,
           maxStoredBytes: config.quotaMaxStoredBytes,

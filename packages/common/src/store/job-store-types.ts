@@ -75,6 +75,14 @@ export interface JobStoreOptions {
    * The default application (RELAY_AUTH=off) has no record: these apply to it.
    */
   quotas?: QuotaLimits;
+  /**
+   * REDIS_WAIT_REPLICAS: replicas that must have a new job before create
+   * returns (Redis WAIT); fewer within waitTimeoutMs and create removes the
+   * job and throws ServiceUnavailableError. @defaultValue 0 (no wait)
+   */
+  waitReplicas?: number;
+  /** REDIS_WAIT_TIMEOUT_MS. @defaultValue 500 */
+  waitTimeoutMs?: number;
 }
 
 /** Most entries of an attempt log when no ATTEMPT_LOG_MAX is given (the config's default). */

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Attempt, CallbackState, JobSpec, JobView } from '../job-schema.js';
 import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from '../keys/redis-keys.js';
 import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from '../redact.js';
+import { ServiceUnavailableError } from '../errors.js';
 import { quotaError } from '../quotas.js';
 import { jobHeadersAad, sealJson, unsealJson, type SecretKeys } from '../secrets.js';
 import { CallbackStatus, JobStatus } from '../status.js';
@@ -118,7 +119,8 @@ export class JobStore {
     const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
     const specJson = this.storedSpec(spec);
-    const refusal = await scripts.createJob(this.redis, {
+    const waitReplicas = this.options.waitReplicas ?? 0;
+    const { refusal, replicas } = await scripts.createJob(this.redis, {
       keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), indexes },
       ttlSeconds: this.ttlSeconds,
       idxTtl: this.idxTtl,
@@ -128,8 +130,18 @@ export class JobStore {
       specJson,
       fields,
       quota: createQuotaArgs(k, this.options.quotas, { spec, specJson, ttlSeconds: this.ttlSeconds }),
+      wait: waitReplicas > 0 ? { replicas: waitReplicas, timeoutMs: this.options.waitTimeoutMs ?? 500 } : null,
     });
     if (refusal) throw quotaError(refusal);
+    if (replicas !== null && replicas < waitReplicas) {
+      // Not on enough replicas to survive the master's loss: refused (503)
+      // rather than promised. Removed so it does not run unannounced; should
+      // the removal fail too, the reconciler runs it (the client was told
+      // 503 and may submit again: the one case of a job that may run twice).
+      const why = new Error(`${replicas} of ${waitReplicas} replicas acknowledged the job within the wait`);
+      await this.delete(jobId, spec).catch(() => undefined);
+      throw new ServiceUnavailableError('Redis', why);
+    }
   }
 
   /** Removes a job whose publish failed, so nothing claims to be queued. */
