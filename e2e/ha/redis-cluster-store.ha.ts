@@ -79,6 +79,7 @@ afterAll(async () => {
     }),
   );
   redis.disconnect();
+  await haScript('redis-cluster.sh', 'down');
 });
 
 describe('job store on Redis Cluster', () => {

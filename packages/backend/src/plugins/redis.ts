@@ -13,13 +13,18 @@ declare module 'fastify' {
 /** Owns the Redis connection: opens it at start, closes it with the app. */
 export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
-    const redis = await connectRedis({
-      target: redisTarget(config),
-      log: app.log,
-      startupTimeoutMs: config.startupTimeoutMs,
-      commandTimeoutMs: config.redisCommandTimeoutMs,
-      evictionCheck: config.redisEvictionCheck as EvictionCheck,
-    });
+    const connect = (evictionCheck: EvictionCheck) =>
+      connectRedis({
+        target: redisTarget(config),
+        log: app.log,
+        startupTimeoutMs: config.startupTimeoutMs,
+        commandTimeoutMs: config.redisCommandTimeoutMs,
+        evictionCheck,
+      });
+    const redis = await connect(config.redisEvictionCheck as EvictionCheck);
+    // With REDIS_WAIT_REPLICAS, job creation writes and WAITs on a connection
+    // of its own (WAIT blocks the connection it is sent on: JobStoreOptions.intakeRedis).
+    const intake = config.redisWaitReplicas > 0 ? await connect('warn') : undefined;
     app.decorate('redis', redis);
     app.decorate(
       'jobStore',
@@ -30,6 +35,7 @@ export default fp<{ config: BackendConfig }>(
         redactor: new HeaderRedactor(config.redactHeaders),
         attemptLogMax: config.attemptLogMax,
         waitReplicas: config.redisWaitReplicas,
+        intakeRedis: intake,
         waitTimeoutMs: config.redisWaitTimeoutMs,
         quotas: {
           maxUnfinishedJobs: config.quotaMaxUnfinishedJobs,
@@ -42,6 +48,7 @@ export default fp<{ config: BackendConfig }>(
     );
     app.addHook('onClose', async () => {
       await redis.quit().catch(() => redis.disconnect());
+      if (intake) await intake.quit().catch(() => intake.disconnect());
     });
   },
   { name: 'relay-redis' },

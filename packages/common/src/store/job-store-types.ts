@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { QuotaLimits } from '../quotas.js';
 import type { Attempt, CallbackState, JobSpec } from '../job-schema.js';
 import type { HeaderRedactor } from '../redact.js';
@@ -83,6 +84,13 @@ export interface JobStoreOptions {
   waitReplicas?: number;
   /** REDIS_WAIT_TIMEOUT_MS. @defaultValue 500 */
   waitTimeoutMs?: number;
+  /**
+   * The connection create writes and WAITs on when waitReplicas > 0. WAIT
+   * blocks its connection until the replicas answer or the timeout passes,
+   * so it gets one of its own: reads, authentication and the worker's
+   * scripts do not queue behind it. @defaultValue the store's connection
+   */
+  intakeRedis?: Redis;
 }
 
 /** Most entries of an attempt log when no ATTEMPT_LOG_MAX is given (the config's default). */

@@ -120,7 +120,8 @@ export class JobStore {
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
     const specJson = this.storedSpec(spec);
     const waitReplicas = this.options.waitReplicas ?? 0;
-    const { refusal, replicas } = await scripts.createJob(this.redis, {
+    const intake = waitReplicas > 0 ? (this.options.intakeRedis ?? this.redis) : this.redis;
+    const created = scripts.createJob(intake, {
       keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), indexes },
       ttlSeconds: this.ttlSeconds,
       idxTtl: this.idxTtl,
@@ -132,16 +133,24 @@ export class JobStore {
       quota: createQuotaArgs(k, this.options.quotas, { spec, specJson, ttlSeconds: this.ttlSeconds }),
       wait: waitReplicas > 0 ? { replicas: waitReplicas, timeoutMs: this.options.waitTimeoutMs ?? 500 } : null,
     });
-    if (refusal) throw quotaError(refusal);
-    if (replicas !== null && replicas < waitReplicas) {
-      // Not on enough replicas to survive the master's loss: refused (503)
-      // rather than promised. Removed so it does not run unannounced; should
-      // the removal fail too, the reconciler runs it (the client was told
-      // 503 and may submit again: the one case of a job that may run twice).
-      const why = new Error(`${replicas} of ${waitReplicas} replicas acknowledged the job within the wait`);
-      await this.delete(jobId, spec).catch(() => undefined);
-      throw new ServiceUnavailableError('Redis', why);
+    if (waitReplicas === 0) {
+      const { refusal } = await created;
+      if (refusal) throw quotaError(refusal);
+      return;
     }
+    // Not on enough replicas to survive the master's loss (or the wait
+    // failed): refused (503) rather than promised. Removed so that it does
+    // not run unannounced; should the removal fail too, the reconciler runs
+    // it, and a client that submits again gets it twice (docs/guarantees.md).
+    const outcome = await created.catch((err: unknown) => err as Error);
+    if (!(outcome instanceof Error)) {
+      if (outcome.refusal) throw quotaError(outcome.refusal);
+      if (outcome.replicas !== null && outcome.replicas >= waitReplicas) return;
+    }
+    await this.delete(jobId, spec).catch(() => undefined);
+    throw outcome instanceof Error
+      ? outcome
+      : new ServiceUnavailableError('Redis', new Error(`${outcome.replicas} of ${waitReplicas} replicas acknowledged the job in time`));
   }
 
   /** Removes a job whose publish failed, so nothing claims to be queued. */
