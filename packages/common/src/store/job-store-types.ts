@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { ReplicaGate } from './replica-gate.js';
 import type { QuotaLimits } from '../quotas.js';
 import type { Attempt, CallbackState, JobSpec } from '../job-schema.js';
 import type { HeaderRedactor } from '../redact.js';
@@ -91,6 +92,8 @@ export interface JobStoreOptions {
    * scripts do not queue behind it. @defaultValue the store's connection
    */
   intakeRedis?: Redis;
+  /** Shared by forApplication; built from waitTimeoutMs when absent (replica-gate.ts). */
+  replicaGate?: ReplicaGate;
 }
 
 /** Most entries of an attempt log when no ATTEMPT_LOG_MAX is given (the config's default). */

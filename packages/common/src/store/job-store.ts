@@ -24,6 +24,7 @@ import {
 } from './job-store-types.js';
 import { parseAttempts, toView, withSpec } from './job-views.js';
 import { JOB_LAYOUT_VERSION } from './layout.js';
+import { ReplicaGate } from './replica-gate.js';
 import { createQuotaArgs } from './quota-args.js';
 import { execAll, onRedis } from './redis-exec.js';
 
@@ -47,6 +48,7 @@ export class JobStore {
   readonly secretKey: SecretKeys;
   readonly redactor: HeaderRedactor;
   private readonly logMax: number;
+  private readonly replicaGate: ReplicaGate;
 
   constructor(
     readonly redis: Redis,
@@ -59,6 +61,8 @@ export class JobStore {
     this.redactor = options.redactor ?? defaultHeaderRedactor;
     this.idxTtl = this.ttlSeconds + indexSlackSeconds(this.ttlSeconds);
     this.logMax = options.attemptLogMax ?? DEFAULT_ATTEMPT_LOG_MAX;
+    // One gate for every application's store on this connection (forApplication shares it).
+    this.replicaGate = options.replicaGate ?? new ReplicaGate(options.waitTimeoutMs ?? 500);
   }
 
   get application(): string {
@@ -68,7 +72,7 @@ export class JobStore {
   /** The store of `application`'s jobs, on the same connection. */
   forApplication(application: string): JobStore {
     if (application === this.keys.application) return this;
-    return new JobStore(this.redis, { ...this.options, application });
+    return new JobStore(this.redis, { ...this.options, application, replicaGate: this.replicaGate });
   }
 
   /** Whether a raw job hash belongs to this store's application (no `app` field: the default one). */
@@ -121,6 +125,10 @@ export class JobStore {
     const specJson = this.storedSpec(spec);
     const waitReplicas = this.options.waitReplicas ?? 0;
     const intake = waitReplicas > 0 ? (this.options.intakeRedis ?? this.redis) : this.redis;
+    const app = this.keys.application;
+    if (waitReplicas > 0 && !this.replicaGate.admit(app, Date.now())) {
+      throw new ServiceUnavailableError('Redis', new Error(`fewer than ${waitReplicas} replicas answer; refused at once`));
+    }
     const created = scripts.createJob(intake, {
       keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), indexes },
       ttlSeconds: this.ttlSeconds,
@@ -143,9 +151,11 @@ export class JobStore {
     // not run unannounced; should the removal fail too, the reconciler runs
     // it, and a client that submits again gets it twice (docs/guarantees.md).
     const outcome = await created.catch((err: unknown) => err as Error);
+    const enough = !(outcome instanceof Error) && (outcome.refusal !== null || (outcome.replicas ?? 0) >= waitReplicas);
+    this.replicaGate.settle(app, enough, Date.now());
     if (!(outcome instanceof Error)) {
       if (outcome.refusal) throw quotaError(outcome.refusal);
-      if (outcome.replicas !== null && outcome.replicas >= waitReplicas) return;
+      if (enough) return;
     }
     await this.delete(jobId, spec).catch(() => undefined);
     throw outcome instanceof Error

@@ -20,6 +20,12 @@ describe('create with REDIS_WAIT_REPLICAS', () => {
     expect(await store.get(jobId)).toBeNull();
     expect(await redis.zcard(store.keys.indexAll())).toBe(0);
     expect(await redis.zscore(store.keys.deadlines(), jobId)).toBeNull();
+    // Within the next timeout the application's creations are refused without a write.
+    const next = randomUUID();
+    const again = store.create({ jobId: next, spec: testSpec(), createdAt: new Date(), requestId: null, traceId: 't' });
+    const refused = (await again.catch((err: unknown) => err)) as ServiceUnavailableError;
+    expect(refused).toBeInstanceOf(ServiceUnavailableError);
+    expect(String(refused.cause)).toMatch(/refused at once/);
   });
 
   it('stores the job when the wait is met', async () => {
