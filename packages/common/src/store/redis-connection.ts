@@ -66,6 +66,10 @@ function createClient(target: RedisTarget, commandTimeoutMs: number): Redis {
         name: target.name,
         ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
         sentinelRetryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+        // A master demoted by the sentinels keeps its clients' sockets open
+        // and answers writes with READONLY: reconnect (and resend the
+        // command), which asks the sentinels for the master again.
+        reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
         // Subscribes to the sentinels' +switch-master, so a failover is
         // followed at once rather than when the old master's socket fails.
         failoverDetector: true,
