@@ -37,12 +37,23 @@ export interface FailoverRow extends FaultRow {
   killed: string;
 }
 
-/** Longest time between two consecutive 202 answers, by the time each answer came. Pure. */
+/**
+ * Longest time without a 202 answer, by the time each answer came, from the
+ * first submission to the last (so a run whose 202s stop for good shows the
+ * whole tail as its gap). Pure.
+ */
 export function longestGapMs(submissions: Submission[]): number {
-  const answered = submissions
-    .filter((s) => s.status === 202)
-    .map((s) => s.at + s.ms)
-    .sort((a, b) => a - b);
+  if (submissions.length === 0) return 0;
+  const first = Math.min(...submissions.map((s) => s.at));
+  const last = Math.max(...submissions.map((s) => s.at));
+  const answered = [
+    first,
+    ...submissions
+      .filter((s) => s.status === 202)
+      .map((s) => s.at + s.ms)
+      .sort((a, b) => a - b),
+    last,
+  ];
   let longest = 0;
   for (let i = 1; i < answered.length; i++) longest = Math.max(longest, answered[i]! - answered[i - 1]!);
   return Math.round(longest);

@@ -7,26 +7,32 @@
  * timeout, one after another, and requests would queue for many seconds
  * before their 503. Instead, after a short wait the application's creations
  * are refused at once for one timeout; then one creation probes, and the
- * others are refused until it succeeds. Pure state, no I/O; the clock is
- * passed in.
+ * others are refused until it settles, or for PROBE_MS at most (a probe
+ * whose answer never comes must not shut the gate for good). Pure state, no
+ * I/O; the clock is passed in.
  */
 export class ReplicaGate {
-  private readonly state = new Map<string, { shortUntil: number; probing: boolean }>();
+  /** Until when an application's creations are refused at once (epoch ms). */
+  private readonly shutUntil = new Map<string, number>();
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    /** Longest a probe keeps the others out; above the wait plus a command timeout. */
+    private readonly probeMs: number = 2 * timeoutMs + 5000,
+  ) {}
 
   /** Whether a creation for `application` may go ahead; if it may while the gate is shut, it is the probe. */
   admit(application: string, nowMs: number): boolean {
-    const s = this.state.get(application);
-    if (!s) return true;
-    if (s.probing || nowMs < s.shortUntil) return false;
-    s.probing = true;
+    const until = this.shutUntil.get(application);
+    if (until === undefined) return true;
+    if (nowMs < until) return false;
+    this.shutUntil.set(application, nowMs + this.probeMs);
     return true;
   }
 
   /** What the creation's WAIT found: enough replicas (the gate opens) or not (shut for one timeout). */
   settle(application: string, enough: boolean, nowMs: number): void {
-    if (enough) this.state.delete(application);
-    else this.state.set(application, { shortUntil: nowMs + this.timeoutMs, probing: false });
+    if (enough) this.shutUntil.delete(application);
+    else this.shutUntil.set(application, nowMs + this.timeoutMs);
   }
 }

@@ -19,4 +19,12 @@ describe('ReplicaGate', () => {
     expect(gate.admit('a', 2600)).toBe(true);
     expect(gate.admit('a', 2600)).toBe(true);
   });
+
+  it('lets another probe through when one never settles', () => {
+    const gate = new ReplicaGate(1000, 3000);
+    gate.settle('a', false, 0);
+    expect(gate.admit('a', 1000)).toBe(true);
+    expect(gate.admit('a', 3999)).toBe(false);
+    expect(gate.admit('a', 4000)).toBe(true);
+  });
 });

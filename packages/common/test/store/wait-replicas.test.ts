@@ -13,7 +13,7 @@ const { prefix, redis } = redisOnRandomPrefix('wait');
 
 describe('create with REDIS_WAIT_REPLICAS', () => {
   it('refuses (503) and removes a job fewer replicas than asked acknowledged', async () => {
-    const store = new JobStore(redis, { prefix, ttlSeconds: 600, waitReplicas: 1, waitTimeoutMs: 20 });
+    const store = new JobStore(redis, { prefix, ttlSeconds: 600, waitReplicas: 1, waitTimeoutMs: 300 });
     const jobId = randomUUID();
     const create = store.create({ jobId, spec: testSpec(), createdAt: new Date(), requestId: null, traceId: 't' });
     await expect(create).rejects.toBeInstanceOf(ServiceUnavailableError);
