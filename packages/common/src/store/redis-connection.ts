@@ -70,9 +70,9 @@ function createClient(target: RedisTarget, commandTimeoutMs: number): Redis {
         // and answers writes with READONLY: reconnect (and resend the
         // command), which asks the sentinels for the master again.
         reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
-        // Subscribes to the sentinels' +switch-master, so a failover is
-        // followed at once rather than when the old master's socket fails.
-        failoverDetector: true,
+        // No failoverDetector: with it, a worker's connection ended for good
+        // (status `end`) in one of the failover runs; a killed master closes
+        // its sockets anyway, and a demoted one answers READONLY (above).
       });
     case 'cluster':
       return new Cluster(target.nodes, {
