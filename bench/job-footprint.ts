@@ -17,7 +17,7 @@ const RATE = 200;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const stack = await startStack(log);
 const redis = await connectRedis({
-  url: REDIS_URL,
+  target: { kind: 'url', url: REDIS_URL, username: '', password: '' },
   log: createLogger({ name: 'footprint', level: 'silent' }),
   startupTimeoutMs: 5000,
 });

@@ -7,7 +7,7 @@
  *   pnpm exec tsx bench/list-jobs.ts [jobs=100000]
  */
 import { randomUUID } from 'node:crypto';
-import { createLogger, JobStore, connectRedis, type JobSpec } from '@relay/common';
+import { createLogger, JobStore, connectRedis, redisTarget, type JobSpec } from '@relay/common';
 import { buildApp, loadBackendConfig } from '@relay/backend';
 import { cleanup, keysWithPrefix, randomPrefix } from '../e2e/support/services.js';
 
@@ -16,7 +16,7 @@ const prefix = randomPrefix('listbench');
 const log = createLogger({ name: 'bench', level: 'silent' });
 // app.inject needs no network; without auth the list queries need no key.
 const config = loadBackendConfig({ RELAY_PREFIX: prefix, LOG_LEVEL: 'silent', RELAY_AUTH: 'off', HOST: '127.0.0.1' });
-const redis = await connectRedis({ url: config.redisUrl, log, startupTimeoutMs: 5000 });
+const redis = await connectRedis({ target: redisTarget(config), log, startupTimeoutMs: 5000 });
 const store = new JobStore(redis, { prefix, ttlSeconds: config.jobTtlSeconds });
 
 const t0 = performance.now();

@@ -28,7 +28,7 @@ export class RedisUsage {
 
   static async connect(url: string, prefix: string): Promise<RedisUsage> {
     const log = createLogger({ name: 'bench', level: 'silent' });
-    return new RedisUsage(await connectRedis({ url, log, startupTimeoutMs: 5000 }), prefix);
+    return new RedisUsage(await connectRedis({ target: { kind: 'url', url, username: '', password: '' }, log, startupTimeoutMs: 5000 }), prefix);
   }
 
   private async scan(pattern: string, each: (keys: string[]) => Promise<void>): Promise<void> {

@@ -21,7 +21,9 @@ type FieldSpec =
   /** Comma-separated HTTP header names; read as a lower-case list ([] when unset). */
   | { kind: 'headerNames'; env: string; default: ''; doc: string }
   /** Comma-separated CIDRs and host names (see address-policy.ts); kept as written, '' when unset. */
-  | { kind: 'networks'; env: string; default: ''; doc: string };
+  | { kind: 'networks'; env: string; default: ''; doc: string }
+  /** Comma-separated host:port pairs; kept as written, '' when unset (parseHostPorts reads it). */
+  | { kind: 'hostPorts'; env: string; default: ''; doc: string };
 
 type ValueOf<F extends FieldSpec> = F extends { kind: 'int' }
   ? number
@@ -51,7 +53,61 @@ export const commonConfigSpec = {
     env: 'REDIS_URL',
     default: 'redis://127.0.0.1:6379',
     protocols: ['redis:', 'rediss:'],
-    doc: 'Redis connection URL',
+    doc: 'Redis connection URL (one server; the default unless REDIS_CLUSTER_NODES or REDIS_SENTINELS is set). May carry `user:password@`',
+  },
+  redisClusterNodes: {
+    kind: 'hostPorts',
+    env: 'REDIS_CLUSTER_NODES',
+    default: '',
+    doc: 'Redis Cluster: some of its nodes (the rest are discovered); relay then talks to the cluster instead of REDIS_URL. Credentials from REDIS_USERNAME and REDIS_PASSWORD',
+  },
+  redisSentinels: {
+    kind: 'hostPorts',
+    env: 'REDIS_SENTINELS',
+    default: '',
+    doc: 'Redis Sentinel: the sentinels to ask for the current master of REDIS_SENTINEL_NAME; relay then talks to that master instead of REDIS_URL. Credentials from REDIS_USERNAME and REDIS_PASSWORD',
+  },
+  redisSentinelName: {
+    kind: 'string',
+    env: 'REDIS_SENTINEL_NAME',
+    default: '',
+    doc: 'The master name the sentinels know (needed with REDIS_SENTINELS)',
+  },
+  redisUsername: {
+    kind: 'string',
+    env: 'REDIS_USERNAME',
+    default: '',
+    doc: "ACL user for Redis Cluster nodes or the Sentinel-managed master (with REDIS_URL, the URL's user is used when this is unset)",
+  },
+  redisPassword: {
+    kind: 'secret',
+    env: 'REDIS_PASSWORD',
+    default: '',
+    minLength: 1,
+    doc: "Password for Redis Cluster nodes or the Sentinel-managed master (with REDIS_URL, the URL's password is used when this is unset)",
+  },
+  redisSentinelPassword: {
+    kind: 'secret',
+    env: 'REDIS_SENTINEL_PASSWORD',
+    default: '',
+    minLength: 1,
+    doc: 'Password of the sentinels themselves, when they require one',
+  },
+  redisWaitReplicas: {
+    kind: 'int',
+    env: 'REDIS_WAIT_REPLICAS',
+    default: 0,
+    min: 0,
+    max: 16,
+    doc: "Replicas that must hold a new job before it is answered 202 (Redis WAIT after the write); fewer within REDIS_WAIT_TIMEOUT_MS: 503 and the job is removed. 0 = answer once the master has it (a master lost before replicating loses it: docs/guarantees.md)",
+  },
+  redisWaitTimeoutMs: {
+    kind: 'int',
+    env: 'REDIS_WAIT_TIMEOUT_MS',
+    default: 500,
+    min: 1,
+    max: 60_000,
+    doc: 'How long a job submission waits for REDIS_WAIT_REPLICAS replicas (ms)',
   },
   prefix: {
     kind: 'string',
@@ -237,7 +293,35 @@ function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]
     case 'networks':
       for (const problem of parseNetworkAllowlist(raw).problems) problems.push(`${spec.env}: ${problem}`);
       return raw;
+    case 'hostPorts':
+      if (parseHostPorts(raw) === null) problems.push(`${spec.env}=${raw}: must be comma-separated host:port pairs`);
+      return raw;
   }
+}
+
+/** `host:port,host:port` (IPv6 in brackets) as a list, or null when malformed. Pure. */
+export function parseHostPorts(raw: string): { host: string; port: number }[] | null {
+  const out: { host: string; port: number }[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535) return null;
+    out.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+  }
+  return out.length > 0 ? out : null;
+}
+
+/**
+ * Settings that are valid alone but not together: which Redis to talk to is
+ * one of a URL, a cluster or a sentinel set-up.
+ */
+function redisTargetProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if (env.REDIS_CLUSTER_NODES && env.REDIS_SENTINELS)
+    problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: set one of them, not both');
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME)
+    problems.push('REDIS_SENTINELS: needs REDIS_SENTINEL_NAME, the master name the sentinels know');
+  return problems;
 }
 
 /** Reads and validates `spec` from `env`; throws ConfigError listing every problem. */
@@ -248,6 +332,7 @@ export function loadConfig<S extends Record<string, FieldSpec>>(
   const problems: string[] = [];
   const out: Record<string, string | number | readonly string[]> = {};
   for (const [key, field] of Object.entries(spec)) out[key] = parseField(field, env[field.env], problems);
+  if ('redisClusterNodes' in spec) problems.push(...redisTargetProblems(env));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(out) as ConfigOf<S>;
 }
@@ -273,6 +358,8 @@ function allowedValues(field: FieldSpec): string {
       return 'comma-separated header names';
     case 'networks':
       return 'comma-separated CIDRs, addresses, host names';
+    case 'hostPorts':
+      return 'comma-separated `host:port`';
     default:
       return '';
   }

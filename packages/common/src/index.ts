@@ -18,6 +18,7 @@ export * from './store/layout.js';
 export * from './store/redis-exec.js';
 export * from './store/callback-state.js';
 export * from './store/redis-connection.js';
+export * from './store/redis-target.js';
 export * from './store/eviction-policy.js';
 export * from './store/job-fields.js';
 export * from './store/job-search.js';

@@ -31,6 +31,14 @@ describe('loadConfig(commonConfigSpec)', () => {
       redisCommandTimeoutMs: 5000,
       redisEvictionCheck: 'warn',
       attemptLogMax: 100,
+      redisClusterNodes: '',
+      redisSentinels: '',
+      redisSentinelName: '',
+      redisUsername: '',
+      redisPassword: '',
+      redisSentinelPassword: '',
+      redisWaitReplicas: 0,
+      redisWaitTimeoutMs: 500,
     });
   });
 
@@ -69,6 +77,14 @@ describe('loadConfig(commonConfigSpec)', () => {
       redisCommandTimeoutMs: 5000,
       redisEvictionCheck: 'warn',
       attemptLogMax: 100,
+      redisClusterNodes: '',
+      redisSentinels: '',
+      redisSentinelName: '',
+      redisUsername: '',
+      redisPassword: '',
+      redisSentinelPassword: '',
+      redisWaitReplicas: 0,
+      redisWaitTimeoutMs: 500,
     });
   });
 

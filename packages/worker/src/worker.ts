@@ -5,6 +5,7 @@ import {
   connectAmqp,
   DeadlineIndex,
   connectRedis,
+  redisTarget,
   type EvictionCheck,
   declareTopology,
   HeaderRedactor,
@@ -87,7 +88,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const now = Date.now;
 
   const redis: Redis = await connectRedis({
-    url: config.redisUrl,
+    target: redisTarget(config),
     log,
     startupTimeoutMs: config.startupTimeoutMs,
     commandTimeoutMs: config.redisCommandTimeoutMs,
@@ -104,9 +105,11 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   });
   // Signing secrets of applications, re-read every few seconds: a rotation
   // reaches this worker within the cache's time (SigningSecretCache).
-  const signing = new SigningSecretCache(
-    new ApplicationStore(redis, { prefix: config.prefix, secretKey: keys }),
-  );
+  const applications = new ApplicationStore(redis, { prefix: config.prefix, secretKey: keys });
+  // The backend moves old records too; whichever starts first does it (idempotent).
+  const moved = await applications.migrateRecords(config.prefix);
+  if (moved > 0) log.info({ moved }, 'application records moved to the hash-tagged layout');
+  const signing = new SigningSecretCache(applications);
 
   // The consumer needs the scheduler and the scheduler needs the connection:
   // the consumer attaches from the connection's setup hook.

@@ -62,19 +62,19 @@ function unauthorized(message?: string): RelayError {
 
 /**
  * Authenticates every /api request before anything else runs. Application
- * keys are looked up by their SHA-256 hash (one Redis round trip whether the
- * key exists or not, so timing does not tell); the master key is compared in
- * constant time. Nothing is cached: a revoked key fails on its next request.
+ * keys are looked up by their SHA-256 hash (a second round trip reads the
+ * record of a key that exists: the answer tells that anyway); the master key
+ * is compared in constant time. Nothing is cached: a revoked key fails on its next request.
  */
 export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
-    app.decorate(
-      'applications',
-      new ApplicationStore(app.redis, {
-        prefix: config.prefix,
-        secretKey: secretKeys(config.secretKey, config.secretKeysPrevious),
-      }),
-    );
+    const applications = new ApplicationStore(app.redis, {
+      prefix: config.prefix,
+      secretKey: secretKeys(config.secretKey, config.secretKeysPrevious),
+    });
+    const moved = await applications.migrateRecords(config.prefix);
+    if (moved > 0) app.log.info({ moved }, 'application records moved to the hash-tagged layout');
+    app.decorate('applications', applications);
     // Placeholders of the right shape; the hook below sets both on every request it admits.
     app.decorateRequest<Principal, 'principal'>('principal', null as unknown as Principal);
     app.decorateRequest<JobStore, 'jobs'>('jobs', null as unknown as JobStore);

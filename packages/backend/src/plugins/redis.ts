@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { connectRedis, HeaderRedactor, JobStore, secretKeys, type EvictionCheck, type JobPriority } from '@relay/common';
+import { connectRedis, redisTarget, HeaderRedactor, JobStore, secretKeys, type EvictionCheck, type JobPriority } from '@relay/common';
 import type { BackendConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -13,13 +13,18 @@ declare module 'fastify' {
 /** Owns the Redis connection: opens it at start, closes it with the app. */
 export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
-    const redis = await connectRedis({
-      url: config.redisUrl,
-      log: app.log,
-      startupTimeoutMs: config.startupTimeoutMs,
-      commandTimeoutMs: config.redisCommandTimeoutMs,
-      evictionCheck: config.redisEvictionCheck as EvictionCheck,
-    });
+    const connect = (evictionCheck: EvictionCheck) =>
+      connectRedis({
+        target: redisTarget(config),
+        log: app.log,
+        startupTimeoutMs: config.startupTimeoutMs,
+        commandTimeoutMs: config.redisCommandTimeoutMs,
+        evictionCheck,
+      });
+    const redis = await connect(config.redisEvictionCheck as EvictionCheck);
+    // With REDIS_WAIT_REPLICAS, job creation writes and WAITs on a connection
+    // of its own (WAIT blocks the connection it is sent on: JobStoreOptions.intakeRedis).
+    const intake = config.redisWaitReplicas > 0 ? await connect('warn') : undefined;
     app.decorate('redis', redis);
     app.decorate(
       'jobStore',
@@ -29,6 +34,9 @@ export default fp<{ config: BackendConfig }>(
         secretKey: secretKeys(config.secretKey, config.secretKeysPrevious),
         redactor: new HeaderRedactor(config.redactHeaders),
         attemptLogMax: config.attemptLogMax,
+        waitReplicas: config.redisWaitReplicas,
+        intakeRedis: intake,
+        waitTimeoutMs: config.redisWaitTimeoutMs,
         quotas: {
           maxUnfinishedJobs: config.quotaMaxUnfinishedJobs,
           maxStoredBytes: config.quotaMaxStoredBytes,
@@ -40,6 +48,7 @@ export default fp<{ config: BackendConfig }>(
     );
     app.addHook('onClose', async () => {
       await redis.quit().catch(() => redis.disconnect());
+      if (intake) await intake.quit().catch(() => intake.disconnect());
     });
   },
   { name: 'relay-redis' },

@@ -14,8 +14,9 @@ export interface RedisKeys {
   /** The application whose indexes and counters these keys address. */
   readonly application: string;
   /**
-   * Hash: the job's state. Job ids are global (UUIDs); the hash names its
-   * application. Every value of a small job's hash stays within Redis's
+   * Hash: the job's state. Job ids are global (UUIDs), but a job's keys live
+   * in its application's scope (the hash tag), so a job is always read
+   * through its application's store; the hash also names its application. Every value of a small job's hash stays within Redis's
    * listpack limit (`hash-max-listpack-value`), so Redis packs it instead of
    * building a hashtable, several times larger: the long, immutable spec lives
    * in its own key, and the callback state is stored compactly. The field `v`
@@ -52,11 +53,15 @@ export interface RedisKeys {
   quotaBytes(): string;
   /** String: an Idempotency-Key's state (by SHA-256 of the key), kept 24 h. */
   idempotency(keyHash: string): string;
-  /** Hash: one application (name, key hash, rate limit, signing secrets). Never expires. */
+  /**
+   * Hash: one application (name, key hash, rate limit, signing secrets,
+   * quotas). Never expires. In its application's slot, so that create.lua
+   * reads its quotas in the same slot as the job it stores.
+   */
   applicationRecord(applicationId: string): string;
-  /** Set of every application id. */
+  /** Set of every application id. Global (its own slot). */
   applications(): string;
-  /** String: application id, by SHA-256 (hex) of its API key. */
+  /** String: application id, by SHA-256 (hex) of its API key. Global: looked up by the key alone. */
   apiKey(keyHash: string): string;
   /** Prefix of @fastify/rate-limit's counters. */
   rateLimitNamespace(): string;
@@ -67,26 +72,43 @@ export interface RedisKeys {
    */
   strangerCount(ip: string): string;
   /**
-   * Sorted set of every non-final job (and every final job whose callback is
-   * still pending), of all applications, scored by the epoch ms by which it
-   * must have progressed: its due time, its lease's end, its callback's due
-   * time. Kept by the job scripts; the reconciler reads only its overdue head.
+   * Sorted set of the application's non-final jobs (and final jobs whose
+   * callback is still pending), scored by the epoch ms by which each must
+   * have progressed: its due time, its lease's end, its callback's due time.
+   * Kept by the job scripts in the application's slot; the reconciler reads
+   * the overdue head of every application's set (deadline-index.ts).
    */
   deadlines(): string;
   /** String: the reconciler's lease (token of the worker whose reconciler is active). */
   reconcilerLease(): string;
 }
 
+/**
+ * The slot layout (Redis Cluster): everything of one application (its jobs'
+ * keys, indexes, counters, quota bytes, idempotency keys, deadline index and
+ * its record) carries the hash tag `{app:<enc(application)>}`, so every job
+ * script, MULTI and pipeline of the stores touches one slot. Only the
+ * application set, the API-key lookups, the reconciler's lease and the rate
+ * limit counters are global, each written on its own. encodeURIComponent
+ * escapes `{` and `}`, so no application id can end the tag early; a prefix
+ * holding a brace would set the tag itself and is refused here.
+ * docs/architecture.md ("Redis slot layout") says what the layout costs.
+ */
+export function applicationScope(prefix: string, application: string): string {
+  return `${prefix}:{app:${encodeURIComponent(application)}}`;
+}
+
 export function redisKeys(prefix: string, application: string = DEFAULT_APPLICATION): RedisKeys {
+  if (/[{}]/.test(prefix)) throw new Error(`a Redis key prefix may not contain '{' or '}' (hash tags): ${prefix}`);
   // Values come from clients: encode them so that ':' or spaces cannot make
   // two different (key, value) pairs share an index key.
   const enc = encodeURIComponent;
-  const scope = `${prefix}:app:${enc(application)}`;
+  const scope = applicationScope(prefix, application);
   return {
     application,
-    job: (jobId) => `${prefix}:job:${jobId}`,
-    jobSpec: (jobId) => `${prefix}:job:${jobId}:spec`,
-    attempts: (jobId) => `${prefix}:job:${jobId}:log`,
+    job: (jobId) => `${scope}:job:${jobId}`,
+    jobSpec: (jobId) => `${scope}:job:${jobId}:spec`,
+    attempts: (jobId) => `${scope}:job:${jobId}:log`,
     indexAll: () => `${scope}:idx:all`,
     indexStatus: (status) => `${scope}:idx:status:${status}`,
     indexStatusPrefix: () => `${scope}:idx:status:`,
@@ -96,12 +118,12 @@ export function redisKeys(prefix: string, application: string = DEFAULT_APPLICAT
     counters: () => `${scope}:counters`,
     quotaBytes: () => `${scope}:quota:bytes`,
     idempotency: (keyHash) => `${scope}:idem:${keyHash}`,
-    applicationRecord: (id) => `${prefix}:application:${enc(id)}`,
+    applicationRecord: (id) => `${applicationScope(prefix, id)}:record`,
     applications: () => `${prefix}:applications`,
     apiKey: (keyHash) => `${prefix}:apikey:${keyHash}`,
     rateLimitNamespace: () => `${prefix}:ratelimit:`,
     strangerCount: (ip) => `${prefix}:stranger:${enc(ip)}`,
-    deadlines: () => `${prefix}:deadlines`,
+    deadlines: () => `${scope}:deadlines`,
     reconcilerLease: () => `${prefix}:reconciler:lease`,
   };
 }

@@ -5,11 +5,14 @@ import type { JobPriority } from '../status.js';
 import { redisKeys, type RedisKeys } from '../keys/redis-keys.js';
 import { sealJson, signingSecretAad, unsealJson, type SecretKeys } from '../secrets.js';
 import { runScript } from './lua-loader.js';
-import { execAll, onRedis } from './redis-exec.js';
+import { onRedis } from './redis-exec.js';
 
 /**
- * Applications in Redis: one hash per application (never expires), a set of
- * all ids, and `apikey:<sha256>` -> id for authentication. The API key itself
+ * Applications in Redis: one hash per application (never expires, in the
+ * application's slot), a set of all ids, and `apikey:<sha256>` -> id for
+ * authentication. The three live in different slots (Redis Cluster), so no
+ * write spans them: each is written on its own, in an order that leaves
+ * nothing usable half-made when a write fails (see create and revoke). The API key itself
  * is never stored. Signing secrets must be usable by the worker, so they are
  * stored: a JSON list of {secret, createdAt, expiresAt}, each secret sealed
  * with RELAY_SECRET_KEY when one is configured. A failure of Redis throws
@@ -74,15 +77,6 @@ function newApplicationId(): string {
   return `app_${randomBytes(12).toString('base64url')}`;
 }
 
-/** See lua/authenticate.lua. */
-async function authenticateScript(
-  redis: Redis,
-  a: { keys: { apiKey: string }; recordPrefix: string },
-): Promise<[id: string, rateLimitJson: string] | null> {
-  return (await onRedis(runScript(redis, 'authenticate', [a.keys.apiKey], [a.recordPrefix]))) as
-    [string, string] | null;
-}
-
 /** See lua/rotate-secret.lua; false for an unknown application. */
 async function rotateSecretScript(
   redis: Redis,
@@ -137,10 +131,12 @@ export class ApplicationStore {
     const keyHash = hashApiKey(apiKey);
     const createdAt = new Date().toISOString();
     const signingSecret = newSigningSecret();
-    await execAll(
-      this.redis
-        .multi()
-        .hset(this.keys.applicationRecord(id), {
+    // Record, then the set, then the key: until the last write succeeds the
+    // key authenticates nothing, so a failure in between leaves at most an
+    // application nobody holds a key to (listed, harmless), never a key
+    // without its record.
+    await onRedis(
+      this.redis.hset(this.keys.applicationRecord(id), {
           id,
           name: input.name,
           createdAt,
@@ -150,22 +146,25 @@ export class ApplicationStore {
           signTargetRequests: input.signTargetRequests ? '1' : '0',
           signingSecrets: JSON.stringify([this.sealEntry({ secret: signingSecret, createdAt, expiresAt: null }, id)]),
           ...quotaFields(input.quotas),
-        })
-        .sadd(this.keys.applications(), id)
-        .set(this.keys.apiKey(keyHash), id),
+      }),
     );
+    await onRedis(this.redis.sadd(this.keys.applications(), id));
+    await onRedis(this.redis.set(this.keys.apiKey(keyHash), id));
     const application = await this.get(id);
     return { application: application!, apiKey, signingSecret };
   }
 
   /** The application a key belongs to, or null (unknown or revoked key). */
   async authenticate(apiKey: string): Promise<AuthenticatedApplication | null> {
-    const found = await authenticateScript(this.redis, {
-      keys: { apiKey: this.keys.apiKey(hashApiKey(apiKey)) },
-      recordPrefix: this.keys.applicationRecord(''),
-    });
-    if (!found) return null;
-    const [id, rateLimit] = found;
+    // Two round trips, not one script: the key lookup is global and the
+    // record lives in its application's slot, which a script on Redis Cluster
+    // may not reach. A revoke between the two is seen by the second read.
+    const id = await onRedis(this.redis.get(this.keys.apiKey(hashApiKey(apiKey))));
+    if (!id) return null;
+    const [revokedAt, rateLimit] = await onRedis(
+      this.redis.hmget(this.keys.applicationRecord(id), 'revokedAt', 'rateLimit'),
+    );
+    if (revokedAt || revokedAt === null) return null;
     return { id, rateLimit: rateLimit ? (JSON.parse(rateLimit) as RateLimit) : null };
   }
 
@@ -177,15 +176,33 @@ export class ApplicationStore {
   /** Every application, revoked ones included, oldest first. */
   async list(): Promise<Application[]> {
     const ids = await onRedis(this.redis.smembers(this.keys.applications()));
-    if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.applicationRecord(id));
-    const results = await execAll(pipeline);
+    // One read per record, not one pipeline: records live in different slots.
+    const results = await Promise.all(ids.map((id) => onRedis(this.redis.hgetall(this.keys.applicationRecord(id)))));
     return results
-      .map((raw) => raw as Record<string, string>)
       .filter((raw) => raw.id)
       .map((raw) => this.toView(raw))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /**
+   * Moves application records from the layout before hash tags
+   * (`<prefix>:application:<id>`, JOB_LAYOUT_VERSION 1) to their
+   * application's slot. Applications never expire, so unlike jobs they cannot
+   * just age out. Idempotent; each record is copied, then the old key
+   * deleted, so a failure in between leaves a copy that the next run
+   * overwrites from the old key. Returns how many were moved.
+   */
+  async migrateRecords(prefix: string): Promise<number> {
+    let moved = 0;
+    for (const id of await this.ids()) {
+      const old = `${prefix}:application:${encodeURIComponent(id)}`;
+      const raw = await onRedis(this.redis.hgetall(old));
+      if (!raw.id) continue;
+      await onRedis(this.redis.hset(this.keys.applicationRecord(id), raw));
+      await onRedis(this.redis.del(old));
+      moved++;
+    }
+    return moved;
   }
 
   /** Every application id (for cluster-wide counters). */
@@ -217,7 +234,11 @@ export class ApplicationStore {
     const [keyHash, revokedAt] = await onRedis(this.redis.hmget(key, 'keyHash', 'revokedAt'));
     if (!keyHash) return null;
     if (!revokedAt) {
-      await execAll(this.redis.multi().del(this.keys.apiKey(keyHash)).hset(key, 'revokedAt', new Date().toISOString()));
+      // The key first (global slot), then the mark: once the first write
+      // succeeds the key is dead; a failure before the mark leaves the record
+      // unmarked, and revoking again finishes it.
+      await onRedis(this.redis.del(this.keys.apiKey(keyHash)));
+      await onRedis(this.redis.hset(key, 'revokedAt', new Date().toISOString()));
     }
     return this.get(id);
   }

@@ -56,22 +56,22 @@ export function zeroCounters(): Counters {
 }
 
 /**
- * The sum of the counters of `applications` in one pipeline: each stored
- * counter from the application's counters hash, jobs_processing from the size
- * of its in_progress index.
+ * The sum of the counters of `applications`: each stored counter from the
+ * application's counters hash, jobs_processing from the size of its
+ * in_progress index. One pipeline per application (each application is one
+ * slot on Redis Cluster), all sent at once.
  */
 export async function readCounters(redis: Redis, prefix: string, applications: readonly string[]): Promise<Counters> {
-  const pipeline = redis.pipeline();
-  for (const application of applications) {
-    const keys = redisKeys(prefix, application);
-    pipeline.hgetall(keys.counters()).zcard(keys.indexStatus(JobStatus.inProgress));
-  }
-  const results = await execAll(pipeline);
+  const results = await Promise.all(
+    applications.map((application) => {
+      const keys = redisKeys(prefix, application);
+      return execAll(redis.pipeline().hgetall(keys.counters()).zcard(keys.indexStatus(JobStatus.inProgress)));
+    }),
+  );
   const totals = zeroCounters();
-  for (let i = 0; i < results.length; i += 2) {
-    const raw = results[i] as Record<string, string>;
+  for (const [raw, processing] of results as [Record<string, string>, number][]) {
     for (const name of STORED_COUNTER_NAMES) totals[name] += Number(raw[name] ?? 0);
-    totals.jobs_processing += results[i + 1] as number;
+    totals.jobs_processing += processing;
   }
   return totals;
 }

@@ -1,15 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { CallbackState } from '../job-schema.js';
-import { redisKeys } from '../keys/redis-keys.js';
+import { DEFAULT_APPLICATION, redisKeys } from '../keys/redis-keys.js';
 import type { JobStatus } from '../status.js';
 import { decodeCallbackState } from './callback-state.js';
 import * as scripts from './job-scripts.js';
 import { execAll, onRedis } from './redis-exec.js';
 
 /**
- * The reconciler's view of the deadline index (RedisKeys.deadlines): the job
- * scripts keep it, this reads its overdue head and re-scores what was
- * repaired. Reads cost one range plus one HMGET per overdue job, never a scan.
+ * The reconciler's view of the deadline indexes (RedisKeys.deadlines): the
+ * job scripts keep them, this reads their overdue heads and re-scores what
+ * was repaired. Reads cost one range per application plus one HMGET per
+ * overdue job, never a scan.
  */
 
 /** What the reconciler reads of a job: only the fields its decision needs. */
@@ -29,6 +30,8 @@ export interface DeadlineJob {
 
 export interface OverdueEntry {
   jobId: string;
+  /** The application whose deadline index holds the entry. */
+  application: string;
   /** The score: when the job should have progressed (epoch ms). */
   deadlineMs: number;
   /** Null when the job no longer exists (expired, deleted). */
@@ -69,26 +72,48 @@ export function parseDeadlineJob(values: (string | null)[]): DeadlineJob | null 
   };
 }
 
+/**
+ * One index per application, in the application's slot (Redis Cluster), so
+ * the job scripts keep it in the same script as the job. The reconciler reads
+ * every application's index: the default application's and those of the
+ * application set; revoked applications stay in that set, so their jobs are
+ * still repaired. A sweep costs one small range query per application, sent
+ * at once (docs/architecture.md, "Redis slot layout").
+ */
 export class DeadlineIndex {
-  private readonly key: string;
   private readonly leaseKey: string;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {
-    const keys = redisKeys(prefix);
-    this.key = keys.deadlines();
-    this.leaseKey = keys.reconcilerLease();
+    this.leaseKey = redisKeys(prefix).reconcilerLease();
+  }
+
+  private async applications(): Promise<string[]> {
+    const ids = await onRedis(this.redis.smembers(redisKeys(this.prefix).applications()));
+    return [DEFAULT_APPLICATION, ...ids.filter((id) => id !== DEFAULT_APPLICATION)];
   }
 
   /** Up to `limit` jobs whose deadline is at or before `beforeMs`, oldest first, with their fields. */
   async overdue(beforeMs: number, limit: number): Promise<OverdueEntry[]> {
-    const flat = await onRedis(this.redis.zrangebyscore(this.key, '-inf', beforeMs, 'WITHSCORES', 'LIMIT', 0, limit));
-    const ids: { jobId: string; deadlineMs: number }[] = [];
-    for (let i = 0; i < flat.length; i += 2) ids.push({ jobId: flat[i]!, deadlineMs: Number(flat[i + 1]) });
+    const perApplication = await Promise.all(
+      (await this.applications()).map((application) => this.overdueOf(application, beforeMs, limit)),
+    );
+    return perApplication
+      .flat()
+      .sort((a, b) => a.deadlineMs - b.deadlineMs)
+      .slice(0, limit);
+  }
+
+  private async overdueOf(application: string, beforeMs: number, limit: number): Promise<OverdueEntry[]> {
+    const keys = redisKeys(this.prefix, application);
+    const flat = await onRedis(
+      this.redis.zrangebyscore(keys.deadlines(), '-inf', beforeMs, 'WITHSCORES', 'LIMIT', 0, limit),
+    );
+    const ids: { jobId: string; application: string; deadlineMs: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) ids.push({ jobId: flat[i]!, application, deadlineMs: Number(flat[i + 1]) });
     if (ids.length === 0) return [];
-    const keys = redisKeys(this.prefix);
     const pipeline = this.redis.pipeline();
     for (const { jobId } of ids) pipeline.hmget(keys.job(jobId), ...FIELDS);
     const results = await execAll(pipeline);
@@ -96,8 +121,9 @@ export class DeadlineIndex {
   }
 
   /** Moves a job's deadline, only if it is still in the index (a script may have removed it meanwhile). */
-  async postpone(jobId: string, deadlineMs: number): Promise<void> {
-    await onRedis(this.redis.zadd(this.key, 'XX', deadlineMs, jobId));
+  async postpone(entry: { jobId: string; application: string }, deadlineMs: number): Promise<void> {
+    const key = redisKeys(this.prefix, entry.application).deadlines();
+    await onRedis(this.redis.zadd(key, 'XX', deadlineMs, entry.jobId));
   }
 
   /**
@@ -105,8 +131,8 @@ export class DeadlineIndex {
    * settled). Only a replay re-indexes such a job, and a replay publishes its
    * own message, so losing that race costs a repair, not a job.
    */
-  async remove(jobId: string): Promise<void> {
-    await onRedis(this.redis.zrem(this.key, jobId));
+  async remove(entry: { jobId: string; application: string }): Promise<void> {
+    await onRedis(this.redis.zrem(redisKeys(this.prefix, entry.application).deadlines(), entry.jobId));
   }
 
   /** Takes or renews the reconciler's lease for `token`; whether it holds it now. */
@@ -120,8 +146,11 @@ export class DeadlineIndex {
     if (held === token) await onRedis(this.redis.del(this.leaseKey));
   }
 
-  /** Count of jobs in the index (a gauge for operators). */
+  /** Count of jobs in every application's index (a gauge for operators). */
   async size(): Promise<number> {
-    return onRedis(this.redis.zcard(this.key));
+    const sizes = await Promise.all(
+      (await this.applications()).map((a) => onRedis(this.redis.zcard(redisKeys(this.prefix, a).deadlines()))),
+    );
+    return sizes.reduce((sum, n) => sum + n, 0);
   }
 }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { QuotaLimits, QuotaRefusal } from '../quotas.js';
 import type { JobPriority, JobStatus } from '../status.js';
 import type { BeginResult, CancelResult, ReplayResult } from './job-store-types.js';
-import { runScript, type ScriptName } from './lua-loader.js';
+import { runScript, runScriptThenWait, type ScriptName } from './lua-loader.js';
 import { onRedis } from './redis-exec.js';
 
 /**
@@ -50,14 +50,13 @@ export async function createJob(
       jobBytes: number;
       bucketMs: number;
     } | null;
+    /** WAIT for this many replicas after the write (REDIS_WAIT_REPLICAS); null = do not wait. */
+    wait: { replicas: number; timeoutMs: number } | null;
   },
-): Promise<QuotaRefusal | null> {
+): Promise<{ refusal: QuotaRefusal | null; replicas: number | null }> {
   const { keys, quota } = a;
-  const reply = await run(
-    redis,
-    'create',
-    [keys.job, keys.counters, keys.spec, keys.deadlines, ...keys.indexes],
-    [
+  const scriptKeys = [keys.job, keys.counters, keys.spec, keys.deadlines, ...keys.indexes];
+  const args = [
       a.ttlSeconds,
       a.idxTtl,
       a.createdAtMs,
@@ -75,8 +74,14 @@ export async function createJob(
       quota?.priority ?? '',
       quota?.jobBytes ?? 0,
       quota?.bucketMs ?? 1,
-    ],
-  );
+  ];
+  const [reply, replicas] = a.wait
+    ? await onRedis(runScriptThenWait(redis, 'create', scriptKeys, args, a.wait))
+    : [await run(redis, 'create', scriptKeys, args), null];
+  return { refusal: quotaRefusal(reply), replicas };
+}
+
+function quotaRefusal(reply: unknown): QuotaRefusal | null {
   if (!Array.isArray(reply)) return null;
   const [name, limit, current] = reply as [string, string | number, string | number];
   if (name === 'maxPriority') {

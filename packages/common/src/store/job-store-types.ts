@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+import type { ReplicaGate } from './replica-gate.js';
 import type { QuotaLimits } from '../quotas.js';
 import type { Attempt, CallbackState, JobSpec } from '../job-schema.js';
 import type { HeaderRedactor } from '../redact.js';
@@ -75,6 +77,23 @@ export interface JobStoreOptions {
    * The default application (RELAY_AUTH=off) has no record: these apply to it.
    */
   quotas?: QuotaLimits;
+  /**
+   * REDIS_WAIT_REPLICAS: replicas that must have a new job before create
+   * returns (Redis WAIT); fewer within waitTimeoutMs and create removes the
+   * job and throws ServiceUnavailableError. @defaultValue 0 (no wait)
+   */
+  waitReplicas?: number;
+  /** REDIS_WAIT_TIMEOUT_MS. @defaultValue 500 */
+  waitTimeoutMs?: number;
+  /**
+   * The connection create writes and WAITs on when waitReplicas > 0. WAIT
+   * blocks its connection until the replicas answer or the timeout passes,
+   * so it gets one of its own: reads, authentication and the worker's
+   * scripts do not queue behind it. @defaultValue the store's connection
+   */
+  intakeRedis?: Redis;
+  /** Shared by forApplication; built from waitTimeoutMs when absent (replica-gate.ts). */
+  replicaGate?: ReplicaGate;
 }
 
 /** Most entries of an attempt log when no ATTEMPT_LOG_MAX is given (the config's default). */

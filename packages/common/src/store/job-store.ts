@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Attempt, CallbackState, JobSpec, JobView } from '../job-schema.js';
 import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from '../keys/redis-keys.js';
 import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from '../redact.js';
+import { ServiceUnavailableError } from '../errors.js';
 import { quotaError } from '../quotas.js';
 import { jobHeadersAad, sealJson, unsealJson, type SecretKeys } from '../secrets.js';
 import { CallbackStatus, JobStatus } from '../status.js';
@@ -23,6 +24,7 @@ import {
 } from './job-store-types.js';
 import { parseAttempts, toView, withSpec } from './job-views.js';
 import { JOB_LAYOUT_VERSION } from './layout.js';
+import { ReplicaGate } from './replica-gate.js';
 import { createQuotaArgs } from './quota-args.js';
 import { execAll, onRedis } from './redis-exec.js';
 
@@ -46,6 +48,7 @@ export class JobStore {
   readonly secretKey: SecretKeys;
   readonly redactor: HeaderRedactor;
   private readonly logMax: number;
+  private readonly replicaGate: ReplicaGate;
 
   constructor(
     readonly redis: Redis,
@@ -58,6 +61,8 @@ export class JobStore {
     this.redactor = options.redactor ?? defaultHeaderRedactor;
     this.idxTtl = this.ttlSeconds + indexSlackSeconds(this.ttlSeconds);
     this.logMax = options.attemptLogMax ?? DEFAULT_ATTEMPT_LOG_MAX;
+    // One gate for every application's store on this connection (forApplication shares it).
+    this.replicaGate = options.replicaGate ?? new ReplicaGate(options.waitTimeoutMs ?? 500);
   }
 
   get application(): string {
@@ -67,7 +72,7 @@ export class JobStore {
   /** The store of `application`'s jobs, on the same connection. */
   forApplication(application: string): JobStore {
     if (application === this.keys.application) return this;
-    return new JobStore(this.redis, { ...this.options, application });
+    return new JobStore(this.redis, { ...this.options, application, replicaGate: this.replicaGate });
   }
 
   /** Whether a raw job hash belongs to this store's application (no `app` field: the default one). */
@@ -118,7 +123,13 @@ export class JobStore {
     const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
     const specJson = this.storedSpec(spec);
-    const refusal = await scripts.createJob(this.redis, {
+    const waitReplicas = this.options.waitReplicas ?? 0;
+    const intake = waitReplicas > 0 ? (this.options.intakeRedis ?? this.redis) : this.redis;
+    const app = this.keys.application;
+    if (waitReplicas > 0 && !this.replicaGate.admit(app, Date.now())) {
+      throw new ServiceUnavailableError('Redis', new Error(`fewer than ${waitReplicas} replicas answer; refused at once`));
+    }
+    const created = scripts.createJob(intake, {
       keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), indexes },
       ttlSeconds: this.ttlSeconds,
       idxTtl: this.idxTtl,
@@ -128,8 +139,28 @@ export class JobStore {
       specJson,
       fields,
       quota: createQuotaArgs(k, this.options.quotas, { spec, specJson, ttlSeconds: this.ttlSeconds }),
+      wait: waitReplicas > 0 ? { replicas: waitReplicas, timeoutMs: this.options.waitTimeoutMs ?? 500 } : null,
     });
-    if (refusal) throw quotaError(refusal);
+    if (waitReplicas === 0) {
+      const { refusal } = await created;
+      if (refusal) throw quotaError(refusal);
+      return;
+    }
+    // Not on enough replicas to survive the master's loss (or the wait
+    // failed): refused (503) rather than promised. Removed so that it does
+    // not run unannounced; should the removal fail too, the reconciler runs
+    // it, and a client that submits again gets it twice (docs/guarantees.md).
+    const outcome = await created.catch((err: unknown) => err as Error);
+    const enough = !(outcome instanceof Error) && (outcome.refusal !== null || (outcome.replicas ?? 0) >= waitReplicas);
+    this.replicaGate.settle(app, enough, Date.now());
+    if (!(outcome instanceof Error)) {
+      if (outcome.refusal) throw quotaError(outcome.refusal);
+      if (enough) return;
+    }
+    await this.delete(jobId, spec).catch(() => undefined);
+    throw outcome instanceof Error
+      ? outcome
+      : new ServiceUnavailableError('Redis', new Error(`${outcome.replicas} of ${waitReplicas} replicas acknowledged the job in time`));
   }
 
   /** Removes a job whose publish failed, so nothing claims to be queued. */

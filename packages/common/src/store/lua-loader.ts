@@ -22,7 +22,6 @@ export const SCRIPT_NAMES = [
   'replay',
   'undo-replay',
   'set-callback',
-  'authenticate',
   'rotate-secret',
   'mark-scheduled',
   'reconciler-lease',
@@ -104,9 +103,43 @@ export function runScript(
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<unknown> {
+  defineScripts(redis);
   const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
-  if (typeof commands[commandName(name)] !== 'function') {
+  return commands[commandName(name)]!.call(redis, keys.length, ...keys, ...args);
+}
+
+function defineScripts(redis: Redis): void {
+  const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
+  if (typeof commands[SCRIPT_COMMAND_PROBE] !== 'function') {
     for (const [script, lua] of scriptSources()) redis.defineCommand(commandName(script), { lua });
   }
-  return commands[commandName(name)]!.call(redis, keys.length, ...keys, ...args);
+}
+
+const SCRIPT_COMMAND_PROBE = commandName(SCRIPT_NAMES[0]);
+
+/**
+ * Runs a script, then `WAIT replicas timeoutMs`, in one pipeline: WAIT counts
+ * the replicas that have the writes of its own connection, and on Redis
+ * Cluster a pipeline goes to the node of its keys, so the WAIT reaches the
+ * master that ran the script. Returns the script's reply and how many
+ * replicas acknowledged.
+ */
+export async function runScriptThenWait(
+  redis: Redis,
+  name: ScriptName,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+  wait: { replicas: number; timeoutMs: number },
+): Promise<[reply: unknown, replicas: number]> {
+  defineScripts(redis);
+  const pipeline = redis.pipeline();
+  const commands = pipeline as unknown as Record<string, ScriptCommand>;
+  commands[commandName(name)]!.call(pipeline, keys.length, ...keys, ...args);
+  pipeline.wait(wait.replicas, wait.timeoutMs);
+  const results = await pipeline.exec();
+  if (!results) throw new Error('redis pipeline aborted');
+  const [[scriptErr, reply], [waitErr, acked]] = results as [[Error | null, unknown], [Error | null, unknown]];
+  if (scriptErr) throw scriptErr;
+  if (waitErr) throw waitErr;
+  return [reply, Number(acked)];
 }

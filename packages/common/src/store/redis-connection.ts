@@ -1,12 +1,13 @@
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
-import { redactUrl } from '../config.js';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { LogSink } from '../logger.js';
 import { retryUntilReachable } from '../reachability.js';
 import { checkEvictionPolicy, type EvictionCheck } from './eviction-policy.js';
+import { describeRedisTarget, type RedisTarget } from './redis-target.js';
 
 export interface RedisConnectOptions {
-  url: string;
+  /** One server, a cluster or a sentinel set-up (redis-target.ts: redisTarget(config)). */
+  target: RedisTarget;
   log: LogSink;
   /** How long to keep retrying before start-up fails (ms). */
   startupTimeoutMs: number;
@@ -19,6 +20,76 @@ export interface RedisConnectOptions {
 export const REDIS_START_HINT =
   'start it with `docker compose -p relay-dev -f docker/dev-brokers.yml up -d redis`, or `redis-server --daemonize yes`, or set REDIS_URL';
 
+/** REDIS_URL with REDIS_USERNAME / REDIS_PASSWORD put in, when set (they win over the URL's own). */
+function urlWithCredentials(target: Extract<RedisTarget, { kind: 'url' }>): string {
+  if (!target.username && !target.password) return target.url;
+  const url = new URL(target.url);
+  if (target.username) url.username = encodeURIComponent(target.username);
+  if (target.password) url.password = encodeURIComponent(target.password);
+  return url.toString();
+}
+
+/**
+ * The client for `target`. A Cluster client is returned typed as Redis: it
+ * has the same command methods, pipeline, multi and defineCommand, which is
+ * all the stores use, and the slot layout (keys/redis-keys.ts) keeps every
+ * script, MULTI and pipeline of theirs on one slot, as Cluster requires.
+ */
+function createClient(target: RedisTarget, commandTimeoutMs: number): Redis {
+  const common: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    // A stalled Redis (or a lost reply) fails the command instead of holding
+    // a request or a message forever; callers then answer 503 or defer.
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+    // Commands issued in the same tick (many jobs at once) go out in one write
+    // and come back in one read: far fewer syscalls under load, no cost when idle.
+    enableAutoPipelining: true,
+  };
+  const credentials = {
+    ...(target.username ? { username: target.username } : {}),
+    ...(target.password ? { password: target.password } : {}),
+  };
+  switch (target.kind) {
+    case 'url':
+      return new Redis(urlWithCredentials(target), common);
+    case 'sentinel':
+      // ioredis asks the sentinels for the master, checks its ROLE on every
+      // connect, and on a lost connection asks again: after a failover it
+      // reconnects to the promoted replica.
+      return new Redis({
+        ...common,
+        ...credentials,
+        sentinels: target.sentinels,
+        name: target.name,
+        ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
+        sentinelRetryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+        // A master demoted by the sentinels keeps its clients' sockets open
+        // and answers writes with READONLY: reconnect (and resend the
+        // command), which asks the sentinels for the master again.
+        reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+        // No failoverDetector: with it, a worker's connection ended for good
+        // (status `end`) in one of the failover runs; a killed master closes
+        // its sockets anyway, and a demoted one answers READONLY (above).
+      });
+    case 'cluster':
+      return new Cluster(target.nodes, {
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+        // During a failover the slot answers CLUSTERDOWN or moves: retry
+        // shortly (bounded by commandTimeout) instead of failing at once.
+        retryDelayOnClusterDown: 100,
+        retryDelayOnFailover: 100,
+        retryDelayOnTryAgain: 100,
+        slotsRefreshTimeout: 2000,
+        redisOptions: { ...common, ...credentials },
+      }) as unknown as Redis;
+  }
+}
+
 /**
  * Connects to Redis and waits until it answers PING, retrying for a bounded
  * time. After start-up ioredis reconnects by itself; commands issued while it
@@ -26,20 +97,9 @@ export const REDIS_START_HINT =
  * instead of hanging.
  */
 export async function connectRedis(options: RedisConnectOptions): Promise<Redis> {
-  const where = redactUrl(options.url);
+  const where = describeRedisTarget(options.target);
   let down = false;
-  const redis = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    // A stalled Redis (or a lost reply) fails the command instead of holding
-    // a request or a message forever; callers then answer 503 or defer.
-    commandTimeout: options.commandTimeoutMs ?? 5000,
-    connectTimeout: 2000,
-    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
-    // Commands issued in the same tick (many jobs at once) go out in one write
-    // and come back in one read: far fewer syscalls under load, no cost when idle.
-    enableAutoPipelining: true,
-  });
+  const redis = createClient(options.target, options.commandTimeoutMs ?? 5000);
   redis.on('error', (err) => {
     // ioredis emits an error per reconnect attempt: log the transition only.
     if (!down) options.log.warn({ err, redis: where }, 'redis connection lost; reconnecting');

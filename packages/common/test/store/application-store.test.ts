@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../src/keys/redis-keys.js';
 import { activeSecrets, ApplicationStore, hashApiKey } from '../../src/store/application-store.js';
 
 /** Against the real Redis, under a random prefix. */
@@ -21,7 +22,7 @@ describe('ApplicationStore', () => {
       name: 'a',
       rateLimit: { max: 5, windowMs: 1000 },
     });
-    const everything = JSON.stringify(await redis.hgetall(`${prefix}:application:${application.id}`));
+    const everything = JSON.stringify(await redis.hgetall(redisKeys(prefix).applicationRecord(application.id)));
     expect(everything).not.toContain(apiKey);
     // Sealed with RELAY_SECRET_KEY: the secret is not in Redis in clear.
     expect(everything).not.toContain(signingSecret.slice('whsec_'.length));
@@ -42,6 +43,19 @@ describe('ApplicationStore', () => {
     expect((await store.signing(application.id))?.secrets).toEqual([third.signingSecret]);
     expect(third.application.signingSecrets).toEqual([{ createdAt: expect.any(String), expiresAt: null }]);
     expect(await store.rotateSigningSecret('app_missing', 10)).toBeNull();
+  });
+
+  it('moves a record of the layout before hash tags into its slot, once, and it authenticates after', async () => {
+    const { application, apiKey } = await store.create({ name: 'old' });
+    const record = redisKeys(prefix).applicationRecord(application.id);
+    const old = `${prefix}:application:${application.id}`;
+    await redis.rename(record, old);
+    expect(await store.authenticate(apiKey)).toBeNull();
+    expect(await store.migrateRecords(prefix)).toBe(1);
+    expect(await redis.exists(old)).toBe(0);
+    expect(await store.authenticate(apiKey)).toEqual({ id: application.id, rateLimit: null });
+    expect((await store.get(application.id))?.name).toBe('old');
+    expect(await store.migrateRecords(prefix)).toBe(0);
   });
 
   it('activeSecrets drops expired secrets and orders newest first', () => {

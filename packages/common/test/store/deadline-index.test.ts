@@ -122,7 +122,7 @@ describe('deadline index', () => {
     const overdue = await index.overdue(Date.now() - 30_000, 1000);
     const entry = overdue.find((e) => e.jobId === jobId);
     expect(entry).toMatchObject({ deadlineMs: old.getTime(), job: { status: 'queued', attempts: 0, seriesBase: 0 } });
-    await index.postpone(jobId, Date.now());
+    await index.postpone(entry!, Date.now());
     expect((await index.overdue(Date.now() - 30_000, 1000)).some((e) => e.jobId === jobId)).toBe(false);
 
     expect(await index.holdLease('one', 5000)).toBe(true);

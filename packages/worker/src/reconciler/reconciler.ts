@@ -88,11 +88,11 @@ export class Reconciler {
     const repair = decideRepair(entry, now(), graceMs);
     if (repair.kind === 'drop') {
       this.repairs.delete(jobId);
-      await index.remove(jobId);
+      await index.remove(entry);
       return false;
     }
     if (repair.kind === 'wait') {
-      await index.postpone(jobId, repair.deadlineMs);
+      await index.postpone(entry, repair.deadlineMs);
       return false;
     }
     let label: RepairLabel;
@@ -105,13 +105,13 @@ export class Reconciler {
       label = 'callback';
     }
     if (result === 'gone') {
-      await index.remove(jobId);
+      await index.remove(entry);
       return false;
     }
     if (this.repairs.size >= REPAIR_MEMORY) this.repairs.clear();
     const count = (this.repairs.get(jobId) ?? 0) + 1;
     this.repairs.set(jobId, count);
-    await index.postpone(jobId, nextLookMs(now(), graceMs, count));
+    await index.postpone(entry, nextLookMs(now(), graceMs, count));
     metrics.repairs.inc({ kind: label });
     log.warn(
       { jobId, repair: label, status: job!.status, work: repair, overdueMs: now() - entry.deadlineMs },

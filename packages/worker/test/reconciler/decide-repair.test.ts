@@ -6,9 +6,10 @@ const NOW = 1_000_000;
 const GRACE = 10_000;
 
 function entry(job: Partial<DeadlineJob> | null, deadlineMs = NOW - GRACE - 1): OverdueEntry {
-  if (job === null) return { jobId: 'j', deadlineMs, job: null };
+  if (job === null) return { jobId: 'j', application: 'default', deadlineMs, job: null };
   return {
     jobId: 'j',
+    application: 'default',
     deadlineMs,
     job: {
       status: 'queued',

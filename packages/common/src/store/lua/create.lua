@@ -22,6 +22,8 @@
   ARGV[q+2]  recordKey        the application's record (its quota fields; absent = defaults)
   ARGV[q+3]  statusPrefix     prefix of the application's status indexes
   ARGV[q+4]  bytesKey         hash: bytes of specs stored, by time bucket
+  These three keys are in the application's slot, like KEYS (the hash tag of
+  keys/redis-keys.ts), so the script stays on one slot on Redis Cluster.
   ARGV[q+5]  defMaxUnfinished server defaults for a quota the record leaves empty
   ARGV[q+6]  defMaxBytes
   ARGV[q+7]  defMaxPriority

@@ -2,8 +2,11 @@
   Helpers prepended to every script (after the generated constants STATUS,
   FINAL, STATUS_COUNTER, COUNTER and LAYOUT_VERSION; see lua-loader.ts).
 
-  Status index keys are built from a prefix argument: fine on one Redis
-  server, not on Redis Cluster (relay targets one server).
+  Status index keys are built from a prefix argument (statusPrefix) rather
+  than passed in KEYS, since a script learns which status it leaves only once
+  it has read the job. The prefix carries the application's hash tag, so
+  every key built from it hashes to the slot of the declared KEYS: Redis
+  Cluster runs such a script on the node that owns the slot (keys/redis-keys.ts).
 ]]
 
 -- Drops the entries of index `key` scored below `trimBefore` (older than the
