@@ -15,6 +15,7 @@ import {
   secretKeys,
   type AmqpHandle,
   type Logger,
+  type QueueType,
   type WorkMessage,
 } from '@relay/common';
 import type { Redis } from 'ioredis';
@@ -72,7 +73,8 @@ export interface RelayWorker {
 /** Connects, declares the topology and starts consuming. */
 export async function startWorker(options: WorkerOptions): Promise<RelayWorker> {
   const { config, log } = options;
-  const queues = queueNames(config.prefix);
+  const queueType = config.queueType as QueueType;
+  const queues = queueNames(config.prefix, queueType);
   const ownsDispatcher = !options.dispatcher;
   const dispatcher =
     options.dispatcher ??
@@ -122,6 +124,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const declare = (channel: ConfirmChannel) =>
     declareTopology(channel, config.prefix, {
       deadLetterMaxBytes: config.deadLetterMaxBytes,
+      queueType,
     });
   try {
     amqp = await connectAmqp({ ...amqpOptions, role: 'publish', setup: declare, redeclare: declare });
@@ -144,7 +147,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const metrics = createWorkerMetrics({
     inFlight: () => consumer?.inFlightCount ?? 0,
     consuming: () => consumer?.consuming() ?? false,
-    queueDepth: () => queueDepths(amqp.connection(), [queues.work, queues.deadLetters]),
+    queueDepth: () => queueDepths(amqp.connection(), [...queues.workQueues.map((w) => w.queue), queues.deadLetters]),
     log,
   });
   const deps: WorkerDeps = {
@@ -219,7 +222,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   reconciler.start();
   // Logged at warn so that it shows at any level: supervisors and tests wait for it.
   log.warn(
-    { queue: queues.work, concurrency: config.concurrency, metricsPort: metricsServer.port },
+    { queues: queues.workQueues.map((w) => w.queue), concurrency: config.concurrency, metricsPort: metricsServer.port },
     'worker consuming',
   );
 

@@ -3,11 +3,13 @@ import {
   connectAmqp,
   declareWorkQueue,
   encodeMessage,
+  messageLevel,
   messageProperties,
   publishConfirmed,
   queueNames,
   ServiceUnavailableError,
   type AmqpHandle,
+  type QueueType,
   type WorkMessage,
 } from '@relay/common';
 import type { BackendConfig } from '../config.js';
@@ -35,8 +37,9 @@ declare module 'fastify' {
 /** Owns the RabbitMQ connection the backend publishes new jobs on. */
 export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
-    const queues = queueNames(config.prefix);
-    const topology = { deadLetterMaxBytes: config.deadLetterMaxBytes };
+    const queueType = config.queueType as QueueType;
+    const queues = queueNames(config.prefix, queueType);
+    const topology = { deadLetterMaxBytes: config.deadLetterMaxBytes, queueType };
     const amqp: AmqpHandle = await connectAmqp({
       url: config.rabbitmqUrl,
       log: app.log,
@@ -54,7 +57,7 @@ export default fp<{ config: BackendConfig }>(
       try {
         await publishConfirmed(
           amqp.publishChannel(),
-          { queue: queues.work },
+          { queue: queues.workFor(messageLevel(message)) },
           encodeMessage(message),
           config.publishTimeoutMs,
           messageProperties(message),
