@@ -12,6 +12,7 @@ import {
   networkAllowlist,
   queueDepths,
   queueNames,
+  rabbitmqUrlsOf,
   secretKeys,
   type AmqpHandle,
   type Logger,
@@ -120,7 +121,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   let consumer: Consumer | null = null;
   let amqp: AmqpHandle;
   let consumeAmqp: AmqpHandle;
-  const amqpOptions = { url: config.rabbitmqUrl, log, startupTimeoutMs: config.startupTimeoutMs };
+  const amqpOptions = { urls: rabbitmqUrlsOf(config), log, startupTimeoutMs: config.startupTimeoutMs };
   const declare = (channel: ConfirmChannel) =>
     declareTopology(channel, config.prefix, {
       deadLetterMaxBytes: config.deadLetterMaxBytes,

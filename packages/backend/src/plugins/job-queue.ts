@@ -7,6 +7,7 @@ import {
   messageProperties,
   publishConfirmed,
   queueNames,
+  rabbitmqUrlsOf,
   ServiceUnavailableError,
   type AmqpHandle,
   type QueueType,
@@ -41,7 +42,7 @@ export default fp<{ config: BackendConfig }>(
     const queues = queueNames(config.prefix, queueType);
     const topology = { deadLetterMaxBytes: config.deadLetterMaxBytes, queueType };
     const amqp: AmqpHandle = await connectAmqp({
-      url: config.rabbitmqUrl,
+      urls: rabbitmqUrlsOf(config),
       log: app.log,
       startupTimeoutMs: config.startupTimeoutMs,
       role: 'publish',
