@@ -67,7 +67,8 @@ async function submitUntil(baseUrl: string, perSecond: number, spec: () => unkno
           const jobId = res.statusCode === 202 ? (body.jobId ?? null) : null;
           out.push({ status: res.statusCode, jobId, code: body.code ?? null, answeredAt: Date.now() });
         },
-        (err: { code?: string }) => void out.push({ status: 0, jobId: null, code: err.code ?? 'ERROR', answeredAt: Date.now() }),
+        (err: { code?: string }) =>
+          void out.push({ status: 0, jobId: null, code: err.code ?? 'ERROR', answeredAt: Date.now() }),
       ),
     );
     if (i > 0 && i % 1000 === 0) progress(`${i} submitted`);

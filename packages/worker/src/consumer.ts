@@ -1,5 +1,12 @@
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { decodeMessage, type Logger, type PriorityLevel, type QueueNames, type WorkMessage, type WorkQueue } from '@relay/common';
+import {
+  decodeMessage,
+  type Logger,
+  type PriorityLevel,
+  type QueueNames,
+  type WorkMessage,
+  type WorkQueue,
+} from '@relay/common';
 import { initialStrideState, pickLevel, type StrideState } from './priority/stride-picker.js';
 
 /**

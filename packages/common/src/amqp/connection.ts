@@ -206,7 +206,10 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
       current = null;
       blocked = null;
       if (closing || !open) return;
-      options.log.warn({ rabbitmq: nodes[index], role, reason: err?.message }, 'rabbitmq connection lost; reconnecting');
+      options.log.warn(
+        { rabbitmq: nodes[index], role, reason: err?.message },
+        'rabbitmq connection lost; reconnecting',
+      );
       reconnect(index);
     });
     next.on('blocked', (reason: string) => {
@@ -267,7 +270,12 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
           (err: unknown) => {
             if (closing) return;
             options.log.warn(
-              { rabbitmq: nodes[plan.index], role, attempt: n, reason: err instanceof Error ? err.message : String(err) },
+              {
+                rabbitmq: nodes[plan.index],
+                role,
+                attempt: n,
+                reason: err instanceof Error ? err.message : String(err),
+              },
               'could not reconnect to rabbitmq; trying the next node',
             );
             attempt(n + 1);

@@ -99,5 +99,7 @@ export async function declareTopology(channel: Channel, prefix: string, options:
   const q = queueNames(prefix, options.queueType ?? DEFAULT_QUEUE_TYPE);
   const args = queueArguments(q, options);
   await declareWorkQueue(channel, prefix, options);
-  await Promise.all(DELAY_TIERS_MS.map((ms) => channel.assertQueue(q.delay(ms), { durable: true, arguments: args.delay(ms) })));
+  await Promise.all(
+    DELAY_TIERS_MS.map((ms) => channel.assertQueue(q.delay(ms), { durable: true, arguments: args.delay(ms) })),
+  );
 }
