@@ -1,3 +1,4 @@
+import { queueNames } from '@relay/common';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { reply, TestServer } from './support/http-servers.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -94,7 +95,7 @@ it('counters move with jobs in both processes and add up across two workers in /
   expect(sum(w1!, 'relay_worker_in_flight')).toBe(0);
   expect(sum(w1!, 'process_cpu_seconds_total')).toBeGreaterThan(0);
   expect(sum(w1!, 'relay_queue_depth')).toBeGreaterThanOrEqual(0);
-  expect(w1!.has(`relay_queue_depth{queue="${stack.prefix}.dead-letters"}`)).toBe(true);
+  expect(w1!.has(`relay_queue_depth{queue="${queueNames(stack.prefix).deadLetters}"}`)).toBe(true);
 
   // The backend's own.
   const b = await scrape(`${stack.api.baseUrl}/metrics`);

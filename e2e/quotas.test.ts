@@ -128,6 +128,8 @@ describe('dead-letter archive', () => {
     try {
       const queue = queueNames(stack.prefix).deadLetters;
       const args = {
+        // The stack runs the default queue type (quorum): its archive is a quorum queue.
+        'x-queue-type': 'quorum',
         'x-message-ttl': DEAD_LETTER_RETENTION_MS,
         'x-max-length': DEAD_LETTER_MAX_MESSAGES,
         'x-overflow': 'drop-head',

@@ -84,7 +84,8 @@ it('work and delay queues purged twice mid-load: every job still ends within its
   const queues = queueNames(stack.prefix);
   let purged = 0;
   const purge = async () => {
-    for (const q of [queues.work, ...queues.allDelay()]) purged += (await channel.purgeQueue(q)).messageCount;
+    for (const q of [...queues.workQueues.map((w) => w.queue), ...queues.allDelay()])
+      purged += (await channel.purgeQueue(q)).messageCount;
     progress(`  purged the work and delay queues: ${purged} messages removed so far`);
   };
 

@@ -60,9 +60,12 @@ export async function cleanup(prefix: string): Promise<void> {
   const conn = await amqp.connect(RABBITMQ_URL);
   try {
     const ch = await conn.createChannel();
-    const names = queueNames(prefix);
-    for (const q of [names.work, names.deadLetters, ...names.allDelay()]) await ch.deleteQueue(q);
-    await ch.deleteExchange(names.deadLetterExchange);
+    // Both layouts: a test may run its stack with either RELAY_QUEUE_TYPE.
+    for (const names of [queueNames(prefix, 'quorum'), queueNames(prefix, 'classic')]) {
+      for (const q of names.allQueues()) await ch.deleteQueue(q);
+      await ch.deleteExchange(names.deadLetterExchange);
+      if (names.dueExchange) await ch.deleteExchange(names.dueExchange);
+    }
   } finally {
     await conn.close();
   }

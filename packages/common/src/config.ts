@@ -6,10 +6,13 @@
 import { parseNetworkAllowlist } from './address-policy.js';
 import { DEFAULT_JSON_MAX_DEPTH } from './json-depth.js';
 import { MessageLimits } from './messages/types.js';
+import { DEFAULT_QUEUE_TYPE, QUEUE_TYPES } from './keys/queues.js';
 
 type FieldSpec =
   | { kind: 'string'; env: string; default: string; doc: string }
   | { kind: 'url'; env: string; default: string; protocols: readonly string[]; doc: string }
+  /** Comma-separated URLs, each checked like 'url'; kept as written, '' when unset. Never echoed in errors. */
+  | { kind: 'urls'; env: string; default: ''; protocols: readonly string[]; doc: string }
   | { kind: 'int'; env: string; default: number; min: number; max: number; doc: string }
   | { kind: 'enum'; env: string; default: string; values: readonly string[]; doc: string }
   /** 32 random bytes, base64; '' when unset. Never echoed in errors. */
@@ -47,6 +50,13 @@ export const commonConfigSpec = {
     default: 'amqp://guest:guest@127.0.0.1:5672',
     protocols: ['amqp:', 'amqps:'],
     doc: 'RabbitMQ connection URL',
+  },
+  rabbitmqUrls: {
+    kind: 'urls',
+    env: 'RABBITMQ_URLS',
+    default: '',
+    protocols: ['amqp:', 'amqps:'],
+    doc: 'Comma-separated URLs of the nodes of a RabbitMQ cluster; replaces RABBITMQ_URL when set. A connection that fails or is lost goes on to the next node, and its channels and consumers are set up again there',
   },
   redisUrl: {
     kind: 'url',
@@ -108,6 +118,15 @@ export const commonConfigSpec = {
     min: 1,
     max: 60_000,
     doc: 'How long a job submission waits for REDIS_WAIT_REPLICAS replicas (ms)',
+  },
+  // In the common spec: the backend and the worker must declare the same
+  // queues, and a queue's type fixes its name (keys/queues.ts).
+  queueType: {
+    kind: 'enum',
+    env: 'RELAY_QUEUE_TYPE',
+    default: DEFAULT_QUEUE_TYPE,
+    values: QUEUE_TYPES,
+    doc: 'RabbitMQ queue type: `quorum` (replicated over a cluster, at-least-once dead-lettering, one work queue per priority level) or `classic` (one node, the layout of earlier versions). The two use different queue names; switching needs the migration in docs/operations.md',
   },
   prefix: {
     kind: 'string',
@@ -260,6 +279,26 @@ function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]
       }
       return raw;
     }
+    case 'urls': {
+      const urls = raw
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u !== '');
+      urls.forEach((one, i) => {
+        const where = `${spec.env} (URL ${i + 1} of ${urls.length})`;
+        let url: URL;
+        try {
+          url = new URL(one);
+        } catch {
+          problems.push(`${where}: not a valid URL`);
+          return;
+        }
+        if (!spec.protocols.includes(url.protocol)) {
+          problems.push(`${where}: protocol must be one of ${spec.protocols.join(', ')} (got ${url.protocol})`);
+        }
+      });
+      return raw;
+    }
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) {
         problems.push(`${spec.env}=${raw}: must be an integer`);
@@ -346,6 +385,8 @@ function allowedValues(field: FieldSpec): string {
       return field.values.map((v) => `\`${v}\``).join(', ');
     case 'url':
       return `${field.protocols.map((p) => `\`${p}\``).join(' or ')} URL`;
+    case 'urls':
+      return `comma-separated ${field.protocols.map((p) => `\`${p}\``).join(' or ')} URLs`;
     case 'string':
       return 'letters, digits, `_` `.` `:` `-`';
     case 'key':
@@ -372,6 +413,18 @@ export function describeConfig(fields: readonly FieldSpec[]): string {
     return `| \`${f.env}\` | ${shown} | ${allowedValues(f)} | ${f.doc.replaceAll('|', '\\|')} |`;
   });
   return ['| variable | default | allowed | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+/**
+ * The RabbitMQ nodes to connect to, in order: RABBITMQ_URLS when set, else
+ * the one RABBITMQ_URL.
+ */
+export function rabbitmqUrlsOf(config: { rabbitmqUrl: string; rabbitmqUrls: string }): string[] {
+  const urls = config.rabbitmqUrls
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  return urls.length > 0 ? urls : [config.rabbitmqUrl];
 }
 
 /** Removes the password from a URL for logs and messages. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, commonConfigSpec, loadConfig, redactUrl } from '../src/config.js';
+import { ConfigError, commonConfigSpec, loadConfig, rabbitmqUrlsOf, redactUrl } from '../src/config.js';
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test if it does not). */
 function configError(env: Record<string, string>): ConfigError {
@@ -16,6 +16,8 @@ describe('loadConfig(commonConfigSpec)', () => {
   it('applies every default to an empty environment', () => {
     expect(loadConfig(commonConfigSpec, {})).toEqual({
       rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      rabbitmqUrls: '',
+      queueType: 'quorum',
       redisUrl: 'redis://127.0.0.1:6379',
       prefix: 'relay',
       deadLetterMaxBytes: 0,
@@ -62,6 +64,8 @@ describe('loadConfig(commonConfigSpec)', () => {
     });
     expect(config).toEqual({
       rabbitmqUrl: 'amqps://u:p@mq.example:5671/vhost',
+      rabbitmqUrls: '',
+      queueType: 'quorum',
       redisUrl: 'rediss://cache.example:6380/2',
       prefix: 'test-1.a:b_c',
       deadLetterMaxBytes: 0,
@@ -114,6 +118,9 @@ describe('loadConfig(commonConfigSpec)', () => {
       ['RELAY_PREFIX', 'my prefix', "use letters, digits, '_', '.', ':' or '-'"],
       ['REDIS_URL', 'http://127.0.0.1:6379', 'protocol must be one of redis:, rediss: (got http:)'],
       ['RABBITMQ_URL', 'not a url', 'not a valid URL'],
+      ['RABBITMQ_URLS', 'amqp://127.0.0.1:5681,nope', 'URL 2 of 2): not a valid URL'],
+      ['RABBITMQ_URLS', 'http://127.0.0.1:5681', 'protocol must be one of amqp:, amqps: (got http:)'],
+      ['RELAY_QUEUE_TYPE', 'stream', 'must be one of quorum, classic'],
     ])('%s=%j: %s', (env, value, message) => {
       const err = configError({ [env]: value });
       expect(err.problems).toHaveLength(1);
@@ -146,6 +153,7 @@ describe('loadConfig(commonConfigSpec)', () => {
       ['RABBITMQ_URL', 'http://admin:s3cr3t-pw@mq.example:5672'],
       ['REDIS_URL', 'amqp://:s3cr3t-pw@cache.example'],
       ['RABBITMQ_URL', 'amqp://admin:s3cr3t-pw@[bad-host'],
+      ['RABBITMQ_URLS', 'amqp://admin:s3cr3t-pw@127.0.0.1:5681,amqp://admin:s3cr3t-pw@[bad-host'],
     ])('never echoes the password in %s=%s', (env, value) => {
       const err = configError({ [env]: value });
       expect(err.problems).toHaveLength(1);
@@ -216,5 +224,20 @@ describe('redactUrl', () => {
   it('never returns an invalid URL, which might hold a password', () => {
     expect(redactUrl('amqp://admin:s3cr3t@[bad')).toBe('<invalid url>');
     expect(redactUrl('')).toBe('<invalid url>');
+  });
+});
+
+describe('rabbitmqUrlsOf', () => {
+  const single = 'amqp://guest:guest@127.0.0.1:5672';
+  it('is the one RABBITMQ_URL when RABBITMQ_URLS is unset', () => {
+    expect(rabbitmqUrlsOf(loadConfig(commonConfigSpec, { RABBITMQ_URL: single }))).toEqual([single]);
+  });
+
+  it('is RABBITMQ_URLS in order, trimmed, empty entries left out, when set', () => {
+    const config = loadConfig(commonConfigSpec, {
+      RABBITMQ_URL: single,
+      RABBITMQ_URLS: ' amqp://127.0.0.1:5681 ,amqp://127.0.0.1:5682,, amqp://127.0.0.1:5683',
+    });
+    expect(rabbitmqUrlsOf(config)).toEqual(['amqp://127.0.0.1:5681', 'amqp://127.0.0.1:5682', 'amqp://127.0.0.1:5683']);
   });
 });

@@ -1,11 +1,27 @@
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { decodeMessage, type Logger, type QueueNames, type WorkMessage } from '@relay/common';
+import {
+  decodeMessage,
+  type Logger,
+  type PriorityLevel,
+  type QueueNames,
+  type WorkMessage,
+  type WorkQueue,
+} from '@relay/common';
+import { initialStrideState, pickLevel, type StrideState } from './priority/stride-picker.js';
 
 /**
- * The only module that consumes from RabbitMQ. Manual acks, `prefetch`
- * messages in flight. A message is acked only after its handler resolved,
- * i.e. after everything it started is recorded in Redis or published
- * (confirmed) on the broker; if the process dies first, the broker redelivers.
+ * The only module that consumes from RabbitMQ. Manual acks. A message is
+ * acked only after its handler resolved, i.e. after everything it started is
+ * recorded in Redis or published (confirmed) on the broker; if the process
+ * dies first, the broker redelivers.
+ *
+ * It consumes every work queue of the topology: one on classic (the broker
+ * orders by x-max-priority), one per priority level on quorum. At most
+ * `prefetch` messages run at once; each queue's consumer may hold `prefetch`
+ * unacked so that one level alone can fill every slot. Deliveries wait in
+ * memory (unacked) for a slot, and a free slot goes to the level that
+ * priority/stride-picker.ts chooses. On classic nothing ever waits: one
+ * consumer's prefetch equals the slots.
  */
 export interface ConsumerOptions {
   queues: QueueNames;
@@ -27,10 +43,23 @@ export interface ConsumerOptions {
  */
 const REQUEUE_PAUSE_MS = 1000;
 
+interface Waiting {
+  channel: ConfirmChannel;
+  msg: ConsumeMessage;
+}
+
+/** The stride-picker's bucket of a queue: a classic work queue holds every level, weighed as one. */
+function bucketOf(queue: WorkQueue): PriorityLevel {
+  return queue.level ?? 'normal';
+}
+
 export class Consumer {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly waiting: Record<PriorityLevel, Waiting[]> = { high: [], normal: [], low: [] };
+  private stride: StrideState = initialStrideState();
   private channel: ConfirmChannel | null = null;
-  private consumerTag: string | null = null;
+  /** Consumer tag per queue name, on the current channel. */
+  private readonly consumerTags = new Map<string, string>();
   private stopping = false;
 
   constructor(private readonly options: ConsumerOptions) {}
@@ -39,44 +68,48 @@ export class Consumer {
   async attach(channel: ConfirmChannel): Promise<void> {
     if (this.stopping) return;
     this.channel = channel;
-    this.consumerTag = null;
+    this.consumerTags.clear();
     channel.on('close', () => {
-      if (this.channel === channel) this.consumerTag = null;
+      if (this.channel === channel) this.consumerTags.clear();
+      // The broker requeues what this channel held: never start it from here.
+      this.dropWaiting(channel);
     });
+    // Per consumer (quorum queues ignore a channel-wide prefetch).
     await channel.prefetch(this.options.prefetch);
-    await this.subscribe(channel);
+    for (const queue of this.options.queues.workQueues) await this.subscribe(channel, queue);
   }
 
-  /** True while a consumer is registered on an open channel: what /health reports. */
+  /** True while a consumer is registered on every work queue on an open channel: what /health reports. */
   consuming(): boolean {
-    return this.consumerTag !== null && !this.stopping;
+    return !this.stopping && this.consumerTags.size === this.options.queues.workQueues.length;
   }
 
-  private async subscribe(channel: ConfirmChannel): Promise<void> {
-    const { consumerTag } = await channel.consume(this.options.queues.work, (msg) => {
-      if (msg) this.track(channel, msg);
-      else void this.resubscribe(channel);
+  private async subscribe(channel: ConfirmChannel, queue: WorkQueue): Promise<void> {
+    const bucket = bucketOf(queue);
+    const { consumerTag } = await channel.consume(queue.queue, (msg) => {
+      if (msg) this.enqueue(bucket, { channel, msg });
+      else void this.resubscribe(channel, queue);
     });
-    if (this.channel === channel) this.consumerTag = consumerTag;
+    if (this.channel === channel) this.consumerTags.set(queue.queue, consumerTag);
   }
 
   /**
-   * The broker cancelled the consumer (msg === null): the work queue was
+   * The broker cancelled a consumer (msg === null): its work queue was
    * deleted or is no longer on this node. The channel is still open, so
    * nothing else would consume again. Declare the topology again (an empty
    * work queue is better than none: the backend's publishes route again) and
    * consume. If that fails, the channel is closed so that the connection
    * reopens it with backoff and attaches again.
    */
-  private async resubscribe(channel: ConfirmChannel): Promise<void> {
+  private async resubscribe(channel: ConfirmChannel, queue: WorkQueue): Promise<void> {
     if (this.channel !== channel) return;
-    this.consumerTag = null;
+    this.consumerTags.delete(queue.queue);
     if (this.stopping) return;
     const startedAt = Date.now();
-    this.options.log.warn({ queue: this.options.queues.work }, 'consumer cancelled by the broker; consuming again');
+    this.options.log.warn({ queue: queue.queue }, 'consumer cancelled by the broker; consuming again');
     try {
       await this.options.redeclare(channel);
-      await this.subscribe(channel);
+      await this.subscribe(channel, queue);
       this.options.log.warn({ ms: Date.now() - startedAt }, 'consuming again after a consumer cancel');
     } catch (err) {
       this.options.log.warn({ err }, 'could not consume again; reopening the channel');
@@ -84,12 +117,50 @@ export class Consumer {
     }
   }
 
+  private enqueue(bucket: PriorityLevel, entry: Waiting): void {
+    this.waiting[bucket].push(entry);
+    this.pump();
+  }
+
+  /** Starts waiting messages while there are free slots, the level of each chosen by the stride picker. */
+  private pump(): void {
+    while (!this.stopping && this.inFlight.size < this.options.prefetch) {
+      const picked = pickLevel(
+        { high: this.waiting.high.length, normal: this.waiting.normal.length, low: this.waiting.low.length },
+        this.stride,
+      );
+      if (!picked) return;
+      this.stride = picked.state;
+      const entry = this.waiting[picked.level].shift()!;
+      this.track(entry.channel, entry.msg);
+    }
+  }
+
+  private dropWaiting(channel: ConfirmChannel): void {
+    for (const level of Object.keys(this.waiting) as PriorityLevel[]) {
+      this.waiting[level] = this.waiting[level].filter((w) => w.channel !== channel);
+    }
+  }
+
+  /** The consumer tag on `queue`, or undefined while not consuming it (tests). */
+  consumerTagOf(queue: string): string | undefined {
+    return this.consumerTags.get(queue);
+  }
+
+  /** Messages delivered but waiting for a slot (tests and diagnostics). */
+  get waitingCount(): number {
+    return this.waiting.high.length + this.waiting.normal.length + this.waiting.low.length;
+  }
+
   get inFlightCount(): number {
     return this.inFlight.size;
   }
 
   private track(channel: ConfirmChannel, msg: ConsumeMessage): void {
-    const p = this.onMessage(channel, msg).finally(() => this.inFlight.delete(p));
+    const p = this.onMessage(channel, msg).finally(() => {
+      this.inFlight.delete(p);
+      this.pump();
+    });
     this.inFlight.add(p);
   }
 
@@ -133,10 +204,21 @@ export class Consumer {
    */
   async stop(graceMs: number): Promise<number> {
     this.stopping = true;
-    if (this.channel && this.consumerTag) {
-      await this.channel.cancel(this.consumerTag).catch(() => undefined);
+    const channel = this.channel;
+    if (channel) {
+      for (const tag of this.consumerTags.values()) await channel.cancel(tag).catch(() => undefined);
     }
-    this.consumerTag = null;
+    this.consumerTags.clear();
+    // Not started: back to the broker now, for another worker to take.
+    for (const level of Object.keys(this.waiting) as PriorityLevel[]) {
+      for (const { channel: held, msg } of this.waiting[level].splice(0)) {
+        try {
+          held.nack(msg, false, true);
+        } catch {
+          // Channel closed: the broker has requeued it already.
+        }
+      }
+    }
     if (this.inFlight.size === 0) return 0;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

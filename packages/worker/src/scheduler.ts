@@ -1,5 +1,6 @@
 import {
   encodeMessage,
+  messageLevel,
   messageProperties,
   planDelayHop,
   publishConfirmed,
@@ -25,7 +26,7 @@ export class Scheduler {
 
   async schedule(message: WorkMessage): Promise<void> {
     const hop = planDelayHop(message.dueAt - this.now());
-    const queue = hop === null ? this.queues.work : this.queues.delay(hop);
+    const queue = hop === null ? this.queues.workFor(messageLevel(message)) : this.queues.delay(hop);
     await publishConfirmed(
       this.amqp.publishChannel(),
       { queue },
@@ -41,12 +42,13 @@ export class Scheduler {
    * failed in the headers.
    */
   async deadLetter(message: WorkMessage, reason: string): Promise<void> {
+    const properties = messageProperties(message);
     await publishConfirmed(
       this.amqp.publishChannel(),
       { exchange: this.queues.deadLetterExchange, queue: '' },
       encodeMessage(message),
       this.publishTimeoutMs,
-      { ...messageProperties(message), headers: { 'x-relay-reason': reason } },
+      { ...properties, headers: { ...properties.headers, 'x-relay-reason': reason } },
     );
   }
 

@@ -13,9 +13,11 @@ import {
   networkAllowlist,
   queueDepths,
   queueNames,
+  rabbitmqUrlsOf,
   secretKeys,
   type AmqpHandle,
   type Logger,
+  type QueueType,
   type WorkMessage,
 } from '@relay/common';
 import type { Redis } from 'ioredis';
@@ -73,7 +75,8 @@ export interface RelayWorker {
 /** Connects, declares the topology and starts consuming. */
 export async function startWorker(options: WorkerOptions): Promise<RelayWorker> {
   const { config, log } = options;
-  const queues = queueNames(config.prefix);
+  const queueType = config.queueType as QueueType;
+  const queues = queueNames(config.prefix, queueType);
   const ownsDispatcher = !options.dispatcher;
   const dispatcher =
     options.dispatcher ??
@@ -121,10 +124,11 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   let consumer: Consumer | null = null;
   let amqp: AmqpHandle;
   let consumeAmqp: AmqpHandle;
-  const amqpOptions = { url: config.rabbitmqUrl, log, startupTimeoutMs: config.startupTimeoutMs };
+  const amqpOptions = { urls: rabbitmqUrlsOf(config), log, startupTimeoutMs: config.startupTimeoutMs };
   const declare = (channel: ConfirmChannel) =>
     declareTopology(channel, config.prefix, {
       deadLetterMaxBytes: config.deadLetterMaxBytes,
+      queueType,
     });
   try {
     amqp = await connectAmqp({ ...amqpOptions, role: 'publish', setup: declare, redeclare: declare });
@@ -147,7 +151,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const metrics = createWorkerMetrics({
     inFlight: () => consumer?.inFlightCount ?? 0,
     consuming: () => consumer?.consuming() ?? false,
-    queueDepth: () => queueDepths(amqp.connection(), [queues.work, queues.deadLetters]),
+    queueDepth: () => queueDepths(amqp.connection(), [...queues.workQueues.map((w) => w.queue), queues.deadLetters]),
     log,
   });
   const deps: WorkerDeps = {
@@ -222,7 +226,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   reconciler.start();
   // Logged at warn so that it shows at any level: supervisors and tests wait for it.
   log.warn(
-    { queue: queues.work, concurrency: config.concurrency, metricsPort: metricsServer.port },
+    { queues: queues.workQueues.map((w) => w.queue), concurrency: config.concurrency, metricsPort: metricsServer.port },
     'worker consuming',
   );
 

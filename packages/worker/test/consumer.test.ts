@@ -28,9 +28,9 @@ const handles: AmqpHandle[] = [];
 afterAll(async () => {
   const ch = handles[0]?.channel();
   if (ch) {
-    for (const q of [queues.work, queues.deadLetters, ...queues.allDelay()])
-      await ch.deleteQueue(q).catch(() => undefined);
+    for (const q of queues.allQueues()) await ch.deleteQueue(q).catch(() => undefined);
     await ch.deleteExchange(queues.deadLetterExchange).catch(() => undefined);
+    if (queues.dueExchange) await ch.deleteExchange(queues.dueExchange).catch(() => undefined);
   }
   for (const h of handles.reverse()) await h.close();
 });
@@ -86,6 +86,7 @@ it('consumes again after the work queue is deleted (consumer cancel) and after i
   });
   await consumer.attach(consuming.channel()!);
   expect(consumer.consuming()).toBe(true);
+  const tagBefore = consumer.consumerTagOf(queues.work);
 
   const send = async () => {
     const m = message();
@@ -97,7 +98,7 @@ it('consumes again after the work queue is deleted (consumer cancel) and after i
 
   // Deleted behind the consumer's back: the broker cancels the consumer.
   await publisher.channel()!.deleteQueue(queues.work);
-  await until(() => consumer.consuming(), 'consuming again after the cancel');
+  await until(() => consumer.consuming() && consumer.consumerTagOf(queues.work) !== tagBefore, 'consuming again after the cancel');
   const second = await send();
   await until(() => handled.includes(second), 'a message after the cancel');
 

@@ -3,11 +3,14 @@ import {
   connectAmqp,
   declareWorkQueue,
   encodeMessage,
+  messageLevel,
   messageProperties,
   publishConfirmed,
   queueNames,
+  rabbitmqUrlsOf,
   ServiceUnavailableError,
   type AmqpHandle,
+  type QueueType,
   type WorkMessage,
 } from '@relay/common';
 import type { BackendConfig } from '../config.js';
@@ -35,10 +38,11 @@ declare module 'fastify' {
 /** Owns the RabbitMQ connection the backend publishes new jobs on. */
 export default fp<{ config: BackendConfig }>(
   async (app, { config }) => {
-    const queues = queueNames(config.prefix);
-    const topology = { deadLetterMaxBytes: config.deadLetterMaxBytes };
+    const queueType = config.queueType as QueueType;
+    const queues = queueNames(config.prefix, queueType);
+    const topology = { deadLetterMaxBytes: config.deadLetterMaxBytes, queueType };
     const amqp: AmqpHandle = await connectAmqp({
-      url: config.rabbitmqUrl,
+      urls: rabbitmqUrlsOf(config),
       log: app.log,
       startupTimeoutMs: config.startupTimeoutMs,
       role: 'publish',
@@ -54,7 +58,7 @@ export default fp<{ config: BackendConfig }>(
       try {
         await publishConfirmed(
           amqp.publishChannel(),
-          { queue: queues.work },
+          { queue: queues.workFor(messageLevel(message)) },
           encodeMessage(message),
           config.publishTimeoutMs,
           messageProperties(message),

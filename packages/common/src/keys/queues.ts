@@ -18,15 +18,58 @@ export const DELAY_TIERS_MS: readonly number[] = Array.from({ length: 19 }, (_, 
 export const DELAY_TOLERANCE_MS = 10;
 
 /**
- * RabbitMQ priority of each job priority on the work queue. A small range on
- * purpose: RabbitMQ keeps one sub-queue per level, so few levels cost least.
+ * RabbitMQ priority of each job priority on the classic work queue. A small
+ * range on purpose: RabbitMQ keeps one sub-queue per level, so few levels
+ * cost least.
  */
 export const MAX_PRIORITY = 3;
 export const PRIORITY_LEVELS = { high: 3, normal: 2, low: 1 } as const;
+export type PriorityLevel = keyof typeof PRIORITY_LEVELS;
+/** Highest first: the order the worker considers the work queues of a quorum topology in. */
+export const PRIORITY_ORDER: readonly PriorityLevel[] = ['high', 'normal', 'low'];
+
+/**
+ * The header that names a message's priority level. On a quorum topology the
+ * delay tiers dead-letter into a headers exchange that routes on it to the
+ * work queue of that level (quorum queues have no x-max-priority). Not `x-`:
+ * a headers exchange ignores `x-` headers when it matches (`x-match: all`),
+ * so a binding on one would match every message.
+ */
+export const LEVEL_HEADER = 'relay-level';
+
+/**
+ * RELAY_QUEUE_TYPE. `quorum` (the default) replicates every queue over the
+ * cluster's nodes (Raft) and dead-letters the delay tiers at-least-once;
+ * `classic` is the single-node layout of earlier versions.
+ */
+export const QUEUE_TYPES = ['quorum', 'classic'] as const;
+export type QueueType = (typeof QUEUE_TYPES)[number];
+export const DEFAULT_QUEUE_TYPE: QueueType = 'quorum';
+
+/** A work queue and the priority level it holds (every level, on a classic topology). */
+export interface WorkQueue {
+  queue: string;
+  /** The level whose messages this queue holds; null: all levels (classic, by x-max-priority). */
+  level: PriorityLevel | null;
+}
 
 export interface QueueNames {
-  /** Work queue: attempts and callback deliveries that are due. */
+  type: QueueType;
+  /**
+   * Work queue of normal-priority messages (callbacks included): on a
+   * classic topology the one work queue of every level.
+   */
   work: string;
+  /** The work queue messages of `level` are published to. */
+  workFor(level: PriorityLevel): string;
+  /** Every work queue, highest level first (one on a classic topology). */
+  workQueues: readonly WorkQueue[];
+  /**
+   * Quorum only: the headers exchange the delay tiers dead-letter into, which
+   * routes on LEVEL_HEADER to the level's work queue. Null on classic, whose
+   * delay tiers dead-letter through the default exchange to `work`.
+   */
+  dueExchange: string | null;
   /** Fanout exchange that failed jobs (and undecodable messages) are dead-lettered to. */
   deadLetterExchange: string;
   /** Durable queue bound to the dead-letter exchange: the archive of dead letters. */
@@ -35,16 +78,39 @@ export interface QueueNames {
   delay(tierMs: number): string;
   /** Every delay tier's queue name (for clean-up). */
   allDelay(): string[];
+  /** Every queue of this topology (for clean-up and checks). */
+  allQueues(): string[];
 }
 
-export function queueNames(prefix: string): QueueNames {
-  const delay = (tierMs: number) => `${prefix}.delay.${tierMs}ms`;
+/**
+ * Names of relay's queues and exchanges for `prefix` and queue type. The two
+ * types never share a name (quorum names carry a `.q` segment): RabbitMQ
+ * refuses to redeclare a queue with other arguments, so a deployment that
+ * switches type declares new queues beside the old ones instead of failing
+ * (migration: docs/operations.md). Classic names are those of earlier
+ * versions, so an existing classic deployment keeps its queues.
+ */
+export function queueNames(prefix: string, type: QueueType = DEFAULT_QUEUE_TYPE): QueueNames {
+  const base = type === 'quorum' ? `${prefix}.q` : prefix;
+  const delay = (tierMs: number) => `${base}.delay.${tierMs}ms`;
+  const allDelay = () => DELAY_TIERS_MS.map(delay);
+  const workFor = (level: PriorityLevel) => (type === 'quorum' ? `${base}.work.${level}` : `${base}.work`);
+  const workQueues: WorkQueue[] =
+    type === 'quorum'
+      ? PRIORITY_ORDER.map((level) => ({ queue: workFor(level), level }))
+      : [{ queue: workFor('normal'), level: null }];
+  const deadLetters = `${base}.dead-letters`;
   return {
-    work: `${prefix}.work`,
-    deadLetterExchange: `${prefix}.dead-letter`,
-    deadLetters: `${prefix}.dead-letters`,
+    type,
+    work: workFor('normal'),
+    workFor,
+    workQueues,
+    dueExchange: type === 'quorum' ? `${base}.due` : null,
+    deadLetterExchange: `${base}.dead-letter`,
+    deadLetters,
     delay,
-    allDelay: () => DELAY_TIERS_MS.map(delay),
+    allDelay,
+    allQueues: () => [...workQueues.map((w) => w.queue), deadLetters, ...allDelay()],
   };
 }
 

@@ -1,13 +1,22 @@
 import type { Options } from 'amqplib';
 import { Compile } from 'typebox/compile';
-import { PRIORITY_LEVELS } from '../keys/queues.js';
+import { LEVEL_HEADER, PRIORITY_LEVELS, type PriorityLevel } from '../keys/queues.js';
 import { findJsonDepthExcess } from '../json-depth.js';
 import { lastAttemptOfSeries, MessageLimits, WorkMessageSchema, type WorkMessage } from './types.js';
 
-/** AMQP properties of a work message: its job's priority (callbacks go at normal priority). */
+/** The priority level of a work message: its job's priority; callbacks go at normal priority. */
+export function messageLevel(message: WorkMessage): PriorityLevel {
+  return message.kind === 'attempt' ? (message.spec.priority ?? 'normal') : 'normal';
+}
+
+/**
+ * AMQP properties of a work message: its level as the AMQP priority (the
+ * classic work queue orders by it) and as LEVEL_HEADER (on a quorum topology
+ * a delay tier dead-letters through an exchange that routes on it).
+ */
 export function messageProperties(message: WorkMessage): Options.Publish {
-  const level = message.kind === 'attempt' ? (message.spec.priority ?? 'normal') : 'normal';
-  return { priority: PRIORITY_LEVELS[level], messageId: message.jobId };
+  const level = messageLevel(message);
+  return { priority: PRIORITY_LEVELS[level], messageId: message.jobId, headers: { [LEVEL_HEADER]: level } };
 }
 
 export function encodeMessage(message: WorkMessage): Buffer {

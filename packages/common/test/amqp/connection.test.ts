@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { ConfirmChannel } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { channelReopenDelay, CHANNEL_REOPEN_MAX_MS, connectAmqp, type AmqpHandle } from '../../src/amqp/connection.js';
+import {
+  channelReopenDelay,
+  CHANNEL_REOPEN_MAX_MS,
+  connectAmqp,
+  reconnectPlan,
+  RECONNECT_MAX_MS,
+  RECONNECT_MIN_MS,
+  type AmqpHandle,
+} from '../../src/amqp/connection.js';
 import { MessageReturnedError, publishConfirmed } from '../../src/amqp/publish.js';
 import type { LogSink } from '../../src/logger.js';
 
@@ -49,6 +57,38 @@ async function connect(
   handles.push(handle);
   return handle;
 }
+
+describe('reconnectPlan', () => {
+  const none = () => 0;
+
+  it('goes round the nodes in order, starting with the one after the lost node', () => {
+    const order = [1, 2, 3, 4, 5, 6, 7].map((n) => reconnectPlan(n, 1, 3, none).index);
+    expect(order).toEqual([2, 0, 1, 2, 0, 1, 2]);
+    expect([1, 2, 3].map((n) => reconnectPlan(n, 2, 3, none).index)).toEqual([0, 1, 2]);
+  });
+
+  it('tries the one node again when there is only one', () => {
+    expect([1, 2, 3].map((n) => reconnectPlan(n, 0, 1, none).index)).toEqual([0, 0, 0]);
+  });
+
+  it('waits the minimum through the first round, then doubles per full round up to the maximum', () => {
+    const delays = Array.from({ length: 18 }, (_, i) => reconnectPlan(i + 1, 0, 3, none).delayMs);
+    expect(delays.slice(0, 3)).toEqual([RECONNECT_MIN_MS, RECONNECT_MIN_MS, RECONNECT_MIN_MS]);
+    expect(delays.slice(3, 6)).toEqual([200, 200, 200]);
+    expect(delays.slice(6, 9)).toEqual([400, 400, 400]);
+    expect(delays.at(-1)).toBe(RECONNECT_MAX_MS);
+    expect(reconnectPlan(10_000, 0, 3, none).delayMs).toBe(RECONNECT_MAX_MS);
+  });
+
+  it('takes up to 20% off at random, never adds', () => {
+    expect(reconnectPlan(1, 0, 3, () => 1).delayMs).toBe(80);
+    expect(reconnectPlan(1000, 0, 3, () => 0.5).delayMs).toBe(RECONNECT_MAX_MS * 0.9);
+  });
+
+  it('treats nonsense counts as one node and attempt 1', () => {
+    expect(reconnectPlan(0, 0, 0, none)).toEqual({ index: 0, delayMs: RECONNECT_MIN_MS });
+  });
+});
 
 describe('channelReopenDelay', () => {
   it('doubles from the minimum, caps at the maximum, and jitters downwards by at most 20%', () => {

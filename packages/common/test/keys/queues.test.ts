@@ -1,12 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { DELAY_TIERS_MS, DELAY_TOLERANCE_MS, planDelayHop, queueNames } from '../../src/keys/queues.js';
+import {
+  DEFAULT_QUEUE_TYPE,
+  DELAY_TIERS_MS,
+  DELAY_TOLERANCE_MS,
+  planDelayHop,
+  PRIORITY_ORDER,
+  queueNames,
+} from '../../src/keys/queues.js';
 
 describe('queueNames', () => {
-  const q = queueNames('test-abc');
+  const q = queueNames('test-abc', 'classic');
 
-  it('names the work queue and a delay queue from the prefix', () => {
+  it('classic: names the work queue and a delay queue from the prefix, as earlier versions did', () => {
     expect(q.work).toBe('test-abc.work');
     expect(q.delay(640)).toBe('test-abc.delay.640ms');
+    expect(q.deadLetters).toBe('test-abc.dead-letters');
+    expect(q.deadLetterExchange).toBe('test-abc.dead-letter');
+    expect(q.dueExchange).toBeNull();
+  });
+
+  it('classic: one work queue takes every level', () => {
+    expect(q.workQueues).toEqual([{ queue: 'test-abc.work', level: null }]);
+    for (const level of PRIORITY_ORDER) expect(q.workFor(level)).toBe('test-abc.work');
   });
 
   it('lists one distinct, prefixed delay queue per tier', () => {
@@ -15,6 +30,30 @@ describe('queueNames', () => {
     expect(new Set(all).size).toBe(all.length);
     expect(all).toEqual(DELAY_TIERS_MS.map((t) => `test-abc.delay.${t}ms`));
     expect(all).not.toContain(q.work);
+  });
+
+  it('is quorum by default', () => {
+    expect(DEFAULT_QUEUE_TYPE).toBe('quorum');
+    expect(queueNames('test-abc')).toMatchObject({ type: 'quorum', work: 'test-abc.q.work.normal' });
+  });
+
+  it('quorum: one work queue per level, highest first, normal as `work`', () => {
+    const qq = queueNames('test-abc', 'quorum');
+    expect(qq.workQueues).toEqual([
+      { queue: 'test-abc.q.work.high', level: 'high' },
+      { queue: 'test-abc.q.work.normal', level: 'normal' },
+      { queue: 'test-abc.q.work.low', level: 'low' },
+    ]);
+    expect(qq.workFor('low')).toBe('test-abc.q.work.low');
+    expect(qq.dueExchange).toBe('test-abc.q.due');
+  });
+
+  it('never gives the two types a name in common, so a switch never redeclares a queue with other arguments', () => {
+    const classic = queueNames('relay', 'classic');
+    const quorum = queueNames('relay', 'quorum');
+    const names = (n: typeof classic) => [...n.allQueues(), n.deadLetterExchange, ...(n.dueExchange ? [n.dueExchange] : [])];
+    expect(names(classic).filter((n) => names(quorum).includes(n))).toEqual([]);
+    expect(new Set(quorum.allQueues()).size).toBe(3 + 1 + DELAY_TIERS_MS.length);
   });
 });
 
