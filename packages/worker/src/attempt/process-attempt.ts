@@ -16,6 +16,7 @@ import { sendHttp } from '../http/http-call.js';
 import { decideNext } from '../retry-policy.js';
 import { recordedResponse } from './recorded-response.js';
 import { targetRequest } from './target-request.js';
+import { uncalledAttempt } from './uncalled-attempt.js';
 
 /**
  * How much longer than its own timeout an attempt keeps the job's lease. A
@@ -164,16 +165,7 @@ async function failUnreadableCredentials(
   log: Logger,
 ): Promise<void> {
   log.error({ attempt: message.attempt, code: err.code, err: err.message }, 'sealed credential headers do not open');
-  const entry: Attempt = {
-    attempt: message.attempt,
-    startedAt: new Date(deps.now()).toISOString(),
-    durationMs: 0,
-    statusCode: null,
-    success: false,
-    response: null,
-    error: { code: err.code, message: err.message },
-    retryable: false,
-  };
+  const entry = uncalledAttempt(message.attempt, deps.now(), { code: err.code, message: err.message });
   deps.metrics?.attempt(entry, 'fail');
   const outcome: AttemptOutcome = { entry, status: JobStatus.failed };
   deps.heldAttempts?.hold(heldKey(message), outcome);

@@ -4,7 +4,6 @@ import {
   isFinalStatus,
   JobStatus,
   pendingCallback,
-  type Attempt,
   type AttemptMessage,
   type CallbackMessage,
   type Logger,
@@ -12,6 +11,7 @@ import {
 } from '@relay/common';
 import { deliverResult } from '../callback/inline-delivery.js';
 import { storeOf, type WorkerDeps } from '../deps.js';
+import { uncalledAttempt } from '../attempt/uncalled-attempt.js';
 import { isOutage } from './failure-policy.js';
 
 const POISON = ErrorCodes.POISON_MESSAGE;
@@ -67,16 +67,7 @@ async function failPoisonAttempt(
     log.error({ attempt: message.attempt, failures }, 'poison message of a missing job dead-lettered');
     return;
   }
-  const entry: Attempt = {
-    attempt: message.attempt,
-    startedAt: new Date(deps.now()).toISOString(),
-    durationMs: 0,
-    statusCode: null,
-    success: false,
-    response: null,
-    error: { code: POISON.code, message: POISON.message },
-    retryable: false,
-  };
+  const entry = uncalledAttempt(message.attempt, deps.now(), { code: POISON.code, message: POISON.message });
   const recorded = await unlessBroken(
     store.recordAttempt(message.jobId, {
       attempt: entry,
