@@ -33,6 +33,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
+          // The console's browser tests need Chromium: `pnpm test:browser` (vitest.browser.config.ts).
+          exclude: ['e2e/console/**', '**/node_modules/**'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 60_000,

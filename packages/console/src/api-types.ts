@@ -7,7 +7,14 @@
  */
 
 export type JobStatus = 'queued' | 'in_progress' | 'retrying' | 'completed' | 'failed' | 'cancelled';
-export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'in_progress', 'retrying', 'completed', 'failed', 'cancelled'];
+export const JOB_STATUSES: readonly JobStatus[] = [
+  'queued',
+  'in_progress',
+  'retrying',
+  'completed',
+  'failed',
+  'cancelled',
+];
 
 export interface ApiErrorBody {
   statusCode: number;
@@ -137,7 +144,14 @@ export interface RotatedSecret {
 /** One point of the live stream (`GET /api/console/stream`, events `history` and `snapshot`). */
 export interface Snapshot {
   at: string;
-  totals: { accepted: number; completed: number; failed: number; retried: number; cancelled: number; deadLettered: number };
+  totals: {
+    accepted: number;
+    completed: number;
+    failed: number;
+    retried: number;
+    cancelled: number;
+    deadLettered: number;
+  };
   rates: { accepted: number; completed: number; failed: number; retried: number };
   latencyMs: { p50: number | null; p90: number | null; p99: number | null };
   queues: { work: number; delayed: number; deadLetters: number };

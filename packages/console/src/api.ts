@@ -54,8 +54,16 @@ export interface RequestOptions {
 
 /** Calls the public API; resolves with the parsed JSON, rejects with ApiError. */
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json', ...authHeaders(options.key === undefined ? currentKey : options.key) };
-  const init: RequestInit = { method: options.method ?? 'GET', headers, signal: options.signal ?? null, cache: 'no-store' };
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...authHeaders(options.key === undefined ? currentKey : options.key),
+  };
+  const init: RequestInit = {
+    method: options.method ?? 'GET',
+    headers,
+    signal: options.signal ?? null,
+    cache: 'no-store',
+  };
   if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
     init.body = JSON.stringify(options.body);

@@ -68,7 +68,12 @@ export function Chart({
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
-      <div ref={box} class="chart-canvas" role="img" aria-label={`${title}: chart of the last 15 minutes; current values are listed beside it`} />
+      <div
+        ref={box}
+        class="chart-canvas"
+        role="img"
+        aria-label={`${title}: chart of the last 15 minutes; current values are listed beside it`}
+      />
     </figure>
   );
 }

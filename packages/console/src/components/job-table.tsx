@@ -22,7 +22,12 @@ export function JobTable({
           <tr>
             {select ? (
               <th scope="col">
-                <input type="checkbox" aria-label="Select all on this page" checked={allSelected} onChange={select.toggleAll} />
+                <input
+                  type="checkbox"
+                  aria-label="Select all on this page"
+                  checked={allSelected}
+                  onChange={select.toggleAll}
+                />
               </th>
             ) : null}
             <th scope="col">Job</th>

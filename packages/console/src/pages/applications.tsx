@@ -73,7 +73,14 @@ function SecretBox({ secret, onDone }: { secret: Secret; onDone(): void }) {
           <>
             <dt key={`${label}-t`}>{label}</dt>
             <dd key={`${label}-d`}>
-              <input type="text" readOnly value={value} aria-label={label} class="mono" onFocus={(e) => (e.target as HTMLInputElement).select()} />
+              <input
+                type="text"
+                readOnly
+                value={value}
+                aria-label={label}
+                class="mono"
+                onFocus={(e) => (e.target as HTMLInputElement).select()}
+              />
             </dd>
           </>
         ))}
@@ -95,7 +102,12 @@ function CreateForm({ onCreated }: { onCreated(app: CreatedApplication): void })
     setBusy(true);
     setError(null);
     try {
-      onCreated(await api<CreatedApplication>('/api/applications', { method: 'POST', body: { name: name.trim(), signTargetRequests: signTargets } }));
+      onCreated(
+        await api<CreatedApplication>('/api/applications', {
+          method: 'POST',
+          body: { name: name.trim(), signTargetRequests: signTargets },
+        }),
+      );
       setName('');
     } catch (err) {
       setError(err);
@@ -109,10 +121,21 @@ function CreateForm({ onCreated }: { onCreated(app: CreatedApplication): void })
       <div class="fields">
         <div class="field">
           <label for="app-name">Name</label>
-          <input id="app-name" type="text" required maxLength={100} value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+          <input
+            id="app-name"
+            type="text"
+            required
+            maxLength={100}
+            value={name}
+            onInput={(e) => setName((e.target as HTMLInputElement).value)}
+          />
         </div>
         <label class="check">
-          <input type="checkbox" checked={signTargets} onChange={(e) => setSignTargets((e.target as HTMLInputElement).checked)} />
+          <input
+            type="checkbox"
+            checked={signTargets}
+            onChange={(e) => setSignTargets((e.target as HTMLInputElement).checked)}
+          />
           Sign target requests
         </label>
       </div>
@@ -211,13 +234,24 @@ function AppItem({
         <h2>
           {app.name} <code>{app.id}</code>
         </h2>
-        {revoked ? <span class="badge badge-failed">revoked {formatTime(app.revokedAt)}</span> : <span class="badge badge-completed">active</span>}
-        <button type="button" class="secondary" aria-expanded={open} aria-controls={id('panel')} onClick={() => setOpen(!open)}>
+        {revoked ? (
+          <span class="badge badge-failed">revoked {formatTime(app.revokedAt)}</span>
+        ) : (
+          <span class="badge badge-completed">active</span>
+        )}
+        <button
+          type="button"
+          class="secondary"
+          aria-expanded={open}
+          aria-controls={id('panel')}
+          onClick={() => setOpen(!open)}
+        >
           {open ? 'Close' : 'Manage'}
         </button>
       </div>
       <p class="hint">
-        Created {formatTime(app.createdAt)} · rate limit {app.rateLimit ? `${app.rateLimit.max} per ${app.rateLimit.windowMs / 1000} s` : 'server default'}
+        Created {formatTime(app.createdAt)} · rate limit{' '}
+        {app.rateLimit ? `${app.rateLimit.max} per ${app.rateLimit.windowMs / 1000} s` : 'server default'}
       </p>
       {open ? (
         <div id={id('panel')}>
@@ -227,23 +261,51 @@ function AppItem({
             <div class="fields">
               <div class="field">
                 <label for={id('rate')}>Requests per window</label>
-                <input id={id('rate')} type="number" min={1} value={limits.rateMax} onInput={(e) => set({ rateMax: (e.target as HTMLInputElement).value })} />
+                <input
+                  id={id('rate')}
+                  type="number"
+                  min={1}
+                  value={limits.rateMax}
+                  onInput={(e) => set({ rateMax: (e.target as HTMLInputElement).value })}
+                />
               </div>
               <div class="field">
                 <label for={id('window')}>Window (ms)</label>
-                <input id={id('window')} type="number" min={1000} value={limits.rateWindow} onInput={(e) => set({ rateWindow: (e.target as HTMLInputElement).value })} />
+                <input
+                  id={id('window')}
+                  type="number"
+                  min={1000}
+                  value={limits.rateWindow}
+                  onInput={(e) => set({ rateWindow: (e.target as HTMLInputElement).value })}
+                />
               </div>
               <div class="field">
                 <label for={id('unfinished')}>Max unfinished jobs</label>
-                <input id={id('unfinished')} type="number" min={1} value={limits.maxUnfinished} onInput={(e) => set({ maxUnfinished: (e.target as HTMLInputElement).value })} />
+                <input
+                  id={id('unfinished')}
+                  type="number"
+                  min={1}
+                  value={limits.maxUnfinished}
+                  onInput={(e) => set({ maxUnfinished: (e.target as HTMLInputElement).value })}
+                />
               </div>
               <div class="field">
                 <label for={id('bytes')}>Max stored bytes</label>
-                <input id={id('bytes')} type="number" min={1} value={limits.maxBytes} onInput={(e) => set({ maxBytes: (e.target as HTMLInputElement).value })} />
+                <input
+                  id={id('bytes')}
+                  type="number"
+                  min={1}
+                  value={limits.maxBytes}
+                  onInput={(e) => set({ maxBytes: (e.target as HTMLInputElement).value })}
+                />
               </div>
               <div class="field">
                 <label for={id('priority')}>Highest priority</label>
-                <select id={id('priority')} value={limits.maxPriority} onChange={(e) => set({ maxPriority: (e.target as HTMLSelectElement).value })}>
+                <select
+                  id={id('priority')}
+                  value={limits.maxPriority}
+                  onChange={(e) => set({ maxPriority: (e.target as HTMLSelectElement).value })}
+                >
                   <option value="">server default</option>
                   <option value="low">low</option>
                   <option value="normal">normal</option>
@@ -258,7 +320,14 @@ function AppItem({
             <div class="fields">
               <div class="field">
                 <label for={id('grace')}>Old secret keeps signing for (seconds)</label>
-                <input id={id('grace')} type="number" min={0} max={2592000} value={grace} onInput={(e) => setGrace((e.target as HTMLInputElement).value)} />
+                <input
+                  id={id('grace')}
+                  type="number"
+                  min={0}
+                  max={2592000}
+                  value={grace}
+                  onInput={(e) => setGrace((e.target as HTMLInputElement).value)}
+                />
               </div>
             </div>
             <button type="button" onClick={() => void rotate()}>

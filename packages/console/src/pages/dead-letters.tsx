@@ -45,7 +45,8 @@ export function DeadLetters({ query }: { query: URLSearchParams }) {
 
   const finish = (replayed: number, failed: { jobId: string; code: string; message: string }[]) => {
     const parts = [`Replayed ${replayed} dead letter${replayed === 1 ? '' : 's'}.`];
-    if (failed.length) parts.push(`${failed.length} could not be replayed: ${failed[0]!.message} (${failed[0]!.code}).`);
+    if (failed.length)
+      parts.push(`${failed.length} could not be replayed: ${failed[0]!.message} (${failed[0]!.code}).`);
     setNotice({ kind: failed.length ? 'bad' : 'ok', message: parts.join(' ') });
     setSelected(new Set());
     setPreview(null);
@@ -61,7 +62,11 @@ export function DeadLetters({ query }: { query: URLSearchParams }) {
         await api(`/api/job/${encodeURIComponent(jobId)}/replay`, { method: 'POST' });
         replayed += 1;
       } catch (err) {
-        failed.push({ jobId, code: err instanceof ApiError ? err.code : 'ERROR', message: String((err as Error).message) });
+        failed.push({
+          jobId,
+          code: err instanceof ApiError ? err.code : 'ERROR',
+          message: String((err as Error).message),
+        });
       }
     }
     setBusy(false);
@@ -170,7 +175,8 @@ export function DeadLetters({ query }: { query: URLSearchParams }) {
           </p>
           <p class="hint">
             Headers as stored; [redacted] ones are sent with their real values when relay kept them encrypted
-            (RELAY_SECRET_KEY), and the replay is refused otherwise. <a href={`${BASE}/jobs/${preview.jobId}`}>Open the job</a>.
+            (RELAY_SECRET_KEY), and the replay is refused otherwise.{' '}
+            <a href={`${BASE}/jobs/${preview.jobId}`}>Open the job</a>.
           </p>
           <pre class="code-block" tabIndex={0} aria-label="Headers">
             {JSON.stringify(preview.headers ?? {}, null, 2)}

@@ -15,7 +15,11 @@ export function JobPage({ jobId }: { jobId: string }) {
   const [confirmCancel, setConfirmCancel] = useState(false);
   const [busy, setBusy] = useState(false);
 
-  const unfinished = job.data && (!FINAL.has(job.data.status) || job.data.callback?.status === 'pending' || job.data.callback?.status === 'retrying');
+  const unfinished =
+    job.data &&
+    (!FINAL.has(job.data.status) ||
+      job.data.callback?.status === 'pending' ||
+      job.data.callback?.status === 'retrying');
   useEffect(() => {
     if (!unfinished) return;
     const timer = setTimeout(job.reload, POLL_MS);
@@ -33,8 +37,8 @@ export function JobPage({ jobId }: { jobId: string }) {
           next={
             notFound ? (
               <>
-                Jobs are kept 24 hours after their last change, and only their own application sees them. Look for it in the{' '}
-                <a href={`${BASE}/jobs`}>job explorer</a>.
+                Jobs are kept 24 hours after their last change, and only their own application sees them. Look for it in
+                the <a href={`${BASE}/jobs`}>job explorer</a>.
               </>
             ) : (
               <button onClick={job.reload}>Try again</button>
@@ -50,9 +54,12 @@ export function JobPage({ jobId }: { jobId: string }) {
     setBusy(true);
     setConfirmCancel(false);
     try {
-      const res = await api<{ status: string; cancelRequested?: boolean }>(`/api/job/${encodeURIComponent(jobId)}/${action}`, {
-        method: 'POST',
-      });
+      const res = await api<{ status: string; cancelRequested?: boolean }>(
+        `/api/job/${encodeURIComponent(jobId)}/${action}`,
+        {
+          method: 'POST',
+        },
+      );
       setNotice({
         kind: 'ok',
         message:
@@ -229,7 +236,9 @@ function Timeline({ job }: { job: Job }) {
   return (
     <section class="panel" aria-labelledby="timeline-title">
       <h2 id="timeline-title">Attempts ({total})</h2>
-      {job.attemptsLogDropped ? <p class="hint">The {job.attemptsLogDropped} oldest attempts were dropped (ATTEMPT_LOG_MAX).</p> : null}
+      {job.attemptsLogDropped ? (
+        <p class="hint">The {job.attemptsLogDropped} oldest attempts were dropped (ATTEMPT_LOG_MAX).</p>
+      ) : null}
       {attempts.length === 0 ? (
         <p>
           No attempt yet.{' '}

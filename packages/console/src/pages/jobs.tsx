@@ -34,7 +34,8 @@ export function JobExplorer({ query }: { query: URLSearchParams }) {
               <p>No job matches this filter. Widen it (fewer statuses, no time bounds) or clear it.</p>
             ) : (
               <p>
-                No jobs yet. Submit one with <code>POST /api/jobs</code> (see the API guide at <a href="/docs">/docs</a>).
+                No jobs yet. Submit one with <code>POST /api/jobs</code> (see the API guide at <a href="/docs">/docs</a>
+                ).
               </p>
             )}
           </Empty>
@@ -46,13 +47,13 @@ export function JobExplorer({ query }: { query: URLSearchParams }) {
             <JobTable jobs={page.data.jobs} caption="Jobs matching the filter" />
             <nav class="pager" aria-label="Pages">
               {query.has('cursor') ? (
-                <a
-                  href={`${BASE}/jobs${qs(new URLSearchParams([...query].filter(([k]) => k !== 'cursor')))}`}
-                >
+                <a href={`${BASE}/jobs${qs(new URLSearchParams([...query].filter(([k]) => k !== 'cursor')))}`}>
                   First page
                 </a>
               ) : null}
-              {page.data.nextCursor ? <a href={`${BASE}/jobs${qs(nextQuery(page.data.nextCursor))}`}>Next page</a> : null}
+              {page.data.nextCursor ? (
+                <a href={`${BASE}/jobs${qs(nextQuery(page.data.nextCursor))}`}>Next page</a>
+              ) : null}
             </nav>
           </>
         ) : null}

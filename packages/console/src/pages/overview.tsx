@@ -42,7 +42,13 @@ export function Overview({ role }: { role: Role }) {
   }, []);
 
   const rates = useMemo(
-    () => columns(points, [(p) => p.rates.accepted, (p) => p.rates.completed, (p) => p.rates.failed, (p) => p.rates.retried]),
+    () =>
+      columns(points, [
+        (p) => p.rates.accepted,
+        (p) => p.rates.completed,
+        (p) => p.rates.failed,
+        (p) => p.rates.retried,
+      ]),
     [points],
   );
   const latency = useMemo(
@@ -76,7 +82,9 @@ export function Overview({ role }: { role: Role }) {
         />
       ) : null}
       {!now ? (
-        error ? null : <Loading what="live figures" />
+        error ? null : (
+          <Loading what="live figures" />
+        )
       ) : (
         <>
           <dl class="totals" aria-label="Totals since the counters began">
@@ -174,7 +182,9 @@ function Workers({ workers }: { workers: Snapshot['workers'] }) {
       <h2 id="workers-title">Workers online ({workers.length})</h2>
       {workers.length === 0 ? (
         <Empty>
-          <p>No worker is online: accepted jobs wait in the queue. Start one with <code>pnpm start:worker</code>.</p>
+          <p>
+            No worker is online: accepted jobs wait in the queue. Start one with <code>pnpm start:worker</code>.
+          </p>
         </Empty>
       ) : (
         <div class="table-wrap">
