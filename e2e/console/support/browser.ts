@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's chromium package (installed by .ci/run); RELAY_CHROMIUM overrides it for another distribution. */
 export const CHROMIUM = process.env.RELAY_CHROMIUM ?? '/usr/bin/chromium';
@@ -33,7 +33,6 @@ export interface LoggedError {
 }
 
 export interface ConsoleBrowser {
-  browser: Browser;
   context: BrowserContext;
   errors: LoggedError[];
   /** A page of the one context (sessionStorage is per tab: each page signs in on its own). */
@@ -41,11 +40,16 @@ export interface ConsoleBrowser {
   close(): Promise<void>;
 }
 
-/** Launches Chromium with a fresh profile directory; every page's errors go to `errors`. */
+/** Launches Chromium with a fresh profile directory (--user-data-dir); every page's errors go to `errors`. */
 export async function launchBrowser(): Promise<ConsoleBrowser> {
   const profile = mkdtempSync(path.join(tmpdir(), 'relay-chromium-'));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, `--user-data-dir=${profile}`] });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, reducedMotion: 'reduce' });
+  // A persistent context is how playwright takes a profile directory of our own (a fresh one per run).
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: ARGS,
+    viewport: { width: 1280, height: 900 },
+    reducedMotion: 'reduce',
+  });
   const errors: LoggedError[] = [];
   const watch = (page: Page) => {
     page.on('console', (msg) => {
@@ -56,8 +60,8 @@ export async function launchBrowser(): Promise<ConsoleBrowser> {
     page.on('pageerror', (err) => errors.push({ kind: 'pageerror', text: err.stack ?? err.message, url: page.url() }));
   };
   context.on('page', watch);
+  for (const page of context.pages()) watch(page);
   return {
-    browser,
     context,
     errors,
     async newPage(width: number) {
@@ -66,7 +70,7 @@ export async function launchBrowser(): Promise<ConsoleBrowser> {
       return page;
     },
     async close() {
-      await browser.close();
+      await context.close();
       rmSync(profile, { recursive: true, force: true });
     },
   };

@@ -1,15 +1,15 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildVitePackages } from '../../../scripts/build.mjs';
 import { REPO_ROOT } from '../../support/processes.js';
 
 /**
  * vitest globalSetup of the browser tests: the backend serves the console from
- * packages/console/dist, which `pnpm build` makes; a checkout that has not
- * built yet gets it built here, once, before any test.
+ * packages/console/dist. It is built again here, before any test, whether or
+ * not a dist/ exists: a vite build takes a second or two, and a stale dist/
+ * would test yesterday's console.
  */
 export default function setup(): void {
-  const dir = path.join(REPO_ROOT, 'packages', 'console');
-  if (existsSync(path.join(dir, 'dist', 'index.html'))) return;
-  if (buildVitePackages([dir]) !== 0) throw new Error('vite build of packages/console failed');
+  if (buildVitePackages([path.join(REPO_ROOT, 'packages', 'console')]) !== 0) {
+    throw new Error('vite build of packages/console failed');
+  }
 }

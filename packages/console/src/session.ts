@@ -15,6 +15,9 @@ export interface Session {
 
 const ROLE = 'relay.console.role';
 
+/** How application keys begin (packages/common's application store issues them so). */
+export const APPLICATION_KEY_PREFIX = 'rk_';
+
 export function loadSession(): Session | null {
   const role = sessionStorage.getItem(ROLE) as Role | null;
   if (!role) return null;
