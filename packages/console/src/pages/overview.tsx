@@ -5,19 +5,8 @@ import { Chart } from '../components/chart.js';
 import { formatCount, formatMs, formatRate, formatTime } from '../format.js';
 import type { Role } from '../session.js';
 import { followStream } from '../stream.js';
+import { appendPoint, MAX_POINTS } from '../points.js';
 import { Empty, ErrorBox, Loading } from '../ui.js';
-
-/** 15 minutes at one point per second: what the server's history holds, and what the charts show. */
-const MAX_POINTS = 900;
-
-/** Appends a point, keeping time order and at most MAX_POINTS (a reconnect's history replaces all). */
-export function appendPoint(points: Snapshot[], point: Snapshot): Snapshot[] {
-  const last = points[points.length - 1];
-  if (last && last.at >= point.at) return points;
-  const next = points.length >= MAX_POINTS ? points.slice(points.length - MAX_POINTS + 1) : points.slice();
-  next.push(point);
-  return next;
-}
 
 function columns(points: Snapshot[], pick: ((p: Snapshot) => number | null)[]): (number | null)[][] {
   return [points.map((p) => Date.parse(p.at) / 1000), ...pick.map((f) => points.map(f))];
