@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { ApiError } from '../api.js';
-import type { Snapshot } from '../api-types.js';
+import { api, type ApiError } from '../api.js';
+import type { Application, Snapshot } from '../api-types.js';
 import { Chart } from '../components/chart.js';
 import { formatCount, formatMs, formatRate, formatTime } from '../format.js';
 import type { Role } from '../session.js';
@@ -29,6 +29,20 @@ export function Overview({ role }: { role: Role }) {
     });
     return () => controller.abort();
   }, []);
+
+  // The stream names applications by id; the master key (and keys off) may
+  // list them, so the top list shows names too. Without the list (an error),
+  // ids alone still say which application it is.
+  const [names, setNames] = useState<Record<string, string>>({});
+  useEffect(() => {
+    if (role === 'application') return;
+    const controller = new AbortController();
+    api<{ applications: Application[] }>('/api/applications', { signal: controller.signal }).then(
+      (r) => setNames(Object.fromEntries(r.applications.map((a) => [a.id, a.name]))),
+      () => undefined,
+    );
+    return () => controller.abort();
+  }, [role]);
 
   const rates = useMemo(
     () =>
@@ -150,11 +164,15 @@ export function Overview({ role }: { role: Role }) {
               title="Applications (last 5 min)"
               empty="No application submitted jobs in the last 5 minutes."
               head={['Application', 'Accepted', 'Failed']}
-              rows={now.top.applications.map((a) => [a.id, a.accepted, a.failed])}
+              rows={now.top.applications.map((a) => [
+                names[a.id] ? `${names[a.id]} (${a.id})` : a.id,
+                a.accepted,
+                a.failed,
+              ])}
             />
             <TopList
-              title="Destinations (last 5 min)"
-              empty="No job reached a destination in the last 5 minutes."
+              title="Destinations (last minute)"
+              empty="No attempt reached a destination in the last minute."
               head={['Host', 'Completed', 'Failed']}
               rows={now.top.destinations.map((d) => [d.host, d.completed, d.failed])}
             />
