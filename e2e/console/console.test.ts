@@ -94,8 +94,12 @@ describe('console', () => {
     }
   });
 
-  it('a wrong key shows a clear error and keeps the sign-in page', async () => {
-    await signIn(page, 'rk_not-a-real-key');
+  it('a wrong key shows a clear error and keeps the sign-in page (signing in by keyboard alone)', async () => {
+    await page.goto(consoleUrl('/'));
+    // The key field has the focus on arrival; Enter submits.
+    await page.getByLabel('API key').waitFor();
+    await page.keyboard.type('rk_not-a-real-key');
+    await page.keyboard.press('Enter');
     const alert = page.getByRole('alert');
     await expect.poll(() => alert.innerText()).toContain('The API key is not valid');
     expect(await alert.innerText()).toContain('RELAY_ERR_UNAUTHORIZED');
