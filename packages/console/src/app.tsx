@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, setApiKey, setUnauthorizedHandler } from './api.js';
+import { api, ApiError, setApiKey, setUnauthorizedHandler } from './api.js';
 import { clearSession, loadSession, saveSession, type Role, type Session } from './session.js';
 import { navigate, onLinkClick, useLocation, BASE } from './router.js';
 import { SignIn } from './pages/sign-in.js';
@@ -29,15 +29,24 @@ const ROLE_LABEL: Record<Role, string> = {
   application: 'application key',
 };
 
+/** Remembers, for the tab, that the backend wants a key. */
+const KEYS_ON = 'relay.console.keys-on';
+
 /**
  * Without a stored session, one keyless request tells whether the backend runs
- * with RELAY_AUTH=off (then no sign-in is needed) or wants a key.
+ * with RELAY_AUTH=off (then no sign-in is needed) or wants a key. Its 401 counts
+ * against the backend's per-address limit of keyless requests
+ * (STRANGER_LIMIT_MAX), so the answer is kept for the tab: reloading the
+ * sign-in page does not ask again.
  */
 async function detectOpen(): Promise<boolean> {
+  if (sessionStorage.getItem(KEYS_ON)) return false;
   try {
     await api('/api/metrics', { key: null });
     return true;
-  } catch {
+  } catch (err) {
+    // Only a 401 says so; a backend that is down now may run keys-off when it is back.
+    if (err instanceof ApiError && err.status === 401) sessionStorage.setItem(KEYS_ON, '1');
     return false;
   }
 }
