@@ -62,7 +62,9 @@ function apiUrl() {
 if (!existsSync(path.join(ROOT, 'packages', 'console', 'dist', 'index.html'))) {
   process.stdout.write('relay: building the console (packages/console/dist is missing)\n');
   if (buildVitePackages([path.join(ROOT, 'packages', 'console')]) !== 0) {
-    process.stderr.write('relay: the console did not build; the API runs, /console answers 503 until `pnpm build` works\n');
+    process.stderr.write(
+      'relay: the console did not build; the API runs, /console answers 503 until `pnpm build` works\n',
+    );
   }
 }
 
@@ -71,7 +73,9 @@ const tsx = tsxCommand();
 // refuses RELAY_AUTH=off unless it listens on loopback, so this cannot open a
 // relay to the network by accident.
 const childEnv = { ...process.env, RELAY_AUTH: process.env.RELAY_AUTH || 'off' };
-process.stdout.write(`relay: API on ${apiUrl()}, console at ${apiUrl().split(' ')[0]}/console, worker alongside; Ctrl-C stops both\n`);
+process.stdout.write(
+  `relay: API on ${apiUrl()}, console at ${apiUrl().split(' ')[0]}/console, worker alongside; Ctrl-C stops both\n`,
+);
 
 const children = new Map();
 let stopping = false;

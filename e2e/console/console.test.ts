@@ -183,7 +183,7 @@ describe('console', () => {
     await page.setViewportSize({ width: NARROW, height: 844 });
     await page.screenshot({ path: path.join(ARTIFACTS, `job-${NARROW}.png`), fullPage: true });
     // Nothing wider than the screen at 390 px: the page does not scroll sideways.
-    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(NARROW);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(NARROW);
     await page.setViewportSize({ width: WIDE, height: 900 });
   });
 
