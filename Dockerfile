@@ -15,6 +15,7 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY packages/common/package.json packages/common/
 COPY packages/backend/package.json packages/backend/
 COPY packages/worker/package.json packages/worker/
+COPY packages/console/package.json packages/console/
 COPY e2e/package.json e2e/
 COPY bench/package.json bench/
 
@@ -38,6 +39,8 @@ COPY --from=prod-deps /app/node_modules node_modules
 COPY --from=prod-deps /app/packages packages
 COPY --from=build /app/packages/common/dist packages/common/dist
 COPY --from=build /app/packages/backend/dist packages/backend/dist
+# The console: static files the backend serves at /console (built by vite in `pnpm build`).
+COPY --from=build /app/packages/console/dist packages/console/dist
 COPY --from=build /app/packages/worker/dist packages/worker/dist
 # The entrypoint fills generated secrets (docker-compose.yml); init-secrets.sh
 # is run by compose's one-shot `secrets` service. Run with sh: no exec bit needed.

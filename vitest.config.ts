@@ -35,7 +35,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'e2e/**/support/*.test.ts'],
+          // The console's browser tests need Chromium: `pnpm test:browser` (vitest.browser.config.ts).
+          exclude: [...configDefaults.exclude, 'e2e/**/support/*.test.ts', 'e2e/console/**'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 60_000,

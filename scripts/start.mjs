@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildVitePackages } from './build.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -56,12 +57,25 @@ function apiUrl() {
   return shown === host ? url : `${url} (listening on ${host})`;
 }
 
+// The backend serves the console from packages/console/dist; a fresh clone has
+// none, and `pnpm install && pnpm start` should still show it.
+if (!existsSync(path.join(ROOT, 'packages', 'console', 'dist', 'index.html'))) {
+  process.stdout.write('relay: building the console (packages/console/dist is missing)\n');
+  if (buildVitePackages([path.join(ROOT, 'packages', 'console')]) !== 0) {
+    process.stderr.write(
+      'relay: the console did not build; the API runs, /console answers 503 until `pnpm build` works\n',
+    );
+  }
+}
+
 const tsx = tsxCommand();
 // Local use without keys, unless the environment says otherwise. The backend
 // refuses RELAY_AUTH=off unless it listens on loopback, so this cannot open a
 // relay to the network by accident.
 const childEnv = { ...process.env, RELAY_AUTH: process.env.RELAY_AUTH || 'off' };
-process.stdout.write(`relay: API on ${apiUrl()}, worker alongside; Ctrl-C stops both\n`);
+process.stdout.write(
+  `relay: API on ${apiUrl()}, console at ${apiUrl().split(' ')[0]}/console, worker alongside; Ctrl-C stops both\n`,
+);
 
 const children = new Map();
 let stopping = false;

@@ -41,7 +41,14 @@ function resolve(from: string, spec: string, sources: Sources, packages: Record<
   if (spec in packages) return packages[spec]!;
   if (!spec.startsWith('.')) return null;
   const base = path.posix.join(path.posix.dirname(from), spec);
-  const candidates = [base.replace(/\.(m|c)?js$/, '.$1ts'), base, `${base}.ts`, `${base}/index.ts`];
+  // `.tsx`: the console's Preact components, imported as `./x.js` like any module.
+  const candidates = [
+    base.replace(/\.(m|c)?js$/, '.$1ts'),
+    base.replace(/\.js$/, '.tsx'),
+    base,
+    `${base}.ts`,
+    `${base}/index.ts`,
+  ];
   return candidates.find((c) => sources.has(c)) ?? null;
 }
 
@@ -133,7 +140,7 @@ export function readPackageSources(root: string): { sources: Sources; packages: 
     const src = path.join(root, 'packages', dir, 'src');
     if (!existsSync(src)) continue;
     for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) continue;
+      if (!entry.isFile() || !/\.tsx?$/.test(entry.name) || entry.name.endsWith('.d.ts')) continue;
       const full = path.join(entry.parentPath, entry.name);
       sources.set(path.relative(root, full).split(path.sep).join('/'), readFileSync(full, 'utf8'));
     }
@@ -142,6 +149,8 @@ export function readPackageSources(root: string): { sources: Sources; packages: 
       exports?: Record<string, unknown>;
     };
     const dot = manifest.exports?.['.'];
+    // A package no code imports (the console: a browser bundle served as files) has no entry.
+    if (manifest.exports && dot === undefined) continue;
     const named = typeof dot === 'string' ? [dot] : Object.values((dot ?? {}) as Record<string, string>);
     const entry = named.find((p) => typeof p === 'string' && p.endsWith('.ts')) ?? './src/index.ts';
     packages[manifest.name] = path.posix.join('packages', dir, entry);
