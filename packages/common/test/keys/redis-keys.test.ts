@@ -11,6 +11,8 @@ describe('redisKeys', () => {
     expect(keys.counters()).toBe('test-abc:app:default:counters');
     expect(keys.applicationRecord('app_1')).toBe('test-abc:application:app_1');
     expect(keys.apiKey('ab12')).toBe('test-abc:apikey:ab12');
+    expect(keys.workers()).toBe('test-abc:workers');
+    expect(keys.workerHeartbeat('h:1')).toBe('test-abc:workers:h%3A1');
   });
 
   it('scopes indexes, counters and idempotency keys by application, and only those', () => {
