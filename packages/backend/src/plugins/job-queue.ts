@@ -6,6 +6,7 @@ import {
   messageProperties,
   publishConfirmed,
   queueNames,
+  readyCounts,
   ServiceUnavailableError,
   type AmqpHandle,
   type WorkMessage,
@@ -24,6 +25,8 @@ export interface JobQueue {
   connected(): boolean;
   /** The broker's reason while an alarm blocks publishing, else null. */
   blockedReason(): string | null;
+  /** Messages ready in each queue (a missing queue counts 0); rejects while disconnected. */
+  depths(queues: readonly string[]): Promise<Record<string, number>>;
 }
 
 declare module 'fastify' {
@@ -67,6 +70,7 @@ export default fp<{ config: BackendConfig }>(
       publish,
       connected: () => amqp.channel() !== null,
       blockedReason: () => amqp.blockedReason(),
+      depths: (names) => readyCounts(amqp.connection(), names),
     } satisfies JobQueue);
     app.addHook('onClose', async () => {
       await amqp.close();
