@@ -21,7 +21,9 @@ type FieldSpec =
   /** Comma-separated HTTP header names; read as a lower-case list ([] when unset). */
   | { kind: 'headerNames'; env: string; default: ''; doc: string }
   /** Comma-separated CIDRs and host names (see address-policy.ts); kept as written, '' when unset. */
-  | { kind: 'networks'; env: string; default: ''; doc: string };
+  | { kind: 'networks'; env: string; default: ''; doc: string }
+  /** An absolute file-system path; '' when unset (the setting then names its own default). */
+  | { kind: 'path'; env: string; default: ''; doc: string };
 
 type ValueOf<F extends FieldSpec> = F extends { kind: 'int' }
   ? number
@@ -237,6 +239,10 @@ function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]
     case 'networks':
       for (const problem of parseNetworkAllowlist(raw).problems) problems.push(`${spec.env}: ${problem}`);
       return raw;
+    case 'path':
+      // Relative paths would depend on the directory the process was started from.
+      if (!raw.startsWith('/') || raw.includes('\0')) problems.push(`${spec.env}=${raw}: must be an absolute path`);
+      return raw;
   }
 }
 
@@ -273,6 +279,8 @@ function allowedValues(field: FieldSpec): string {
       return 'comma-separated header names';
     case 'networks':
       return 'comma-separated CIDRs, addresses, host names';
+    case 'path':
+      return 'absolute path';
     default:
       return '';
   }
