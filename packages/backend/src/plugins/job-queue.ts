@@ -6,7 +6,7 @@ import {
   messageProperties,
   publishConfirmed,
   queueNames,
-  readyCounts,
+  QueueDepthReader,
   ServiceUnavailableError,
   type AmqpHandle,
   type WorkMessage,
@@ -66,13 +66,15 @@ export default fp<{ config: BackendConfig }>(
         throw new ServiceUnavailableError('RabbitMQ', err);
       }
     };
+    const depthReader = new QueueDepthReader(() => amqp.connection());
     app.decorate('jobQueue', {
       publish,
       connected: () => amqp.channel() !== null,
       blockedReason: () => amqp.blockedReason(),
-      depths: (names) => readyCounts(amqp.connection(), names),
+      depths: (names) => depthReader.read(names),
     } satisfies JobQueue);
     app.addHook('onClose', async () => {
+      await depthReader.close();
       await amqp.close();
     });
   },
