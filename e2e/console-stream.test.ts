@@ -83,20 +83,23 @@ describe('GET /api/console/stream', () => {
         ...Array.from({ length: 5 }, () => b.client.submitOk({ targetUrl: target.url('/ok') })),
       ]);
 
-      // Rates are per poll interval: some snapshot on the way saw them above 0.
+      // Rates are per poll interval: some snapshot on the way saw them above 0. Counters are
+      // read from Redis, destinations and latency from the workers' next heartbeat (within 1 s):
+      // wait for both.
+      const host = new URL(target.url('/ok')).host;
+      const attempts = (s: Snapshot) => s.top.destinations.reduce((n, d) => n + d.completed + d.failed, 0);
       let sawRate = false;
       const done = await until(all, (s) => {
         sawRate ||= s.rates.accepted > 0;
-        return s.totals.completed === 11 && s.totals.failed === 2;
+        return s.totals.completed === 11 && s.totals.failed === 2 && attempts(s) === 13;
       });
       expect(sawRate).toBe(true);
       expect(done.totals.accepted).toBe(13);
       expect(done.latencyMs.p50).not.toBeNull();
       expect(done.top.applications.map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
-      const host = new URL(target.url('/ok')).host;
       expect(done.top.destinations).toEqual([{ host, completed: 11, failed: 2 }]);
 
-      const mine = await until(onlyA, (s) => s.totals.completed === 6 && s.totals.failed === 2);
+      const mine = await until(onlyA, (s) => s.totals.completed === 6 && s.totals.failed === 2 && attempts(s) === 8);
       expect(mine.totals.accepted).toBe(8);
       expect(mine.top.applications.map((r) => r.id)).toEqual([a.id]);
       expect(mine.top.destinations).toEqual([{ host, completed: 6, failed: 2 }]);
