@@ -242,7 +242,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     inFlight: () => consumer?.inFlightCount ?? 0,
     async stop() {
       stopping = true;
-      await heartbeat.tick();
+      await heartbeat.announce();
       await reconciler.stop();
       const left = (await consumer?.stop(config.shutdownGraceMs)) ?? 0;
       if (left > 0) log.warn({ left }, 'grace period over; unfinished messages will be redelivered');

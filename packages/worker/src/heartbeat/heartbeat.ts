@@ -24,6 +24,21 @@ export interface HeartbeatOptions {
   intervalMs?: number;
 }
 
+/** The longest a stopping worker waits on a heartbeat write or removal. */
+const SHUTDOWN_WAIT_MS = 500;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first; never rejects. */
+async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** A worker's unique id in the console: host name, pid, and random hex against pid reuse across containers. */
 export function workerId(): string {
   return `${hostname()}-${process.pid}-${randomHex(3)}`;
@@ -77,16 +92,36 @@ export class HeartbeatPublisher {
     return this.writing;
   }
 
-  /** Stops writing and removes the heartbeat: a worker that stopped cleanly leaves the console at once. */
+  /**
+   * Writes one heartbeat now, waiting at most SHUTDOWN_WAIT_MS: a worker that
+   * begins to stop shows `draining` at once, but a Redis that hangs must not
+   * hold the shutdown for a command timeout.
+   */
+  async announce(): Promise<void> {
+    await atMost(this.tick(), SHUTDOWN_WAIT_MS);
+  }
+
+  /**
+   * Stops writing and removes the heartbeat, so a worker that stopped cleanly
+   * leaves the console at once (waiting at most SHUTDOWN_WAIT_MS; else the
+   * key expires by itself).
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.writing;
     const keys = redisKeys(this.options.prefix);
-    await Promise.all([
-      this.options.redis.del(keys.workerHeartbeat(this.id)),
-      this.options.redis.srem(keys.workers(), this.id),
-    ]).catch((err: unknown) => this.options.log.debug({ err }, 'heartbeat not removed'));
+    const remove = (this.writing ?? Promise.resolve())
+      .then(() =>
+        Promise.all([
+          this.options.redis.del(keys.workerHeartbeat(this.id)),
+          this.options.redis.srem(keys.workers(), this.id),
+        ]),
+      )
+      .then(
+        () => undefined,
+        (err: unknown) => this.options.log.debug({ err }, 'heartbeat not removed'),
+      );
+    await atMost(remove, SHUTDOWN_WAIT_MS);
   }
 
   private async write(): Promise<void> {
