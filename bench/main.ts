@@ -31,6 +31,7 @@ import {
   type Scenario,
 } from './measures.js';
 import { peakRssBytes } from './process-cost.js';
+import { consoleStreamCost, describeConsoleStream } from './console-stream.js';
 import {
   figures,
   goals,
@@ -54,6 +55,8 @@ const HELP = `pnpm bench [--runs N] [--quick] [--out DIR] [--step-seconds S] [--
   --step-seconds S     length of one throughput ramp step (default 5; 2 with --quick)
   --latency-seconds S  length of the latency measure at ${LATENCY_RATE} jobs/s (default 10; 3 with --quick)
   --intake-seconds S   length of the intake measure (default 5; 2 with --quick)
+  --console-seconds S  length of one phase of the console stream's cost, at 1,000 jobs/s, alternating
+                       without and with a stream client, --runs pairs (default 10; 2 with --quick)
 
 Environment: BENCH_LOG_LEVEL (relay's LOG_LEVEL, default warn); relay settings such as
 WORKER_CONCURRENCY pass through to the relay processes.`;
@@ -66,6 +69,7 @@ const { values: args } = parseArgs({
     'step-seconds': { type: 'string' },
     'latency-seconds': { type: 'string' },
     'intake-seconds': { type: 'string' },
+    'console-seconds': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -195,20 +199,20 @@ async function main(stack: Stack): Promise<void> {
   log('phase 1/3, sustained throughput (relay, bare, relay with 30% 503): calibration, doubling from 100 jobs/s');
   for (const s of [relay, bare, retry]) runs.calibration[s.name] = await calibrate(ctx, s);
   const rampStart = (s: Scenario) => runs.calibration[s.name]!.start;
-  log('phase 1/3, sustained throughput: open-loop ramps; the figure is the highest rate sustained');
+  log('phase 1/4, sustained throughput: open-loop ramps; the figure is the highest rate sustained');
   for (let r = 1; r <= runCount; r++) {
     runs.throughput.relay.push(await ramp(ctx, relay, rampStart(relay), `throughput run ${r}/${runCount}`));
     runs.throughput.bare.push(await ramp(ctx, bare, rampStart(bare), `throughput run ${r}/${runCount}`));
     runs.throughput.retry.push(await ramp(ctx, retry, rampStart(retry), `throughput run ${r}/${runCount}`));
   }
 
-  log(`phase 2/3, intake (relay, bare): ${settings.intakeClients} clients, closed loop`);
+  log(`phase 2/4, intake (relay, bare): ${settings.intakeClients} clients, closed loop`);
   for (let r = 1; r <= runCount; r++) {
     runs.intake.relay.push(await intake(ctx, relay, `intake run ${r}/${runCount}`));
     runs.intake.bare.push(await intake(ctx, bare, `intake run ${r}/${runCount}`));
   }
 
-  log(`phase 3/3, latency at ${LATENCY_RATE} jobs/s, CPU and Redis per job (relay, bare, relay with 30% 503)`);
+  log(`phase 3/4, latency at ${LATENCY_RATE} jobs/s, CPU and Redis per job (relay, bare, relay with 30% 503)`);
   for (let r = 1; r <= runCount; r++) {
     // An empty store before, so the keys found after belong to this run's jobs only.
     await relay.reset();
@@ -230,6 +234,15 @@ async function main(stack: Stack): Promise<void> {
     runs.latency.retry.push((await latency(ctx, retry, `latency run ${r}/${runCount}`)).step);
   }
   for (const proc of [p.backend, p.worker, p.bare, p.target]) runs.peakRssBytes[proc.name] = peakRssBytes(proc.pid);
+
+  log('phase 4/4, the console stream: backend CPU at 1,000 jobs/s without and with one stream client, alternated');
+  runs.consoleStream = await consoleStreamCost(
+    ctx,
+    relay,
+    p.backend,
+    `${stack.relayOrigin}/api/console/stream`,
+    { phaseMs: seconds(args['console-seconds'], quick ? 2 : 10), pairs: runCount },
+  );
   await Promise.all([relayPool.close(), barePool.close()]);
 
   const cpus = os.cpus();
@@ -281,5 +294,6 @@ async function main(stack: Stack): Promise<void> {
     `background: a median ${f.otherCores} cores per step busy outside the benchmark's processes; ` +
       `load average ${loadAvgStart} at start, ${meta.machine['load average at end']} at end`,
   );
+  console.log(describeConsoleStream(runs.consoleStream));
   console.log(`results: ${files.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
 }

@@ -3,6 +3,7 @@
  * goals, and renders them: a text table for the terminal, a Markdown summary
  * and the full JSON (every step of every run) under bench-results/.
  */
+import { describeConsoleStream, type ConsoleStreamResult } from './console-stream.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IntakeResult, StepResult } from './measures.js';
@@ -29,6 +30,8 @@ export interface Runs {
   redis: RedisRun[];
   /** VmHWM of each process at the end of the benchmark (bytes). */
   peakRssBytes: Record<string, number>;
+  /** The console stream's backend CPU (console-stream.ts); absent until that phase ran. */
+  consoleStream?: ConsoleStreamResult;
 }
 
 export interface Meta {
@@ -327,7 +330,7 @@ ${perRun(runs)
 Retried share at ${LATENCY_RATE}/s with 30% 503: ${fmt(f.latency.retriedShare * 100)}% of jobs needed more than one attempt.
 Redis, cross-check: INFO used_memory grew ${fmt(f.cost.redisUsedMemoryDeltaPerJob)} bytes per job (whole shared server).
 At the max sustained rate, per 1,000 jobs: worker ${fmt(f.cost.cpuSecondsPer1000JobsSustained.worker)} s, backend ${fmt(f.cost.cpuSecondsPer1000JobsSustained.backend)} s of CPU.
-Background: a median ${fmt(f.otherCores)} cores per step were busy with work not accounted to the benchmark's processes (other users, kernel networking).
+${runs.consoleStream ? `${describeConsoleStream(runs.consoleStream)}.\n` : ''}Background: a median ${fmt(f.otherCores)} cores per step were busy with work not accounted to the benchmark's processes (other users, kernel networking).
 
 ## Machine
 

@@ -12,7 +12,11 @@ import rateLimitPlugin from './plugins/rate-limit.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import redisPlugin from './plugins/redis.js';
+import consolePollerPlugin from './plugins/console-poller.js';
 import applicationRoutes from './routes/applications.js';
+import consoleStreamRoutes from './routes/console/stream.js';
+import consoleStaticRoutes from './routes/console/static.js';
+import { consoleDistDir } from './console/dist-dir.js';
 import healthRoutes from './routes/health.js';
 import counterRoutes from './routes/counters.js';
 import deadLetterRoutes from './routes/dead-letters.js';
@@ -110,6 +114,9 @@ export async function buildApp({ config, log }: BuildAppOptions) {
   await app.register(deadLetterRoutes);
   await app.register(counterRoutes);
   await app.register(applicationRoutes);
+  await app.register(consolePollerPlugin, { config });
+  await app.register(consoleStreamRoutes, { authOff: config.auth === 'off' });
+  await app.register(consoleStaticRoutes, { prefix: '/console', distDir: consoleDistDir(config.consoleDistDir) });
   await app.ready();
   return app;
 }

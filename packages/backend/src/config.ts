@@ -10,6 +10,12 @@ export const backendConfigSpec = {
     default: '127.0.0.1',
     doc: 'Interface the API listens on (use 0.0.0.0 in a container)',
   },
+  consoleDistDir: {
+    kind: 'path',
+    env: 'CONSOLE_DIST_DIR',
+    default: '',
+    doc: 'Directory of the built console served at /console (its index.html and assets); unset: packages/console/dist of this checkout. Read at start-up',
+  },
   bodyLimitBytes: {
     kind: 'int',
     env: 'BODY_LIMIT_BYTES',

@@ -131,6 +131,16 @@ describe('GET /docs/json', () => {
     expect(list['400']!.description).toContain(ErrorCodes.INVALID_CURSOR.code);
   });
 
+  it('documents the console stream as text/event-stream of Snapshots', () => {
+    const op = doc.paths['/api/console/stream']!.get! as unknown as {
+      responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }>;
+    };
+    const schema = op.responses['200']!.content!['text/event-stream']!.schema;
+    expect(Object.keys(schema.properties ?? {})).toEqual(
+      expect.arrayContaining(['totals', 'rates', 'latencyMs', 'queues', 'workers', 'top']),
+    );
+  });
+
   it('shows the job spec examples on POST /api/jobs', () => {
     const examples = doc.paths['/api/jobs']!.post!.requestBody!.content['application/json']!.examples!;
     expect(Object.keys(examples)).toEqual(Object.keys(jobSpecExamples));

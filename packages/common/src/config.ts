@@ -26,7 +26,9 @@ type FieldSpec =
   /** Comma-separated CIDRs and host names (see address-policy.ts); kept as written, '' when unset. */
   | { kind: 'networks'; env: string; default: ''; doc: string }
   /** Comma-separated host:port pairs; kept as written, '' when unset (parseHostPorts reads it). */
-  | { kind: 'hostPorts'; env: string; default: ''; doc: string };
+  | { kind: 'hostPorts'; env: string; default: ''; doc: string }
+  /** An absolute file-system path; '' when unset (the setting then names its own default). */
+  | { kind: 'path'; env: string; default: ''; doc: string };
 
 type ValueOf<F extends FieldSpec> = F extends { kind: 'int' }
   ? number
@@ -335,6 +337,10 @@ function parseField(spec: FieldSpec, raw: string | undefined, problems: string[]
     case 'hostPorts':
       if (parseHostPorts(raw) === null) problems.push(`${spec.env}=${raw}: must be comma-separated host:port pairs`);
       return raw;
+    case 'path':
+      // Relative paths would depend on the directory the process was started from.
+      if (!raw.startsWith('/') || raw.includes('\0')) problems.push(`${spec.env}=${raw}: must be an absolute path`);
+      return raw;
   }
 }
 
@@ -401,6 +407,8 @@ function allowedValues(field: FieldSpec): string {
       return 'comma-separated CIDRs, addresses, host names';
     case 'hostPorts':
       return 'comma-separated `host:port`';
+    case 'path':
+      return 'absolute path';
     default:
       return '';
   }

@@ -88,6 +88,11 @@ export const ErrorCodes = {
     message: 'This server answers only to a loopback Host header (RELAY_AUTH=off)',
   },
   METHOD_NOT_ALLOWED: { code: 'RELAY_ERR_METHOD_NOT_ALLOWED', statusCode: 405, message: 'Method not allowed' },
+  CONSOLE_NOT_BUILT: {
+    code: 'RELAY_ERR_CONSOLE_NOT_BUILT',
+    statusCode: 503,
+    message: 'The console is not built: run `pnpm build` (or set CONSOLE_DIST_DIR), then restart the backend',
+  },
   UNAVAILABLE: {
     code: 'RELAY_ERR_UNAVAILABLE',
     statusCode: 503,

@@ -37,3 +37,5 @@ export * from './address-policy.js';
 export * from './random-hex.js';
 export * from './metrics-registry.js';
 export * from './quotas.js';
+export * from './console/heartbeat.js';
+export * from './console/latency-histogram.js';

@@ -13,8 +13,15 @@ export type AttemptDecisionKind = 'success' | 'retry' | 'fail';
 export type CallbackOutcome = 'delivered' | 'retry_scheduled' | 'failed';
 
 /** What the attempt flow reports. */
+/** Whose attempt it was and where it went (the console's per-destination lists). */
+export interface AttemptContext {
+  application: string;
+  /** The target URL's host (name or address, with the port when not the default). */
+  host: string;
+}
+
 export interface AttemptMetrics {
-  attempt(entry: Attempt, decision: AttemptDecisionKind): void;
+  attempt(entry: Attempt, decision: AttemptDecisionKind, context?: AttemptContext): void;
   retryScheduled(): void;
   deadLettered(): void;
   /** `application`: the owning application's id, a label of the finished-jobs counter. */

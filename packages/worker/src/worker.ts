@@ -37,6 +37,9 @@ import { createReconcilerMetrics } from './reconciler/reconciler-metrics.js';
 import { Reconciler } from './reconciler/reconciler.js';
 import { Scheduler } from './scheduler.js';
 import { SigningSecretCache } from './signing/signing-secrets.js';
+import { withActivity } from './heartbeat/activity-metrics.js';
+import { ActivityWindow } from './heartbeat/activity-window.js';
+import { HeartbeatPublisher } from './heartbeat/heartbeat.js';
 
 /**
  * Sockets per origin never go below this, whatever WORKER_CONCURRENCY is;
@@ -154,6 +157,17 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     queueDepth: () => queueDepths(amqp.connection(), [...queues.workQueues.map((w) => w.queue), queues.deadLetters]),
     log,
   });
+  // What the console shows of this worker (heartbeat/): written to Redis every second.
+  const activity = new ActivityWindow(now);
+  let stopping = false;
+  const heartbeat = new HeartbeatPublisher({
+    redis,
+    prefix: config.prefix,
+    activity,
+    inFlight: () => consumer?.inFlightCount ?? 0,
+    state: () => (stopping ? 'draining' : consumer?.consuming() ? 'consuming' : 'paused'),
+    log,
+  });
   const deps: WorkerDeps = {
     store,
     scheduler,
@@ -170,7 +184,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     callbackMaxAttempts: config.callbackMaxAttempts,
     callbackRetryDelayMs: config.callbackRetryDelayMs,
     callbackTimeoutMs: config.callbackTimeoutMs,
-    metrics: { ...attemptMetrics(metrics, now), ...callbackMetrics(metrics) },
+    metrics: withActivity({ ...attemptMetrics(metrics, now), ...callbackMetrics(metrics) }, activity, now),
     heldAttempts: new HeldOutcomes(),
     heldCallbacks: new HeldOutcomes(),
   };
@@ -224,6 +238,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const channel = consumeAmqp.channel();
   if (channel) await consumer.attach(channel);
   reconciler.start();
+  heartbeat.start();
   // Logged at warn so that it shows at any level: supervisors and tests wait for it.
   log.warn(
     { queues: queues.workQueues.map((w) => w.queue), concurrency: config.concurrency, metricsPort: metricsServer.port },
@@ -233,9 +248,12 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   return {
     inFlight: () => consumer?.inFlightCount ?? 0,
     async stop() {
+      stopping = true;
+      await heartbeat.announce();
       await reconciler.stop();
       const left = (await consumer?.stop(config.shutdownGraceMs)) ?? 0;
       if (left > 0) log.warn({ left }, 'grace period over; unfinished messages will be redelivered');
+      await heartbeat.stop();
       await metricsServer.close();
       await Promise.all([consumeAmqp.close(), amqp.close()]);
       redis.disconnect();

@@ -7,6 +7,7 @@ import {
   messageProperties,
   publishConfirmed,
   queueNames,
+  QueueDepthReader,
   rabbitmqUrlsOf,
   ServiceUnavailableError,
   type AmqpHandle,
@@ -27,6 +28,8 @@ export interface JobQueue {
   connected(): boolean;
   /** The broker's reason while an alarm blocks publishing, else null. */
   blockedReason(): string | null;
+  /** Messages ready in each queue (a missing queue counts 0); rejects while disconnected. */
+  depths(queues: readonly string[]): Promise<Record<string, number>>;
 }
 
 declare module 'fastify' {
@@ -67,12 +70,15 @@ export default fp<{ config: BackendConfig }>(
         throw new ServiceUnavailableError('RabbitMQ', err);
       }
     };
+    const depthReader = new QueueDepthReader(() => amqp.connection());
     app.decorate('jobQueue', {
       publish,
       connected: () => amqp.channel() !== null,
       blockedReason: () => amqp.blockedReason(),
+      depths: (names) => depthReader.read(names),
     } satisfies JobQueue);
     app.addHook('onClose', async () => {
+      await depthReader.close();
       await amqp.close();
     });
   },

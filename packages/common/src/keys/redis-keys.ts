@@ -81,6 +81,14 @@ export interface RedisKeys {
   deadlines(): string;
   /** String: the reconciler's lease (token of the worker whose reconciler is active). */
   reconcilerLease(): string;
+  /**
+   * Set of the ids of workers that have sent a heartbeat. Global, so no hash
+   * tag; written and read with single-key commands only. Ids whose heartbeat
+   * has expired are removed by the reader (the console's poller).
+   */
+  workers(): string;
+  /** String: a worker's last heartbeat (JSON, console/heartbeat.ts), expiring soon after it stops sending. */
+  workerHeartbeat(workerId: string): string;
 }
 
 /**
@@ -125,5 +133,7 @@ export function redisKeys(prefix: string, application: string = DEFAULT_APPLICAT
     strangerCount: (ip) => `${prefix}:stranger:${enc(ip)}`,
     deadlines: () => `${scope}:deadlines`,
     reconcilerLease: () => `${prefix}:reconciler:lease`,
+    workers: () => `${prefix}:workers`,
+    workerHeartbeat: (workerId) => `${prefix}:workers:${enc(workerId)}`,
   };
 }

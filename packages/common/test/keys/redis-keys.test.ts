@@ -12,6 +12,8 @@ describe('redisKeys', () => {
     expect(keys.deadlines()).toBe('test-abc:{app:default}:deadlines');
     expect(keys.applicationRecord('app_1')).toBe('test-abc:{app:app_1}:record');
     expect(keys.apiKey('ab12')).toBe('test-abc:apikey:ab12');
+    expect(keys.workers()).toBe('test-abc:workers');
+    expect(keys.workerHeartbeat('h:1')).toBe('test-abc:workers:h%3A1');
   });
 
   it('scopes job keys, indexes, counters and idempotency keys by application', () => {

@@ -31,6 +31,15 @@ const LEASE_GRACE_MS = 5000;
  */
 const BUSY_RECHECK_MARGIN_MS = 50;
 
+/** The host part of a target URL, for per-destination counts; the spec was validated, so it parses. */
+function targetHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid';
+  }
+}
+
 /** The deadline of one attempt: the job's timeout, never above the worker's ceiling. */
 function attemptTimeoutMs(deps: WorkerDeps, spec: JobSpec): number {
   return Math.min(spec.timeout, deps.attemptTimeoutMaxMs);
@@ -139,7 +148,10 @@ async function runAttempt(deps: WorkerDeps, message: AttemptMessage, log: Logger
     error: outcomeError(result, decision, 'target'),
     retryable: decision.kind === 'retry' || (decision.kind === 'fail' && decision.retryable),
   };
-  deps.metrics?.attempt(entry, decision.kind);
+  deps.metrics?.attempt(entry, decision.kind, {
+    application: message.application,
+    host: targetHost(message.spec.targetUrl),
+  });
 
   const outcome: AttemptOutcome =
     decision.kind === 'retry'
