@@ -9,14 +9,15 @@
  *            + Redis Cluster of 3 masters and 3 replicas (scripts/ha/redis-cluster.sh)
  *   classic  (BENCH_HA_CLASSIC=1) the single node with classic queues, for reference
  *
- * Each round: a fresh prefix, 3 backends and 3 workers spawned as in the
- * e2e tests, then a closed loop of C clients (spread round-robin over the
+ * Each set-up: 3 backends and 3 workers on their own prefix, spawned as in
+ * the e2e tests and kept up for the whole run (after a short warm-up load);
+ * each round is a closed loop of C clients (spread round-robin over the
  * three backends) submitting N jobs to a target on 127.0.0.1:0 with a
  * callback to this process. Measured: intake (202s per second, first
  * submit to last 202), end to end (jobs per second, first submit to last
  * callback), p50/p99 of the POST's answer time and of submit-to-callback.
  *
- *   pnpm bench:ha [jobs=3000] [clients=64] [rounds=2]
+ *   pnpm bench:ha [jobs=2000] [clients=64] [rounds=3]
  *
  * The clusters are started with the repo's scripts, with their data under
  * /tmp/relay-ha-bench/ (RELAY_HA_RABBIT_DIR, HA_REDIS_DIR override), and
@@ -35,9 +36,10 @@ import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL } from '../e2e/support/s
 import { startScript, stopChild } from './stack.js';
 import { median, percentile } from './stats.js';
 
-const total = Number(process.argv[2] ?? 3000);
+const total = Number(process.argv[2] ?? 2000);
 const clients = Number(process.argv[3] ?? 64);
-const rounds = Number(process.argv[4] ?? 2);
+const rounds = Number(process.argv[4] ?? 3);
+const WARMUP_JOBS = 300;
 const BACKENDS = 3;
 const WORKERS = 3;
 const SETTLE_TIMEOUT_MS = 120_000;
@@ -82,25 +84,35 @@ interface RoundResult {
 }
 
 // --- callbacks: in this process, so submit and callback times share a clock ---
-let onCallback: (seq: number, attempts: number) => void = () => undefined;
+let onCallback: (round: number, seq: number, attempts: number) => void = () => undefined;
+let roundId = 0;
 const callbackServer = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     res.writeHead(204).end();
-    const seq = Number(new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('s'));
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const seq = Number(query.get('s'));
     let attempts = 0;
     try {
       attempts = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { attempts?: number }).attempts ?? 0;
     } catch {
       // An unreadable body still counts as the job's callback.
     }
-    onCallback(seq, attempts);
+    onCallback(Number(query.get('r')), seq, attempts);
   });
 });
 callbackServer.keepAliveTimeout = 5000;
 
-async function oneRound(setup: Setup, targetOrigin: string, cbOrigin: string, label: string): Promise<RoundResult> {
+/** 3 backends and 3 workers of one set-up on their own prefix, up for the whole run. */
+interface Relay {
+  setup: Setup;
+  prefix: string;
+  baseUrls: string[];
+  stop(): Promise<void>;
+}
+
+async function startRelay(setup: Setup): Promise<Relay> {
   const prefix = randomPrefix('hab');
   const env = {
     RELAY_PREFIX: prefix,
@@ -113,12 +125,31 @@ async function oneRound(setup: Setup, targetOrigin: string, cbOrigin: string, la
     ...setup.env(),
   };
   const procs: RelayProcess[] = [];
+  const stop = async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await setup.clean(prefix).catch((err: Error) => log(`clean-up of ${prefix}: ${err.message}`));
+  };
   try {
-    const backends = await Promise.all(Array.from({ length: BACKENDS }, () => startBackend(env)));
-    procs.push(...backends.map((b) => b.proc));
-    procs.push(...(await Promise.all(Array.from({ length: WORKERS }, () => startWorker(env)))));
-    log(`${label}: ${BACKENDS} backends and ${WORKERS} workers up (prefix ${prefix}); ${total} jobs, ${clients} clients`);
+    // One after another: six tsx processes compiling at once on 2 cores time out their start.
+    const baseUrls: string[] = [];
+    for (let i = 0; i < BACKENDS; i++) {
+      const b = await startBackend(env);
+      procs.push(b.proc);
+      baseUrls.push(b.baseUrl);
+    }
+    for (let i = 0; i < WORKERS; i++) procs.push(await startWorker(env));
+    log(`${setup.name}: ${BACKENDS} backends and ${WORKERS} workers up (prefix ${prefix})`);
+    return { setup, prefix, baseUrls, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
 
+async function oneRound(relay: Relay, jobs: number, label: string): Promise<RoundResult> {
+  const total = jobs;
+  const { baseUrls } = relay;
+  {
     const sentAt = new Float64Array(total);
     const doneAt = new Float64Array(total).fill(Number.NaN);
     const postMs: number[] = [];
@@ -128,8 +159,10 @@ async function oneRound(setup: Setup, targetOrigin: string, cbOrigin: string, la
     let lastCallback = 0;
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
-    onCallback = (seq, attempts) => {
-      if (!(seq >= 0 && seq < total) || !Number.isNaN(doneAt[seq]!)) return;
+    const round = ++roundId;
+    onCallback = (r, seq, attempts) => {
+      // A late duplicate of an earlier round's callback is not this round's.
+      if (r !== round || !(seq >= 0 && seq < total) || !Number.isNaN(doneAt[seq]!)) return;
       doneAt[seq] = lastCallback = performance.now();
       if (attempts > 1) retried++;
       if (++callbacks === total) resolveDone();
@@ -139,14 +172,14 @@ async function oneRound(setup: Setup, targetOrigin: string, cbOrigin: string, la
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: clients }, async (_, c) => {
-        const base = backends[c % BACKENDS]!.baseUrl;
+        const base = baseUrls[c % BACKENDS]!;
         while (next < total) {
           const seq = next++;
           const body = JSON.stringify({
             targetUrl: `${targetOrigin}/ok`,
             method: 'POST',
             payload: { seq },
-            callbackUrl: `${cbOrigin}/cb?s=${seq}`,
+            callbackUrl: `${cbOrigin}/cb?r=${round}&s=${seq}`,
           });
           // A refused submit (503 while a node is busy) is retried by the client, as a user's would be.
           for (;;) {
@@ -174,10 +207,11 @@ async function oneRound(setup: Setup, targetOrigin: string, cbOrigin: string, la
     await done;
     clearTimeout(timer);
     await agent.close();
-    if (callbacks < total) throw new Error(`${label}: only ${callbacks}/${total} called back in ${SETTLE_TIMEOUT_MS} ms`);
+    if (callbacks < total)
+      throw new Error(`${label}: only ${callbacks}/${total} called back in ${SETTLE_TIMEOUT_MS} ms`);
     const e2e = Array.from(doneAt, (d, i) => d - sentAt[i]!);
     const r: RoundResult = {
-      setup: setup.name,
+      setup: relay.setup.name,
       intakePerSec: Math.round(total / ((submitted - t0) / 1000)),
       endToEndPerSec: Math.round(total / ((lastCallback - t0) / 1000)),
       postP50: Math.round(percentile(postMs, 50)),
@@ -189,9 +223,6 @@ async function oneRound(setup: Setup, targetOrigin: string, cbOrigin: string, la
     };
     log(`${label}: ${JSON.stringify(r)}`);
     return r;
-  } finally {
-    await Promise.all(procs.map((p) => p.stop()));
-    await setup.clean(prefix).catch((err: Error) => log(`clean-up of ${prefix}: ${err.message}`));
   }
 }
 
@@ -234,6 +265,7 @@ await new Promise<void>((r) => callbackServer.listen(0, '127.0.0.1', r));
 const cbOrigin = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}`;
 const targetOrigin = `http://127.0.0.1:${target.port}`;
 const results: RoundResult[] = [];
+const relays: Relay[] = [];
 try {
   log(`starting the clusters (data under ${haDir}${redisWasUp ? '; Redis Cluster already up, reused' : ''})`);
   startedClusters = true;
@@ -246,12 +278,16 @@ try {
     RELAY_QUEUE_TYPE: 'quorum',
   };
   log(`clusters up: ${JSON.stringify(clusterEnv)}`);
-  // A short warm-up per set-up (tsx's compile cache, the brokers' first declarations), not counted.
-  for (const s of setups) await oneRoundWarm(s);
+  for (const s of setups) relays.push(await startRelay(s));
+  // A short load per set-up first (JIT, connection pools, the brokers' first publishes), not counted.
+  for (const relay of relays) await oneRound(relay, WARMUP_JOBS, `warm-up ${relay.setup.name}`);
   for (let r = 1; r <= rounds; r++) {
-    for (const s of setups) results.push(await oneRound(s, targetOrigin, cbOrigin, `round ${r}/${rounds} ${s.name}`));
+    for (const relay of relays) {
+      results.push(await oneRound(relay, total, `round ${r}/${rounds} ${relay.setup.name}`));
+    }
   }
 } finally {
+  for (const relay of relays) await relay.stop();
   await stopChild(target.child);
   callbackServer.closeAllConnections();
   callbackServer.close();
@@ -260,16 +296,6 @@ try {
     await ha('rabbitmq-cluster.sh', 'down').catch((err: Error) => log(`rabbitmq down: ${err.message}`));
     if (!redisWasUp) await ha('redis-cluster.sh', 'down').catch((err: Error) => log(`redis down: ${err.message}`));
   }
-}
-
-async function oneRoundWarm(s: Setup): Promise<void> {
-  log(`warm-up ${s.name}`);
-  const prefix = randomPrefix('hab-warm');
-  const env = { RELAY_PREFIX: prefix, LOG_LEVEL: 'warn', ...s.env() };
-  const b = await startBackend(env);
-  const w = await startWorker(env);
-  await Promise.all([b.proc.stop(), w.stop()]);
-  await s.clean(prefix).catch(() => undefined);
 }
 
 // --- report ---
