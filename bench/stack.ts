@@ -28,7 +28,7 @@ export interface Stack {
 }
 
 /** A bench-only process (`node --import tsx bench/<file>`) that prints `{"port":N}` when it listens. */
-async function startScript(file: string): Promise<{ child: ChildProcess; port: number }> {
+export async function startScript(file: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', `bench/${file}`], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -45,7 +45,7 @@ async function startScript(file: string): Promise<{ child: ChildProcess; port: n
   return { child, port };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
