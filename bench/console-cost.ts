@@ -3,7 +3,10 @@
  * its own (bench/console-stream.ts), without the rest of `pnpm bench`, which
  * runs the same measure as its last phase.
  *
- *   pnpm bench:console [--phase-seconds 20] [--pairs 2]
+ *   pnpm bench:console [--phase-seconds 20] [--pairs 2] [--rate 1000]
+ *
+ * A low --rate (1) shows the stream's own cost without the noise of the job
+ * load: the poller's work does not depend on the rate.
  */
 import { parseArgs } from 'node:util';
 import { submitPool } from './load-generator.js';
@@ -12,12 +15,17 @@ import { consoleStreamCost, describeConsoleStream } from './console-stream.js';
 import { startStack, type Stack } from './stack.js';
 
 const { values: args } = parseArgs({
-  options: { 'phase-seconds': { type: 'string', default: '20' }, pairs: { type: 'string', default: '2' } },
+  options: {
+    'phase-seconds': { type: 'string', default: '20' },
+    pairs: { type: 'string', default: '2' },
+    rate: { type: 'string', default: '1000' },
+  },
 });
 const phaseMs = Math.round(Number(args['phase-seconds']) * 1000);
 const pairs = Number(args.pairs);
-if (!(phaseMs >= 1000) || !(pairs >= 1)) {
-  console.error('usage: pnpm bench:console [--phase-seconds S >= 1] [--pairs N >= 1]');
+const rate = Number(args.rate);
+if (!(phaseMs >= 1000) || !(pairs >= 1) || !(rate >= 1)) {
+  console.error('usage: pnpm bench:console [--phase-seconds S >= 1] [--pairs N >= 1] [--rate R >= 1]');
   process.exit(2);
 }
 
@@ -76,6 +84,7 @@ try {
   const result = await consoleStreamCost(ctx, scenario, s.processes.backend, `${s.relayOrigin}/api/console/stream`, {
     phaseMs,
     pairs,
+    rate,
   });
   console.log(describeConsoleStream(result));
   console.log(JSON.stringify(result));

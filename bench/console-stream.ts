@@ -42,8 +42,9 @@ export async function consoleStreamCost(
   scenario: Scenario,
   backend: WatchedProcess,
   streamUrl: string,
-  options: { phaseMs: number; pairs: number },
+  options: { phaseMs: number; pairs: number; rate?: number },
 ): Promise<ConsoleStreamResult> {
+  const rate = options.rate ?? CONSOLE_STREAM_RATE;
   const phases: ConsolePhase[] = [];
   for (let pair = 1; pair <= options.pairs; pair++) {
     for (const stream of [false, true]) {
@@ -66,7 +67,7 @@ export async function consoleStreamCost(
       })();
       const cpu0 = readCpu([backend]);
       const t0 = performance.now();
-      const step = await runStep(ctx, scenario, CONSOLE_STREAM_RATE, options.phaseMs);
+      const step = await runStep(ctx, scenario, rate, options.phaseMs);
       const cores = cpuDelta(cpu0, readCpu([backend]))[backend.name]! / ((performance.now() - t0) / 1000);
       const open = client;
       client = null;
@@ -76,7 +77,7 @@ export async function consoleStreamCost(
       phases.push({ stream, backendCores: Math.round(cores * 10_000) / 10_000, snapshots, stable: step.stable });
       ctx.log(
         `console stream pair ${pair}/${options.pairs}, ${stream ? 'one client' : 'no client'}: backend ` +
-          `${(cores * 100).toFixed(1)}% of a core at ${CONSOLE_STREAM_RATE}/s` +
+          `${(cores * 100).toFixed(1)}% of a core at ${rate}/s` +
           `${stream ? `, ${snapshots} snapshots` : ''}${step.stable ? '' : ` (NOT sustained: ${step.problems.join('; ')})`}`,
       );
     }
@@ -84,7 +85,7 @@ export async function consoleStreamCost(
   const withoutCores = median(phases.filter((p) => !p.stream).map((p) => p.backendCores));
   const withCores = median(phases.filter((p) => p.stream).map((p) => p.backendCores));
   return {
-    rate: CONSOLE_STREAM_RATE,
+    rate,
     phaseSeconds: options.phaseMs / 1000,
     phases,
     withoutCores,
