@@ -53,6 +53,8 @@ describe('compiled processes', () => {
     for (const pkg of readdirSync(path.join(REPO_ROOT, 'packages'))) {
       const root = path.join(REPO_ROOT, 'packages', pkg);
       if (!existsSync(path.join(root, 'tsconfig.json'))) continue;
+      // A package bundled by Vite (the console) has no file-for-file dist/: its assets are hashed bundles.
+      if (existsSync(path.join(root, 'vite.config.ts'))) continue;
       const assets = filesUnder(path.join(root, 'src')).filter((f) => !/\.[cm]?tsx?$/.test(f));
       for (const asset of assets) expect(existsSync(path.join(root, 'dist', asset)), `${pkg}/dist/${asset}`).toBe(true);
     }

@@ -108,7 +108,16 @@ export function runScript(
   return commands[commandName(name)]!.call(redis, keys.length, ...keys, ...args);
 }
 
-function defineScripts(redis: Redis): void {
+/**
+ * Defines every script as a command of `redis`. connectRedis calls it before
+ * the connection sends anything: with auto-pipelining, a command issued in
+ * the same tick as an earlier one joins that tick's pipeline, which knows
+ * only the commands defined when it was made, so a script defined lazily
+ * after a plain GET of the same tick failed ("pipeline[functionName] is not a
+ * function") and broke the whole batch. runScript still defines them for
+ * clients made elsewhere (tests).
+ */
+export function defineScripts(redis: Redis): void {
   const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
   if (typeof commands[SCRIPT_COMMAND_PROBE] !== 'function') {
     for (const [script, lua] of scriptSources()) redis.defineCommand(commandName(script), { lua });

@@ -3,6 +3,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { LogSink } from '../logger.js';
 import { retryUntilReachable } from '../reachability.js';
 import { checkEvictionPolicy, type EvictionCheck } from './eviction-policy.js';
+import { defineScripts } from './lua-loader.js';
 import { describeRedisTarget, type RedisTarget } from './redis-target.js';
 
 export interface RedisConnectOptions {
@@ -100,6 +101,7 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Redis>
   const where = describeRedisTarget(options.target);
   let down = false;
   const redis = createClient(options.target, options.commandTimeoutMs ?? 5000);
+  defineScripts(redis);
   redis.on('error', (err) => {
     // ioredis emits an error per reconnect attempt: log the transition only.
     if (!down) options.log.warn({ err, redis: where }, 'redis connection lost; reconnecting');
