@@ -43,7 +43,15 @@ cluster_ok() {
   local masters replicas
   masters=$(redis-cli -h 127.0.0.1 -p "${PORTS[0]}" cluster nodes | grep -c 'master' || true)
   replicas=$(redis-cli -h 127.0.0.1 -p "${PORTS[0]}" cluster nodes | grep 'slave' | grep -vc 'fail' || true)
-  [ "$masters" -ge 3 ] && [ "$replicas" -ge 3 ]
+  [ "$masters" -ge 3 ] && [ "$replicas" -ge 3 ] || return 1
+  # ...and each master's replica linked and done with its first sync, so that
+  # WAIT 1 right after `up` has a replica to count.
+  local info
+  for p in "${PORTS[@]}"; do
+    info=$(redis-cli -h 127.0.0.1 -p "$p" info replication 2>/dev/null | tr -d '\r')
+    grep -q '^role:master' <<<"$info" || continue
+    grep -q '^slave0:.*state=online' <<<"$info" || return 1
+  done
 }
 
 slot_of() {

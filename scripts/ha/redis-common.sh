@@ -17,7 +17,9 @@ wait_for() {
 pinged() { [ "$(redis-cli -h 127.0.0.1 -p "$1" ${2:+$2} ping 2>/dev/null)" = PONG ]; }
 
 # The pid of the server on port $1, from its own INFO (empty when it is not running).
-server_pid() { redis-cli -h 127.0.0.1 -p "$1" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p'; }
+# `|| true`: with nothing on the port, redis-cli fails, and under pipefail and
+# errexit the caller's `pid=$(server_pid ...)` would end the script.
+server_pid() { redis-cli -h 127.0.0.1 -p "$1" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p' || true; }
 
 # Stops the server on port $1 (only ours: the port is one of the script's own).
 stop_port() {
