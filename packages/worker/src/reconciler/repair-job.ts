@@ -12,6 +12,7 @@ import {
   type Logger,
 } from '@relay/common';
 import type { Scheduler } from '../scheduler.js';
+import { uncalledAttempt } from '../attempt/uncalled-attempt.js';
 
 /** What a repair needs: the stores, the publisher and the clock. */
 export interface RepairDeps {
@@ -55,16 +56,7 @@ export async function republishAttempt(
   const error = { code: ErrorCodes.CREDENTIALS_LOST.code, message: ErrorCodes.CREDENTIALS_LOST.message };
   await deps.scheduler.deadLetter(message, error.code);
   const recorded = await store.recordAttempt(jobId, {
-    attempt: {
-      attempt,
-      startedAt: new Date(deps.now()).toISOString(),
-      durationMs: 0,
-      statusCode: null,
-      success: false,
-      response: null,
-      error,
-      retryable: false,
-    },
+    attempt: uncalledAttempt(attempt, deps.now(), error),
     status: JobStatus.failed,
     nextAttemptAt: null,
     callback: source.spec.callbackUrl ? pendingCallback() : null,
