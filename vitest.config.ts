@@ -17,7 +17,8 @@ export const sourceConditions = {
  * backend and worker processes). E2E files run one at a time: they spawn
  * processes and measure timings that parallel files would disturb. Tests of
  * the e2e helpers' pure parts (test files in e2e support folders, e.g. the HA load
- * report) are unit tests: they start nothing.
+ * report) and of the benchmark's reports (bench/*.test.ts) are unit tests:
+ * they start nothing.
  */
 export default defineConfig({
   test: {
@@ -26,7 +27,7 @@ export default defineConfig({
         ...sourceConditions,
         test: {
           name: 'unit',
-          include: ['packages/*/test/**/*.test.ts', 'e2e/**/support/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'e2e/**/support/*.test.ts', 'bench/*.test.ts'],
           testTimeout: 15_000,
         },
       },

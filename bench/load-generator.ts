@@ -163,6 +163,31 @@ export async function closedLoop(
   return { acceptedInWindow, seconds: durationMs / 1000 };
 }
 
+/**
+ * `clients` concurrent clients submitting `jobs` jobs in all, each its next
+ * as soon as the previous one is answered. Resolves when the last 202 is in,
+ * with the performance.now() the first submit went out.
+ */
+export async function closedLoopJobs(
+  sub: Submitter,
+  batch: Batch,
+  clients: number,
+  jobs: number,
+): Promise<{ startedAt: number; lastAcceptedAt: number }> {
+  const startedAt = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < jobs) {
+        next++;
+        await submit(sub, batch, performance.now());
+      }
+    }),
+  );
+  const last = batch.acceptedAt.reduce((a, b) => (Number.isNaN(b) ? a : Math.max(a, b)), -Infinity);
+  return { startedAt, lastAcceptedAt: Number.isFinite(last) ? last : Number.NaN };
+}
+
 /** Waits until every job of `batch` is answered and called back; returns how long that took (ms), or NaN on timeout. */
 export async function settled(batch: Batch, timeoutMs: number): Promise<number> {
   const t0 = performance.now();

@@ -32,6 +32,7 @@ import {
 } from './measures.js';
 import { peakRssBytes } from './process-cost.js';
 import { consoleStreamCost, describeConsoleStream } from './console-stream.js';
+import { describeEventsCost, EVENTS_COST_METADATA, eventsCost, writeEventsCost } from './events-cost.js';
 import {
   figures,
   goals,
@@ -45,7 +46,17 @@ import {
   type RedisRun,
   type Runs,
 } from './report.js';
-import { startStack, type Stack } from './stack.js';
+import { runStandalone } from './standalone.js';
+import type { Stack } from './stack.js';
+// Issue 16: relay against the durable floor and the BullMQ build.
+import {
+  COMPARISON_HELP,
+  COMPARISON_OPTIONS,
+  comparisonPhase,
+  comparisonResult,
+  comparisonSettings,
+} from './comparison-phase.js';
+import { comparisonTables } from './comparison-report.js';
 
 const HELP = `pnpm bench [--runs N] [--quick] [--out DIR] [--step-seconds S] [--latency-seconds S] [--intake-seconds S]
 
@@ -57,6 +68,7 @@ const HELP = `pnpm bench [--runs N] [--quick] [--out DIR] [--step-seconds S] [--
   --intake-seconds S   length of the intake measure (default 5; 2 with --quick)
   --console-seconds S  length of one phase of the console stream's cost, at 1,000 jobs/s, alternating
                        without and with a stream client, --runs pairs (default 10; 2 with --quick)
+${COMPARISON_HELP}
 
 Environment: BENCH_LOG_LEVEL (relay's LOG_LEVEL, default warn); relay settings such as
 WORKER_CONCURRENCY pass through to the relay processes.`;
@@ -70,6 +82,7 @@ const { values: args } = parseArgs({
     'latency-seconds': { type: 'string' },
     'intake-seconds': { type: 'string' },
     'console-seconds': { type: 'string' },
+    ...COMPARISON_OPTIONS,
     help: { type: 'boolean', default: false },
   },
 });
@@ -96,6 +109,13 @@ if (!(runCount >= 1) || ![settings.stepMs, settings.latencyMs, settings.intakeMs
   console.error(`invalid arguments\n\n${HELP}`);
   process.exit(2);
 }
+let comparison: ReturnType<typeof comparisonSettings>;
+try {
+  comparison = comparisonSettings(args, quick);
+} catch (err) {
+  console.error(`${(err as Error).message}\n\n${HELP}`);
+  process.exit(2);
+}
 
 const started = Date.now();
 const log = (line: string) => {
@@ -103,30 +123,7 @@ const log = (line: string) => {
   process.stderr.write(`[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`);
 };
 
-let stack: Stack | null = null;
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  // `on`, not `once`: a Ctrl-C reaches this process twice (from the terminal,
-  // and relayed by tsx's CLI), and the second must not end it half-way
-  // through removing its queues and keys.
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping what the benchmark started`);
-    void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  });
-}
-
-try {
-  stack = await startStack(log);
-  await main(stack);
-  await stack.stop();
-  process.exit(0);
-} catch (err) {
-  log(`benchmark failed: ${(err as Error).stack ?? String(err)}`);
-  await stack?.stop();
-  process.exit(1);
-}
+await runStandalone(log, main);
 
 async function main(stack: Stack): Promise<void> {
   const startedAt = new Date().toISOString();
@@ -235,14 +232,38 @@ async function main(stack: Stack): Promise<void> {
   }
   for (const proc of [p.backend, p.worker, p.bare, p.target]) runs.peakRssBytes[proc.name] = peakRssBytes(proc.pid);
 
-  log('phase 4/4, the console stream: backend CPU at 1,000 jobs/s without and with one stream client, alternated');
-  runs.consoleStream = await consoleStreamCost(
+  log('events phase: job throughput with 0 and with 3 matching subscriptions, alternated');
+  const eventsCostResult = await eventsCost(
     ctx,
-    relay,
-    p.backend,
-    `${stack.relayOrigin}/api/console/stream`,
-    { phaseMs: seconds(args['console-seconds'], quick ? 2 : 10), pairs: runCount },
+    {
+      ...relay,
+      name: 'relay events',
+      submitter: jobs(relayPool, '/api/jobs', '/ok', { metadata: EVENTS_COST_METADATA }),
+    },
+    stack.relayOrigin,
+    { jobs: quick ? 500 : 2000, pairs: runCount },
   );
+
+  log('phase 4/4, the console stream: backend CPU at 1,000 jobs/s without and with one stream client, alternated');
+  runs.consoleStream = await consoleStreamCost(ctx, relay, p.backend, `${stack.relayOrigin}/api/console/stream`, {
+    phaseMs: seconds(args['console-seconds'], quick ? 2 : 10),
+    pairs: runCount,
+  });
+
+  // ---- issue 16: relay, the durable floor, the BullMQ build and bare, interleaved rounds ----
+  log(
+    `phase 5/5, issue 16: relay, the durable floor, the BullMQ build and bare, ${comparison.rounds} interleaved round(s): ` +
+      `closed loop of ${comparison.jobs} jobs, sustained rate, open loops at ${comparison.rates.join(' and ')} jobs/s`,
+  );
+  const comparisonRuns = await comparisonPhase(
+    ctx,
+    stack,
+    { relay, bare },
+    (pool) => jobs(pool, '/jobs', '/ok'),
+    comparison,
+  );
+  // ---- end of issue 16's phase ----
+
   await Promise.all([relayPool.close(), barePool.close()]);
 
   const cpus = os.cpus();
@@ -272,7 +293,8 @@ async function main(stack: Stack): Promise<void> {
   };
   const f = figures(runs);
   const g = goals(f);
-  const t = tables(f, g, runCount);
+  runs.comparison = await comparisonResult(comparisonRuns, f.cost.redisBytesPerJob, path.resolve(REPO_ROOT, args.out!));
+  const t = [...tables(f, g, runCount), ...comparisonTables(runs.comparison)];
   const files = await writeResults(
     path.resolve(REPO_ROOT, args.out!),
     meta,
@@ -295,5 +317,7 @@ async function main(stack: Stack): Promise<void> {
       `load average ${loadAvgStart} at start, ${meta.machine['load average at end']} at end`,
   );
   console.log(describeConsoleStream(runs.consoleStream));
+  console.log(describeEventsCost(eventsCostResult));
+  files.push(await writeEventsCost(path.resolve(REPO_ROOT, args.out!), eventsCostResult));
   console.log(`results: ${files.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
 }

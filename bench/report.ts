@@ -3,6 +3,7 @@
  * goals, and renders them: a text table for the terminal, a Markdown summary
  * and the full JSON (every step of every run) under bench-results/.
  */
+import { comparisonPerRound, type ComparisonResult } from './comparison-report.js';
 import { describeConsoleStream, type ConsoleStreamResult } from './console-stream.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -30,6 +31,8 @@ export interface Runs {
   redis: RedisRun[];
   /** VmHWM of each process at the end of the benchmark (bytes). */
   peakRssBytes: Record<string, number>;
+  /** Issue 16: relay against the durable floor and the BullMQ build (comparison.ts); absent until that phase ran. */
+  comparison?: ComparisonResult;
   /** The console stream's backend CPU (console-stream.ts); absent until that phase ran. */
   consoleStream?: ConsoleStreamResult;
 }
@@ -157,10 +160,12 @@ export function goals(f: Figures): Goal[] {
 }
 
 type Cell = string | number;
-interface Table {
+export interface Table {
   title: string;
   head: string[];
   rows: Cell[][];
+  /** Columns from this index on are text, left-aligned (default 4: goal and result). */
+  leftFrom?: number;
 }
 
 const fmt = (v: Cell): string => {
@@ -288,6 +293,7 @@ export function perRun(runs: Runs): string[] {
     `p50 / p99 at ${LATENCY_RATE}/s, ms: relay ${l.relay.map((s) => `${fmt(s.latencyMs.p50)} / ${fmt(s.latencyMs.p99)}`).join(', ')}; ` +
       `bare ${l.bare.map((s) => `${fmt(s.latencyMs.p50)} / ${fmt(s.latencyMs.p99)}`).join(', ')}; ` +
       `first-attempt with 30% 503 ${l.retry.map((s) => `${fmt(s.healthyLatencyMs.p50)} / ${fmt(s.healthyLatencyMs.p99)}`).join(', ')}`,
+    ...(runs.comparison ? comparisonPerRound(runs.comparison.runs) : []),
   ];
 }
 
@@ -298,7 +304,7 @@ export function renderText(ts: Table[]): string {
       const widths = t.head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
       const line = (r: string[]) =>
         r
-          .map((c, i) => (i === 0 || i >= 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+          .map((c, i) => (i === 0 || i >= (t.leftFrom ?? 4) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
           .join('  ')
           .trimEnd();
       return [t.title, line(cells[0]!), ...cells.slice(1).map(line)].join('\n');
@@ -308,7 +314,7 @@ export function renderText(ts: Table[]): string {
 
 export function renderMarkdown(ts: Table[], meta: Meta, f: Figures, runs: Runs): string {
   const md = ts.map((t) => {
-    const head = `| ${t.head.join(' | ')} |\n| ${t.head.map((_, i) => (i === 0 || i >= 4 ? '---' : '---:')).join(' | ')} |`;
+    const head = `| ${t.head.join(' | ')} |\n| ${t.head.map((_, i) => (i === 0 || i >= (t.leftFrom ?? 4) ? '---' : '---:')).join(' | ')} |`;
     return `### ${t.title}\n\n${head}\n${t.rows.map((r) => `| ${r.map(fmt).join(' | ')} |`).join('\n')}`;
   });
   const machine = Object.entries(meta.machine)

@@ -1,7 +1,8 @@
 /**
  * Starts and stops what the benchmark measures: relay (a backend and a worker
  * on a random RELAY_PREFIX, through the e2e helpers), the bare pipeline, the
- * target, and the callback receiver. Everything listens on 127.0.0.1.
+ * durable floor, the BullMQ build, the target, and the callback receiver.
+ * Everything listens on 127.0.0.1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -15,11 +16,21 @@ export interface Stack {
   prefix: string;
   relayOrigin: string;
   bareOrigin: string;
+  /** The durable floor and the BullMQ build (issue 16): POST /jobs, POST /reset. */
+  floorOrigin: string;
+  bullmqOrigin: string;
   targetOrigin: string;
   receiver: CallbackReceiver;
   redis: RedisUsage;
   /** The processes whose cost is reported. */
-  processes: { backend: WatchedProcess; worker: WatchedProcess; bare: WatchedProcess; target: WatchedProcess };
+  processes: {
+    backend: WatchedProcess;
+    worker: WatchedProcess;
+    bare: WatchedProcess;
+    floor: WatchedProcess;
+    bullmq: WatchedProcess;
+    target: WatchedProcess;
+  };
   /** RabbitMQ's and Redis's server processes, if they run on this machine (whole servers, maybe shared). */
   servers: WatchedProcess[];
   logLevel: string;
@@ -28,9 +39,13 @@ export interface Stack {
 }
 
 /** A bench-only process (`node --import tsx bench/<file>`) that prints `{"port":N}` when it listens. */
-export async function startScript(file: string): Promise<{ child: ChildProcess; port: number }> {
+export async function startScript(
+  file: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', `bench/${file}`], {
     cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
@@ -91,6 +106,12 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     stoppers.push(() => stopChild(target.child));
     const bare = await startScript('bare-pipeline.ts');
     stoppers.push(() => stopChild(bare.child));
+    // Under the stack's prefix, so the clean-up at the end removes whatever
+    // their own (on SIGTERM: queue deleted, BullMQ queue obliterated) left.
+    const floor = await startScript('floor/main.ts', { FLOOR_PREFIX: prefix, RABBITMQ_URL, REDIS_URL });
+    stoppers.push(() => stopChild(floor.child));
+    const bullmq = await startScript('bullmq-build/main.ts', { BULLMQ_PREFIX: prefix, REDIS_URL });
+    stoppers.push(() => stopChild(bullmq.child));
     log(`starting relay (prefix ${prefix}, LOG_LEVEL=${logLevel})`);
     const backend = await startBackend(env);
     stoppers.push(() => backend.proc.stop());
@@ -100,6 +121,8 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
       prefix,
       relayOrigin: backend.baseUrl,
       bareOrigin: `http://127.0.0.1:${bare.port}`,
+      floorOrigin: `http://127.0.0.1:${floor.port}`,
+      bullmqOrigin: `http://127.0.0.1:${bullmq.port}`,
       targetOrigin: `http://127.0.0.1:${target.port}`,
       receiver,
       redis,
@@ -107,6 +130,8 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
         backend: { name: 'backend', pid: backend.proc.child.pid! },
         worker: { name: 'worker', pid: worker.child.pid! },
         bare: { name: 'bare', pid: bare.child.pid! },
+        floor: { name: 'floor', pid: floor.child.pid! },
+        bullmq: { name: 'bullmq', pid: bullmq.child.pid! },
         target: { name: 'target', pid: target.child.pid! },
       },
       servers: findServerProcesses(),

@@ -9,6 +9,7 @@
 import { Agent, request } from 'undici';
 import { reply, TestServer } from '../e2e/support/http-servers.js';
 import { startStack } from '../e2e/support/stack.js';
+import { cpuDelta, findServerProcesses, readCpu, type WatchedProcess } from './process-cost.js';
 
 const total = Number(process.argv[2] ?? 2000);
 const clients = Number(process.argv[3] ?? 64);
@@ -44,6 +45,13 @@ const body = JSON.stringify({
   callbackUrl: callbacks.url('/cb'),
 });
 
+// CPU per job: relay's own processes, and the broker's and the store's (whole servers: shared on this machine).
+const watched: WatchedProcess[] = [
+  { name: 'backend', pid: stack.backend.child.pid! },
+  { name: 'worker', pid: stack.workers[0]!.child.pid! },
+  ...findServerProcesses(),
+];
+const cpuBefore = readCpu(watched);
 let next = 0;
 const t0 = performance.now();
 let submittedAt = 0;
@@ -65,6 +73,8 @@ await Promise.all(
 submittedAt = performance.now();
 await finished;
 const seconds = (lastCallbackAt - t0) / 1000;
+const cpu = cpuDelta(cpuBefore, readCpu(watched));
+const usPerJob = (name: string) => Math.round(((cpu[name] ?? NaN) * 1e6) / total);
 console.log(
   JSON.stringify({
     jobs: total,
@@ -72,6 +82,7 @@ console.log(
     intakePerSec: Math.round(total / ((submittedAt - t0) / 1000)),
     endToEndPerSec: Math.round(total / seconds),
     seconds: Number(seconds.toFixed(2)),
+    cpuMicrosPerJob: Object.fromEntries(watched.map((p) => [p.name, usPerJob(p.name)])),
   }),
 );
 await agent.close();

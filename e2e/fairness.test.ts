@@ -58,3 +58,49 @@ it('runs one job at a time for a host at its cap; the held-back jobs spend no re
   expect(maxHolding).toBe(1);
   expect(await deferrals()).toBeGreaterThan(0);
 });
+
+/** A worker metric's value, by its full series name (name and labels). */
+async function metric(s: Stack, series: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${s.workers[0]!.metricsPort}/metrics`)).text();
+  return Number(
+    text
+      .split('\n')
+      .find((l) => l.startsWith(`${series} `))
+      ?.split(' ')[1],
+  );
+}
+
+it('messages over the cap of a fast host wait in the worker for its next slot: far fewer put-backs than with HOST_LOCAL_WAIT_MS=0', async () => {
+  const JOBS = 100;
+  const figures: Record<string, { putBacks: number; waited: number; timedOut: number }> = {};
+  // 1 s rather than the default 100 ms: on this shared machine a run's slot
+  // time swings with the load, and the test is about the mechanism.
+  for (const localWaitMs of ['1000', '0']) {
+    const s = await startStack('fairness-local', {
+      env: { WORKER_CONCURRENCY: '8', HOST_CONCURRENCY: '2', HOST_LOCAL_WAIT_MS: localWaitMs, LOG_LEVEL: 'warn' },
+    });
+    try {
+      const ids = await Promise.all(
+        Array.from({ length: JOBS }, () => s.api.submitOk({ targetUrl: fast.url('/fast'), maxRetries: 0 })),
+      );
+      const done = await Promise.all(ids.map((id) => s.api.waitFinal(id, 60_000)));
+      expect(done.filter((j) => j.status === 'completed' && j.attempts === 1)).toHaveLength(JOBS);
+      figures[localWaitMs] = {
+        putBacks: await metric(s, 'relay_fairness_deferrals_total{reason="host"}'),
+        waited: await metric(s, 'relay_fairness_local_waits_total{outcome="started"}'),
+        timedOut: await metric(s, 'relay_fairness_local_waits_total{outcome="timed_out"}'),
+      };
+    } finally {
+      await s.stop();
+    }
+  }
+  console.log(`fast host, ${JOBS} jobs, cap 2 of 8 slots: ${JSON.stringify(figures)}`);
+  const on = figures['1000']!;
+  const off = figures['0']!;
+  // Off: every message over the cap goes through the delay queues, some more than once.
+  expect(off.putBacks).toBeGreaterThan(JOBS / 4);
+  expect(off.waited).toBe(0);
+  // On: the host is measured after its first runs; from then on its messages wait here.
+  expect(on.waited).toBeGreaterThan(JOBS / 4);
+  expect(on.putBacks).toBeLessThan(off.putBacks / 4);
+});

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendConfigSpec } from '../packages/backend/src/config.js';
-import { describeConfig, type FieldSpec } from '../packages/common/src/config.js';
+import { describeConfig, type FieldSpec } from '../packages/common/src/config-fields.js';
 import { workerConfigSpec } from '../packages/worker/src/config.js';
 
 export const CONFIG_DOC_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../docs/configuration.md');

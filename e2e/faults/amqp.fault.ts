@@ -1,6 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { queueNames } from '@relay/common';
 import type { RelayProcess } from '../support/processes.js';
+import { metricSum } from '../support/metrics.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { CallbackReceiver, FaultTarget } from './support/fault-servers.js';
 import { judge, type FaultRow, waitUntilFinal } from './support/ledger.js';
@@ -59,15 +60,6 @@ function settle(s: Scenario, submissions: Submission[], timeoutMs: number): Prom
 async function health(worker: RelayProcess): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${worker.metricsPort}/health`).catch(() => null);
   return res?.status ?? 0;
-}
-
-/** The sum of a metric's samples on the worker's /metrics (one series or several labelled ones). */
-async function metricSum(worker: RelayProcess, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 }
 
 const consumingGauge = (worker: RelayProcess) => metricSum(worker, 'relay_worker_consuming');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { REPO_ROOT, type RelayProcess } from '../support/processes.js';
 import { RelayClient } from '../support/relay-client.js';
+import { metricSum } from '../support/metrics.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { CallbackReceiver, FaultTarget } from './support/fault-servers.js';
 import { formatTable, judge, type FaultRow, waitUntilFinal } from './support/ledger.js';
@@ -170,10 +171,20 @@ it('3. Redis restarted (losing every key) during a run: 503 while down, every ac
 });
 
 it('4. targets that never answer, answer slowly or stream forever: timeouts fire, memory stays bounded, others flow', async () => {
-  // One test server (one origin) serves the healthy and the bad targets here,
-  // so the per-origin cap is lifted to the worker's: this scenario is about
-  // deadlines and memory; fairness between origins is noisy-neighbour.fault.ts.
-  const s = await scenario('slow-targets', { ATTEMPT_TIMEOUT_MAX_MS: '1000', HOST_CONCURRENCY: '64' });
+  // One test server (one origin) and one application carry the healthy and
+  // the bad jobs here, so both fairness caps are lifted to the worker's 64
+  // slots: this scenario is about deadlines and memory; fairness between
+  // origins and between applications is noisy-neighbour.fault.ts. With the
+  // application cap at its default (48), the ~35 slots the bad jobs hold plus
+  // the healthy ones can reach it on a slow machine, and a healthy job held
+  // back waits the deferral tiers (0.25, 1, 4 s). CI read p90s of 0.9-4.3 s
+  // against 9-11 ms here, and the one such run whose metrics were read had
+  // put-backs by the application cap only: the cap, not the deadlines.
+  const s = await scenario('slow-targets', {
+    ATTEMPT_TIMEOUT_MAX_MS: '1000',
+    HOST_CONCURRENCY: '64',
+    APPLICATION_CONCURRENCY: '64',
+  });
   const count = 1200;
   const kinds = ['hang', 'slow', 'endless'] as const;
   // One job in ten is a bad target.
@@ -209,6 +220,8 @@ it('4. targets that never answer, answer slowly or stream forever: timeouts fire
     .sort((a, b) => a - b);
   const p90 = okLatencies[Math.floor(okLatencies.length * 0.9)]!;
   const growthMb = (rssPeak - rssBefore) / 2 ** 20;
+  // Said in the row, so that a slow p90 shows whether the caps played a part (they should not).
+  const putBacks = await metricSum(s.stack.workers[0]!, 'relay_fairness_deferrals_total');
   const row = record(
     judge(
       'slow, hanging, endless targets',
@@ -216,7 +229,7 @@ it('4. targets that never answer, answer slowly or stream forever: timeouts fire
       s.target,
       s.callbacks,
       s.startedAt,
-      `healthy p90 ${p90} ms; worker RSS +${growthMb.toFixed(1)} MiB; endless bodies sent ${(s.target.endlessBytes / 2 ** 20).toFixed(1)} MiB`,
+      `healthy p90 ${p90} ms (p50 ${okLatencies[Math.floor(okLatencies.length / 2)]} ms); fairness put-backs ${putBacks}; worker RSS +${growthMb.toFixed(1)} MiB; endless bodies sent ${(s.target.endlessBytes / 2 ** 20).toFixed(1)} MiB`,
       // Hanging and slow targets time out twice (maxRetries 1).
       (seq) => (kindOf(seq) === 'hang' || kindOf(seq) === 'slow' ? 2 : 1),
     ),
@@ -228,7 +241,7 @@ it('4. targets that never answer, answer slowly or stream forever: timeouts fire
     expect(statusOf(x.seq), `${kind} #${x.seq}`).toBe(kind === 'hang' || kind === 'slow' ? 'failed' : 'completed');
   }
   // Healthy jobs never waited behind a bad target's deadline.
-  expect(p90).toBeLessThan(1000);
+  expect(p90, row.notes).toBeLessThan(1000);
   expect(growthMb).toBeLessThan(100);
   expect(row.duplicateTargetCalls).toBe(0);
 });

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
+import { redisKeys } from '@relay/common';
 import { afterEach, expect, it } from 'vitest';
 import { RelayClient } from '../support/relay-client.js';
-import { REDIS_URL } from '../support/services.js';
+import { REDIS_URL, waitFor } from '../support/services.js';
 import { startStack } from '../support/stack.js';
 import { CountingReceiver, CountingTarget } from './support/counting-servers.js';
 import { formatTable, type FaultRow } from './support/ledger.js';
@@ -41,8 +42,7 @@ const EXPIRY_GRACE_MS = 60_000;
 const PROGRESS_EVERY_MS = 30_000;
 
 const t0 = Date.now();
-const progress = (text: string) =>
-  process.stderr.write(`soak [${((Date.now() - t0) / 1000).toFixed(1)} s]: ${text}\n`);
+const progress = (text: string) => process.stderr.write(`soak [${((Date.now() - t0) / 1000).toFixed(1)} s]: ${text}\n`);
 const cleanups: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
@@ -88,6 +88,15 @@ it(
     });
     cleanups.push(() => stack.stop());
 
+    // The running worker's presence (its heartbeat key and the workers set,
+    // rewritten every second while it runs) belongs to the starting state,
+    // not to what the soak leaves: sampled before the first heartbeat, the
+    // start read 0 keys and the end 4, against a bound of 2 (seen in CI).
+    await waitFor(
+      async () => (await admin.scard(redisKeys(stack.prefix).workers())) > 0,
+      10_000,
+      "the worker's first heartbeat",
+    );
     const start = await redisMemory(admin, stack.prefix);
     let peak: RedisMemory = start;
     progress(`start: ${formatMemory(start)}`);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -101,6 +102,43 @@ class Target {
   }
 }
 
+/** A relay log line made short: its time as ms since t0, its message and the broker fields. */
+function brokerLine(line: string, t0: number): string {
+  try {
+    const j = JSON.parse(line) as Record<string, unknown>;
+    const fields = ['role', 'rabbitmq', 'attempt', 'attempts', 'ms', 'reason']
+      .filter((k) => j[k] !== undefined)
+      .map((k) => `${k}=${String(j[k]).slice(0, 120)}`);
+    return `${Number(j.time) - t0} ms ${String(j.msg)} ${fields.join(' ')}`;
+  } catch {
+    return line.slice(0, 300);
+  }
+}
+
+/**
+ * Answers per second from 2 s before the stop to 5 s after the start, as
+ * `second: 202s/503s(codes)/errors`, where the seconds are since t0.
+ */
+function answersBySecond(submissions: Submission[], t0: number, stoppedAt: number, restartedAt: number): string {
+  const from = Math.floor(((stoppedAt || t0) - t0) / 1000) - 2;
+  const to = Math.ceil(((restartedAt || Date.now()) - t0) / 1000) + 5;
+  const bySecond = new Map<number, Submission[]>();
+  for (const s of submissions) {
+    const second = Math.floor((s.answeredAt - t0) / 1000);
+    if (second >= from && second <= to) bySecond.set(second, [...(bySecond.get(second) ?? []), s]);
+  }
+  const cells: string[] = [];
+  for (let second = from; second <= to; second++) {
+    const answers = bySecond.get(second) ?? [];
+    const ok = answers.filter((a) => a.status === 202).length;
+    const refused = answers.filter((a) => a.status === 503);
+    const codes = [...new Set(refused.map((a) => a.code))].join('+');
+    const other = answers.length - ok - refused.length;
+    cells.push(`${second}s: ${ok}/${refused.length}${codes ? `(${codes})` : ''}${other ? `/${other}` : ''}`);
+  }
+  return `answers by second (202/503/other): ${cells.join(', ')}`;
+}
+
 let stack: Stack | null = null;
 const target = new Target();
 
@@ -197,18 +235,32 @@ it('stopping the node that leads the work queue loses no accepted job', async ()
       gapEndsAt = answered[i]! - t0;
     }
   }
-  progress(
+  const summary =
     `submitted ${submissions.length} at ${RATE}/s: accepted ${accepted.length}, refused 503 ${refused503}, ` +
-      `other ${other.length}${other.length ? ` (${[...new Set(other.map((o) => `${o.status} ${o.code}`))].join(', ')})` : ''}, ` +
-      `lost ${lost.length}, duplicated deliveries ${duplicated}, ` +
-      `longest gap between 202s ${Math.round(longestGap)} ms (ending ${Math.round(gapEndsAt)} ms in)`,
-  );
-  if (refusedAt.length) progress(`503s answered between ${Math.min(...refusedAt)} and ${Math.max(...refusedAt)} ms in`);
+    `other ${other.length}${other.length ? ` (${[...new Set(other.map((o) => `${o.status} ${o.code}`))].join(', ')})` : ''}, ` +
+    `lost ${lost.length}, duplicated deliveries ${duplicated}, ` +
+    `longest gap between 202s ${Math.round(longestGap)} ms (ending ${Math.round(gapEndsAt)} ms in)` +
+    (refusedAt.length ? `; 503s answered between ${Math.min(...refusedAt)} and ${Math.max(...refusedAt)} ms in` : '');
+  progress(summary);
   if (lost.length) progress(`lost: ${lost.slice(0, 10).join(', ')}`);
+  // A failure must say why on its own (CI shows the assertion's message, and of
+  // a long one only its end): what the relay processes said about the broker
+  // first, then the timeline, the answers second by second around the stop,
+  // and the figures last. All of it is also written to bench-results/.
+  const brokerLines = [...stack.backends, ...stack.workers].flatMap((p) =>
+    p.lines
+      // Connection events, not the line each refused request writes.
+      .filter((l) => /rabbitmq|amqp|channel|consum|publish/i.test(l) && !/unavailable; retry later/.test(l))
+      .slice(-12)
+      .map((l) => `${p.name}: ${brokerLine(l, t0)}`),
+  );
+  const why = [...brokerLines, ...marks, answersBySecond(submissions, t0, stoppedAt, restartedAt), summary].join('\n');
+  await mkdir(path.join(REPO_ROOT, 'bench-results'), { recursive: true });
+  await writeFile(path.join(REPO_ROOT, 'bench-results', 'ha-rabbitmq-leader.log'), `${why}\n`);
 
-  expect(lost).toEqual([]);
-  expect(accepted.length).toBeGreaterThan(submissions.length / 2);
+  expect(lost, why).toEqual([]);
+  expect(accepted.length, why).toBeGreaterThan(submissions.length / 2);
   // Relay went on without the node: jobs were accepted while it was down, and after it came back.
-  expect(answered.filter((a) => a > stoppedAt && a < stoppedAt + STOPPED_MS).length).toBeGreaterThan(RATE);
-  expect(answered.filter((a) => a > restartedAt).length).toBeGreaterThan(0);
+  expect(answered.filter((a) => a > stoppedAt && a < stoppedAt + STOPPED_MS).length, why).toBeGreaterThan(RATE);
+  expect(answered.filter((a) => a > restartedAt).length, why).toBeGreaterThan(0);
 }, 600_000);

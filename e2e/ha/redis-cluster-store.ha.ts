@@ -96,14 +96,22 @@ describe('job store on Redis Cluster', () => {
       const jobId = randomUUID();
       await store.create({ jobId, spec, createdAt: new Date(), requestId: 'r1', traceId: 't1' });
       expect((await store.get(jobId))?.status).toBe('queued');
-      expect(await store.beginAttempt(jobId, 1, { token: 'a', ms: 10_000 })).toEqual({ outcome: 'run', attemptsDone: 0 });
+      expect(await store.beginAttempt(jobId, 1, { token: 'a', ms: 10_000 })).toEqual({
+        outcome: 'run',
+        attemptsDone: 0,
+        webhooks: null,
+      });
       const retry = { attempt: attempt(1, 503), status: 'retrying' as const, callback: null, deadLettered: false };
       expect(await store.recordAttempt(jobId, { ...retry, nextAttemptAt: new Date().toISOString() })).toEqual({
         written: true,
         status: 'retrying',
       });
       expect(await store.markScheduled(jobId, 2)).toBe(true);
-      expect(await store.beginAttempt(jobId, 2, { token: 'b', ms: 10_000 })).toEqual({ outcome: 'run', attemptsDone: 1 });
+      expect(await store.beginAttempt(jobId, 2, { token: 'b', ms: 10_000 })).toEqual({
+        outcome: 'run',
+        attemptsDone: 1,
+        webhooks: null,
+      });
       const done = { attempt: attempt(2, 200), status: 'completed' as const, nextAttemptAt: null, deadLettered: false };
       expect(await store.recordAttempt(jobId, { ...done, callback: pendingCallback() })).toEqual({
         written: true,
@@ -122,7 +130,12 @@ describe('job store on Redis Cluster', () => {
       expect(byStatus.items.map((i) => i.jobId)).toEqual([jobId]);
       const byMeta = await searchJobs(store, { metadata: { order: '42' }, targetHost: '127.0.0.1' }, 10, null);
       expect(byMeta.items.map((i) => i.jobId)).toEqual([jobId]);
-      expect(await store.counters()).toMatchObject({ jobs_created: 1, jobs_success: 1, jobs_retried: 1, callbacks_sent: 1 });
+      expect(await store.counters()).toMatchObject({
+        jobs_created: 1,
+        jobs_success: 1,
+        jobs_retried: 1,
+        callbacks_sent: 1,
+      });
     }
     // A sum over applications on different masters.
     const totals = await storeOf(DEFAULT_APPLICATION).counters(APPS);
@@ -151,11 +164,16 @@ describe('job store on Redis Cluster', () => {
       await store.create({ jobId: dropped, spec, createdAt: new Date(), requestId: null, traceId: 't' });
       await store.delete(dropped, spec);
       expect(await store.get(dropped)).toBeNull();
-      const recreated = await store.beginAttempt(dropped, 1, { token: 'a', ms: 10_000 }, {
-        spec,
-        createdAt: new Date().toISOString(),
-      });
-      expect(recreated).toEqual({ outcome: 'run', attemptsDone: 0 });
+      const recreated = await store.beginAttempt(
+        dropped,
+        1,
+        { token: 'a', ms: 10_000 },
+        {
+          spec,
+          createdAt: new Date().toISOString(),
+        },
+      );
+      expect(recreated).toEqual({ outcome: 'run', attemptsDone: 0, webhooks: null });
     }
   });
 
@@ -181,7 +199,13 @@ describe('job store on Redis Cluster', () => {
     const ids = new Map<string, string>();
     for (const application of [DEFAULT_APPLICATION, ...tenants.map((t) => t.application.id)]) {
       const jobId = randomUUID();
-      await storeOf(application).create({ jobId, spec, createdAt: new Date(Date.now() - 60_000), requestId: null, traceId: 't' });
+      await storeOf(application).create({
+        jobId,
+        spec,
+        createdAt: new Date(Date.now() - 60_000),
+        requestId: null,
+        traceId: 't',
+      });
       ids.set(jobId, application);
     }
     const index = new DeadlineIndex(redis, prefix);
@@ -200,7 +224,10 @@ describe('job store on Redis Cluster', () => {
   it('creates, authenticates, lists, rotates and revokes applications across slots', async () => {
     const applications = new ApplicationStore(redis, { prefix, secretKey: randomBytes(32).toString('base64') });
     const { application, apiKey } = await applications.create({ name: 'auth', rateLimit: { max: 5, windowMs: 1000 } });
-    expect(await applications.authenticate(apiKey)).toEqual({ id: application.id, rateLimit: { max: 5, windowMs: 1000 } });
+    expect(await applications.authenticate(apiKey)).toEqual({
+      id: application.id,
+      rateLimit: { max: 5, windowMs: 1000 },
+    });
     expect((await applications.list()).map((a) => a.id)).toContain(application.id);
     expect(await applications.rotateSigningSecret(application.id, 60)).not.toBeNull();
     expect((await applications.signing(application.id))?.secrets).toHaveLength(2);

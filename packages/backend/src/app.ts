@@ -23,6 +23,11 @@ import deadLetterRoutes from './routes/dead-letters.js';
 import jobActionRoutes from './routes/jobs/actions.js';
 import jobReadRoutes from './routes/jobs/read.js';
 import jobSubmitRoutes from './routes/jobs/submit.js';
+import jobWebhookRoutes from './routes/jobs/webhooks.js';
+import subscriptionsPlugin from './plugins/subscriptions.js';
+import jobEventsPlugin from './plugins/job-events.js';
+import subscriptionRoutes from './routes/subscriptions/crud.js';
+import deliveryRoutes from './routes/subscriptions/deliveries.js';
 import { fingerprintKey } from './services/fingerprint-key.js';
 import { requestIdOf } from './services/tracing.js';
 import { validatorCompiler } from './validation.js';
@@ -95,6 +100,8 @@ export async function buildApp({ config, log }: BuildAppOptions) {
 
   await app.register(redisPlugin, { config });
   await app.register(jobQueuePlugin, { config });
+  await app.register(subscriptionsPlugin, { config });
+  await app.register(jobEventsPlugin);
   // Authentication, then rate limits (counted per application), before any route.
   await app.register(authPlugin, { config });
   await app.register(rateLimitPlugin, { config });
@@ -105,12 +112,13 @@ export async function buildApp({ config, log }: BuildAppOptions) {
     tenantLabels: config.metricsTenantLabels === 'on',
   });
   await app.register(healthRoutes);
-  await app.register(jobSubmitRoutes, {
-    networkAllowlist: networkAllowlist(config.allowPrivateNetworks),
-    fingerprintKey: fingerprintKey(config),
-  });
+  const allowlist = networkAllowlist(config.allowPrivateNetworks);
+  await app.register(jobSubmitRoutes, { networkAllowlist: allowlist, fingerprintKey: fingerprintKey(config) });
   await app.register(jobReadRoutes);
   await app.register(jobActionRoutes);
+  await app.register(jobWebhookRoutes, { networkAllowlist: allowlist });
+  await app.register(subscriptionRoutes, { networkAllowlist: allowlist });
+  await app.register(deliveryRoutes);
   await app.register(deadLetterRoutes);
   await app.register(counterRoutes);
   await app.register(applicationRoutes);

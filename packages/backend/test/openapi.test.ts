@@ -45,9 +45,9 @@ afterAll(async () => {
   try {
     const ch = await conn.createChannel();
     const names = queueNames(prefix);
-    await ch.deleteQueue(names.work);
-    await ch.deleteQueue(names.deadLetters);
+    for (const name of names.allQueues()) await ch.deleteQueue(name);
     await ch.deleteExchange(names.deadLetterExchange);
+    if (names.dueExchange) await ch.deleteExchange(names.dueExchange);
   } finally {
     await conn.close();
   }

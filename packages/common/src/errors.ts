@@ -22,7 +22,7 @@ export const ErrorCodes = {
   JOB_FINISHED: {
     code: 'RELAY_ERR_JOB_FINISHED',
     statusCode: 409,
-    message: 'The job has already finished and cannot be cancelled',
+    message: 'The job has already finished and cannot be changed',
   },
   JOB_NOT_REPLAYABLE: {
     code: 'RELAY_ERR_JOB_NOT_REPLAYABLE',
@@ -33,6 +33,28 @@ export const ErrorCodes = {
     code: 'RELAY_ERR_REPLAY_NEEDS_SECRETS',
     statusCode: 422,
     message: 'The job carried credential headers that were not kept (set RELAY_SECRET_KEY to keep them encrypted)',
+  },
+  SUBSCRIPTION_NOT_FOUND: {
+    code: 'RELAY_ERR_SUBSCRIPTION_NOT_FOUND',
+    statusCode: 404,
+    message: 'No subscription with this id',
+  },
+  /** The application has SubscriptionLimits.maxPerApplication subscriptions already. */
+  SUBSCRIPTION_LIMIT: {
+    code: 'RELAY_ERR_SUBSCRIPTION_LIMIT',
+    statusCode: 409,
+    message: 'The application has as many subscriptions as it may; delete one first',
+  },
+  /** A resend asked of a subscription that is disabled: the worker would drop it (it asked to get nothing). */
+  SUBSCRIPTION_DISABLED: {
+    code: 'RELAY_ERR_SUBSCRIPTION_DISABLED',
+    statusCode: 409,
+    message: 'The subscription is disabled; enable it (PATCH with `enabled: true`) before resending',
+  },
+  DELIVERY_NOT_FOUND: {
+    code: 'RELAY_ERR_DELIVERY_NOT_FOUND',
+    statusCode: 404,
+    message: "No delivery with this id in the subscription's log (it may have expired)",
   },
   INVALID_CURSOR: {
     code: 'RELAY_ERR_INVALID_CURSOR',

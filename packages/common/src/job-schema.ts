@@ -1,5 +1,6 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TOptional, type TSchema } from 'typebox';
 import { CallbackStatus, JOB_STATUSES, JobPriority } from './status.js';
+import { WEBHOOK_KEYS, type WebhookKey } from './events/event-names.js';
 
 /**
  * The job API's schemas. They are the only definition of the shapes: the
@@ -42,8 +43,8 @@ export const RESERVED_HEADER_NAMES = [
 ] as const;
 
 /** `^(?:host|…)$` matching any letter case: JSON Schema patterns have no flags. */
-function caseInsensitiveAlternation(words: readonly string[]): string {
-  const ci = (w: string) => [...w].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join(''); // names hold only letters and '-'
+export function caseInsensitiveAlternation(words: readonly string[]): string {
+  const ci = (w: string) => [...w].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join(''); // only letters vary; '-', '.' and '*' stay as they are
   return `^(?:${words.map(ci).join('|')})$`;
 }
 
@@ -93,6 +94,24 @@ export const MetadataSchema = Type.Record(
   },
 );
 
+/** One optional property per WEBHOOK_KEYS entry, each of schema `value`. */
+export function webhookProperties<T extends TSchema>(value: T): { [K in WebhookKey]: TOptional<T> } {
+  return Object.fromEntries(WEBHOOK_KEYS.map((key) => [key, Type.Optional(value)])) as {
+    [K in WebhookKey]: TOptional<T>;
+  };
+}
+
+/**
+ * A job's own webhooks: a WEBHOOK_KEYS entry (an event, "progress" or "*")
+ * to the URL that receives those events (events/event-names.ts).
+ */
+export const WebhooksSchema = Type.Object(webhookProperties(HttpUrl), {
+  additionalProperties: false,
+  description:
+    'Event name (created, started, retrying, completed, failed, cancelled, dead_lettered, replayed), "progress" (started and retrying) or "*" (every event) to a URL',
+});
+export type Webhooks = Static<typeof WebhooksSchema>;
+
 export const JobSpecSchema = Type.Object(
   {
     targetUrl: HttpUrl,
@@ -116,6 +135,7 @@ export const JobSpecSchema = Type.Object(
       description: 'Any JSON value; sent as a JSON body for methods that carry one',
     }),
     callbackUrl: Type.Optional(HttpUrl),
+    webhooks: Type.Optional(WebhooksSchema),
     maxRetries: Type.Integer({ ...JobSpecLimits.maxRetries, description: 'Retries after the first attempt' }),
     retryDelay: Type.Integer({ ...JobSpecLimits.retryDelay, description: 'Base of the exponential backoff, in ms' }),
     timeout: Type.Integer({
@@ -197,6 +217,9 @@ export const JobViewSchema = Type.Object({
   headers: Type.Record(Type.String(), Type.String()),
   payload: Type.Unknown(),
   callbackUrl: Type.Union([Type.String(), Type.Null()]),
+  webhooks: Type.Object(webhookProperties(Type.String()), {
+    description: "The job's webhooks in effect (as changed by POST /api/job/:jobId/webhooks); {} when none",
+  }),
   maxRetries: Type.Integer(),
   retryDelay: Type.Integer(),
   timeout: Type.Integer(),

@@ -1,4 +1,4 @@
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-fields.js';
 import type { LogSink } from './logger.js';
 
 /**

@@ -42,6 +42,11 @@ export function jobHeadersAad(jobId: string, application: string): string {
   return `relay:job-headers:${jobId}:${application}`;
 }
 
+/** Associated data of a subscription's custom headers. */
+export function subscriptionHeadersAad(application: string, subscriptionId: string): string {
+  return `relay:subscription-headers:${application}:${subscriptionId}`;
+}
+
 /** Associated data of an application's signing secrets. */
 export function signingSecretAad(application: string): string {
   return `relay:signing-secret:${application}`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, commonConfigSpec, loadConfig, rabbitmqUrlsOf, redactUrl } from '../src/config.js';
+import { commonConfigSpec, loadConfig, rabbitmqUrlsOf } from '../src/config.js';
+import { ConfigError, redactUrl } from '../src/config-fields.js';
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test if it does not). */
 function configError(env: Record<string, string>): ConfigError {

@@ -30,6 +30,16 @@ export const workerConfigSpec = {
     max: 1000,
     doc: 'Messages one worker handles at once for one application; more wait on the delay queues without spending a retry. Per worker process; at or above WORKER_CONCURRENCY it has no effect',
   },
+  hostLocalWaitMs: {
+    kind: 'int',
+    env: 'HOST_LOCAL_WAIT_MS',
+    // A fast host's slot frees within a few ms; a slow one (a flood on a
+    // target that takes seconds) expects waits far above this and is put back.
+    default: 100,
+    min: 0,
+    max: 10_000,
+    doc: "A message over HOST_CONCURRENCY waits in the worker for its host's next free slot, instead of on the delay queues, when its expected wait (from the host's recent request times) is at most this long (ms); 0 puts every such message back on the delay queues",
+  },
   shutdownGraceMs: {
     kind: 'int',
     env: 'WORKER_SHUTDOWN_GRACE_MS',
@@ -109,6 +119,39 @@ export const workerConfigSpec = {
     min: 100,
     max: 60_000,
     doc: 'Deadline of one callback delivery (ms)',
+  },
+  eventConcurrency: {
+    kind: 'int',
+    env: 'EVENT_CONCURRENCY',
+    default: 32,
+    min: 1,
+    max: 1000,
+    doc: 'Event messages delivered at once by one worker (prefetch of the events queue, on its own channel): event deliveries never take a WORKER_CONCURRENCY slot',
+  },
+  eventMaxAttempts: {
+    kind: 'int',
+    env: 'EVENT_MAX_ATTEMPTS',
+    default: 8,
+    min: 1,
+    // An event message with a higher delivery number is refused as forged.
+    max: MessageLimits.delivery.maximum,
+    doc: 'Delivery attempts of one event to one webhook or subscription before it is marked failed',
+  },
+  eventRetryDelayMs: {
+    kind: 'int',
+    env: 'EVENT_RETRY_DELAY_MS',
+    default: 5000,
+    min: 10,
+    max: 600_000,
+    doc: 'Base of the event delivery backoff (ms), doubled per failed delivery; the deadline of one delivery is CALLBACK_TIMEOUT_MS',
+  },
+  subscriptionDisableAfterDays: {
+    kind: 'number',
+    env: 'SUBSCRIPTION_DISABLE_AFTER_DAYS',
+    default: 5,
+    min: 0.0001,
+    max: 365,
+    doc: 'A subscription whose deliveries have failed for this many days in a row (no success between) is disabled, and endpoint.disabled goes to the subscriptions that ask for it (days; fractions allowed)',
   },
   outboundKeepAliveMs: {
     kind: 'int',

@@ -1,6 +1,8 @@
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import {
+  decodeEventMessage,
   decodeMessage,
+  type EventMessage,
   type Logger,
   type PriorityLevel,
   type QueueNames,
@@ -35,6 +37,13 @@ export interface ConsumerOptions {
    * the consumer (the work queue was deleted), before consuming again.
    */
   redeclare: (channel: ConfirmChannel) => Promise<void>;
+  /**
+   * Sends an event message found on a work queue on to the events queue
+   * (or its next delay tier). On a classic topology the delay tiers return
+   * every message to the work queue, retries of event deliveries included:
+   * this is their quick hop to the events consumer.
+   */
+  forwardEvent?: (message: EventMessage) => Promise<void>;
 }
 
 /**
@@ -166,6 +175,10 @@ export class Consumer {
 
   private async onMessage(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const message = decodeMessage(msg.content);
+    if (!message && this.options.forwardEvent) {
+      const event = decodeEventMessage(msg.content);
+      if (event) return this.forward(channel, msg, event, this.options.forwardEvent);
+    }
     if (!message) {
       // Not ours (or corrupt): redelivering it would fail the same way. A
       // reject without requeue sends it to the dead-letter archive.
@@ -194,6 +207,27 @@ export class Consumer {
         }
         return;
       }
+    }
+    ack(channel, msg);
+  }
+
+  private async forward(
+    channel: ConfirmChannel,
+    msg: ConsumeMessage,
+    event: EventMessage,
+    forwardEvent: (message: EventMessage) => Promise<void>,
+  ): Promise<void> {
+    try {
+      await forwardEvent(event);
+    } catch (err) {
+      this.options.log.warn({ err, jobId: event.body.jobId }, 'could not forward an event message; requeueing');
+      await new Promise((r) => setTimeout(r, REQUEUE_PAUSE_MS));
+      try {
+        channel.nack(msg, false, true);
+      } catch {
+        // Channel closed: the broker requeues it by itself.
+      }
+      return;
     }
     ack(channel, msg);
   }

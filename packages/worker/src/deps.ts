@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { AttemptMessage, CallbackMessage, HeaderRedactor, JobStore } from '@relay/common';
+import type { AttemptMessage, CallbackMessage, EventEmitter, HeaderRedactor, JobStore } from '@relay/common';
 import type { AttemptOutcome, HeldCallback, HeldOutcomes } from './held-outcomes.js';
 import type { AttemptMetrics, CallbackMetrics } from './ports.js';
 import type { Scheduler } from './scheduler.js';
@@ -38,6 +38,11 @@ export interface WorkerDeps {
   /** CALLBACK_TIMEOUT_MS: deadline of one delivery. */
   callbackTimeoutMs: number;
   metrics?: AttemptMetrics & CallbackMetrics;
+  /**
+   * Emits the job's lifecycle events (events/job-events.ts); none are
+   * emitted without it.
+   */
+  events?: EventEmitter;
   /** Attempt outcomes not yet recorded (held-outcomes.ts). */
   heldAttempts?: HeldOutcomes<AttemptOutcome>;
   /** Callback outcomes not yet recorded (held-outcomes.ts). */

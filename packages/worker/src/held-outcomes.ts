@@ -1,7 +1,10 @@
-import type { Attempt, CallbackState, JobStatus, Logger } from '@relay/common';
+import type { Attempt, CallbackState, JobStatus, Logger, Webhooks } from '@relay/common';
 
-/** What one target call decided: a retry due at `dueAt`, or the job's end. */
-export type AttemptOutcome = { entry: Attempt; dueAt: number } | { entry: Attempt; status: JobStatus };
+/**
+ * What one target call decided: a retry due at `dueAt`, or the job's end;
+ * with the webhooks in force when it began, for the events of the outcome.
+ */
+export type AttemptOutcome = { entry: Attempt; webhooks?: Webhooks | null } & ({ dueAt: number } | { status: JobStatus });
 
 /** A callback delivery's outcome whose state write is pending. */
 export interface HeldCallback {

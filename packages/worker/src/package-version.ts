@@ -13,3 +13,6 @@ export const TARGET_USER_AGENT = `relay/${PACKAGE_VERSION}`;
 
 /** Sent with every callback delivery. */
 export const CALLBACK_USER_AGENT = `relay-callback/${PACKAGE_VERSION}`;
+
+/** User-Agent of event deliveries (webhooks and subscriptions). */
+export const EVENT_USER_AGENT = `relay-event/${PACKAGE_VERSION}`;

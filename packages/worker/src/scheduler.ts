@@ -1,10 +1,13 @@
 import {
+  encodeEventMessage,
   encodeMessage,
+  eventMessageProperties,
   messageLevel,
   messageProperties,
   planDelayHop,
   publishConfirmed,
   type AmqpHandle,
+  type EventMessage,
   type QueueNames,
   type WorkMessage,
 } from '@relay/common';
@@ -24,8 +27,25 @@ export class Scheduler {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async schedule(message: WorkMessage): Promise<void> {
+  /**
+   * Work goes to its level's work queue when due; an event message to the
+   * events queue. Both wait in the same delay tiers: an event's properties
+   * (LEVEL_HEADER = EVENTS_LEVEL) bring it back to the events queue on a
+   * quorum topology, and the work consumer forwards it there on classic.
+   */
+  async schedule(message: WorkMessage | EventMessage): Promise<void> {
     const hop = planDelayHop(message.dueAt - this.now());
+    if (message.kind === 'event') {
+      const queue = hop === null ? this.queues.events : this.queues.delay(hop);
+      await publishConfirmed(
+        this.amqp.publishChannel(),
+        { queue },
+        encodeEventMessage(message),
+        this.publishTimeoutMs,
+        eventMessageProperties(message),
+      );
+      return;
+    }
     const queue = hop === null ? this.queues.workFor(messageLevel(message)) : this.queues.delay(hop);
     await publishConfirmed(
       this.amqp.publishChannel(),
@@ -53,7 +73,7 @@ export class Scheduler {
   }
 
   /** True when the message should take another hop before it is processed. */
-  notYetDue(message: WorkMessage): boolean {
+  notYetDue(message: { dueAt: number }): boolean {
     return planDelayHop(message.dueAt - this.now()) !== null;
   }
 
@@ -61,7 +81,7 @@ export class Scheduler {
    * Waits out the last few ms (at most DELAY_TOLERANCE_MS) in process, so a
    * message never runs before its due time: a Retry-After is a lower bound.
    */
-  async waitUntilDue(message: WorkMessage): Promise<void> {
+  async waitUntilDue(message: { dueAt: number }): Promise<void> {
     const remaining = message.dueAt - this.now();
     if (remaining > 0) await new Promise((r) => setTimeout(r, remaining));
   }

@@ -29,6 +29,8 @@ import type { WorkerDeps } from './deps.js';
 import { FairnessGate } from './fairness/fairness-gate.js';
 import { HeldOutcomes } from './held-outcomes.js';
 import { createGuardedAgent, type LookupFunction } from './http/connect-guard.js';
+import type { EventConsumer } from './events/event-consumer.js';
+import { createEventSide } from './events/event-side.js';
 import { attemptMetrics, callbackMetrics } from './metrics/adapters.js';
 import { createWorkerMetrics } from './metrics/definitions.js';
 import { handleFailure } from './poison/handle-failure.js';
@@ -125,8 +127,9 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   // PUBLISH_TIMEOUT_MS, then the message is deferred or requeued) rather than
   // fail at once: nobody is waiting on a worker's answer.
   let consumer: Consumer | null = null;
+  let eventConsumer: EventConsumer | null = null;
   let amqp: AmqpHandle;
-  let consumeAmqp: AmqpHandle;
+  let consumeAmqp: AmqpHandle | undefined;
   const amqpOptions = { urls: rabbitmqUrlsOf(config), log, startupTimeoutMs: config.startupTimeoutMs };
   const declare = (channel: ConfirmChannel) =>
     declareTopology(channel, config.prefix, {
@@ -141,6 +144,10 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
       setup: async (channel) => {
         await declare(channel);
         await consumer?.attach(channel);
+        // The events consumer's own channel, on the same connection (opened
+        // again after a reconnect; on the first connect, below).
+        const model = consumeAmqp?.connection();
+        if (model) await eventConsumer?.attach(model);
       },
     }).catch(async (err: unknown) => {
       await amqp.close();
@@ -154,7 +161,8 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
   const metrics = createWorkerMetrics({
     inFlight: () => consumer?.inFlightCount ?? 0,
     consuming: () => consumer?.consuming() ?? false,
-    queueDepth: () => queueDepths(amqp.connection(), [...queues.workQueues.map((w) => w.queue), queues.deadLetters]),
+    queueDepth: () =>
+      queueDepths(amqp.connection(), [...queues.workQueues.map((w) => w.queue), queues.events, queues.deadLetters]),
     log,
   });
   // What the console shows of this worker (heartbeat/): written to Redis every second.
@@ -168,7 +176,24 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     state: () => (stopping ? 'draining' : consumer?.consuming() ? 'consuming' : 'paused'),
     log,
   });
+  const eventSide = createEventSide({
+    redis,
+    config,
+    queues,
+    amqp,
+    scheduler,
+    dispatcher,
+    signing,
+    secretKeys: keys,
+    random,
+    now,
+    metrics,
+    log,
+    redeclare: (channel) =>
+      declareTopology(channel, config.prefix, { deadLetterMaxBytes: config.deadLetterMaxBytes, queueType }),
+  });
   const deps: WorkerDeps = {
+    events: eventSide.emitter,
     store,
     scheduler,
     dispatcher,
@@ -192,6 +217,7 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     store,
     scheduler,
     now,
+    events: eventSide.emitter,
     index: new DeadlineIndex(redis, config.prefix),
     log: log.child({ component: 'reconciler' }),
     metrics: createReconcilerMetrics(metrics.registry),
@@ -207,6 +233,8 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     now,
     random,
     onDefer: (reason) => metrics.fairnessDeferrals.inc({ reason }),
+    localWaitMaxMs: config.hostLocalWaitMs,
+    onLocalWait: (outcome) => metrics.fairnessLocalWaits.inc({ outcome }),
   });
 
   const handle = async (message: WorkMessage): Promise<void> => {
@@ -234,9 +262,20 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
     log,
     healthy: () => consumer?.consuming() ?? false,
   });
-  consumer = new Consumer({ queues, prefetch: config.concurrency, log, handle, defer, redeclare: declare });
+  consumer = new Consumer({
+    queues,
+    prefetch: config.concurrency,
+    log,
+    handle,
+    defer,
+    redeclare: declare,
+    forwardEvent: (message) => scheduler.schedule(message),
+  });
+  eventConsumer = eventSide.consumer;
   const channel = consumeAmqp.channel();
   if (channel) await consumer.attach(channel);
+  const model = consumeAmqp.connection();
+  if (model) await eventConsumer.attach(model);
   reconciler.start();
   heartbeat.start();
   // Logged at warn so that it shows at any level: supervisors and tests wait for it.
@@ -251,11 +290,15 @@ export async function startWorker(options: WorkerOptions): Promise<RelayWorker> 
       stopping = true;
       await heartbeat.announce();
       await reconciler.stop();
-      const left = (await consumer?.stop(config.shutdownGraceMs)) ?? 0;
+      const [left, eventsLeft] = await Promise.all([
+        consumer?.stop(config.shutdownGraceMs) ?? 0,
+        eventConsumer?.stop(config.shutdownGraceMs) ?? 0,
+      ]);
+      if (eventsLeft > 0) log.warn({ left: eventsLeft }, 'event deliveries unfinished; they will be redelivered');
       if (left > 0) log.warn({ left }, 'grace period over; unfinished messages will be redelivered');
       await heartbeat.stop();
       await metricsServer.close();
-      await Promise.all([consumeAmqp.close(), amqp.close()]);
+      await Promise.all([consumeAmqp?.close(), amqp.close()]);
       redis.disconnect();
       if (ownsDispatcher) await dispatcher.close().catch(() => undefined);
       log.info('worker stopped');

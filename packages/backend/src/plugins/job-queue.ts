@@ -1,8 +1,11 @@
 import fp from 'fastify-plugin';
 import {
+  ConfirmTimeoutError,
   connectAmqp,
   declareWorkQueue,
+  encodeEventMessage,
   encodeMessage,
+  eventMessageProperties,
   messageLevel,
   messageProperties,
   publishConfirmed,
@@ -11,6 +14,7 @@ import {
   rabbitmqUrlsOf,
   ServiceUnavailableError,
   type AmqpHandle,
+  type EventMessage,
   type QueueType,
   type WorkMessage,
 } from '@relay/common';
@@ -25,6 +29,8 @@ export interface JobQueue {
    * timeout) or no confirm arrives within PUBLISH_TIMEOUT_MS.
    */
   publish(message: WorkMessage): Promise<void>;
+  /** Publishes to the events queue (a resend), with the same guarantees as publish. */
+  publishEvent(message: EventMessage): Promise<void>;
   connected(): boolean;
   /** The broker's reason while an alarm blocks publishing, else null. */
   blockedReason(): string | null;
@@ -56,23 +62,29 @@ export default fp<{ config: BackendConfig }>(
       // so that the next submission routes (this one has already failed).
       redeclare: (channel) => declareWorkQueue(channel, config.prefix, topology),
       failFastWhenBlocked: true,
+      // Every submission waits on this connection's confirms: a node that
+      // stops answering must not hold them until the heartbeat gives up.
+      leaveStalledNode: true,
     });
-    const publish = async (message: WorkMessage): Promise<void> => {
+    const send = async (queue: string, content: Buffer, properties: Parameters<typeof publishConfirmed>[4]) => {
+      const channel = amqp.publishChannel();
+      const sentAt = Date.now();
       try {
-        await publishConfirmed(
-          amqp.publishChannel(),
-          { queue: queues.workFor(messageLevel(message)) },
-          encodeMessage(message),
-          config.publishTimeoutMs,
-          messageProperties(message),
-        );
+        await publishConfirmed(channel, { queue }, content, config.publishTimeoutMs, properties);
       } catch (err) {
+        // A node that answered nothing for a whole timeout is left for the next one (leaveStalledNode).
+        if (err instanceof ConfirmTimeoutError && channel) amqp.publishTimedOut(channel, sentAt);
         throw new ServiceUnavailableError('RabbitMQ', err);
       }
     };
+    const publish = (message: WorkMessage): Promise<void> =>
+      send(queues.workFor(messageLevel(message)), encodeMessage(message), messageProperties(message));
+    const publishEvent = (message: EventMessage): Promise<void> =>
+      send(queues.events, encodeEventMessage(message), eventMessageProperties(message));
     const depthReader = new QueueDepthReader(() => amqp.connection());
     app.decorate('jobQueue', {
       publish,
+      publishEvent,
       connected: () => amqp.channel() !== null,
       blockedReason: () => amqp.blockedReason(),
       depths: (names) => depthReader.read(names),

@@ -52,6 +52,7 @@ export const jobViewExample = {
   headers: { Authorization: '[redacted]', 'X-Request-Source': 'relay' },
   payload: { orderId: 42 },
   callbackUrl: 'https://my-app.example.com/relay-callback',
+  webhooks: { failed: 'https://alerts.example.com/relay' },
   maxRetries: 5,
   retryDelay: 2000,
   timeout: 5000,

@@ -64,6 +64,11 @@ export default fp(
         tags: [
           { name: 'jobs', description: 'Submit jobs, read their status and attempt log, cancel and replay them' },
           { name: 'dead letters', description: 'Jobs that failed for good' },
+          {
+            name: 'subscriptions',
+            description:
+              "Event subscriptions of the application's jobs, their delivery logs and resends (docs/events.md)",
+          },
           { name: 'metrics', description: 'Cluster-wide counters' },
           {
             name: 'applications',

@@ -3,7 +3,10 @@ import {
   AcceptUncertainError,
   attemptMessage,
   ConfirmTimeoutError,
+  jobHost,
+  JobStatus,
   sealMessageHeaders,
+  type EventEmitter,
   type JobSpec,
   type JobStore,
   type LogSink,
@@ -19,9 +22,10 @@ export interface Submission {
 }
 
 /**
- * Records a new job of `jobs`' application, then publishes its first attempt,
- * and returns its id. The record comes first so that the worker always finds
- * it. Throws ServiceUnavailableError (from the store or the queue) when the job
+ * Records a new job of `jobs`' application, then publishes its first attempt
+ * and its `created` event side by side, and returns its id once both are
+ * confirmed. The record comes first so that the worker always finds it.
+ * Throws ServiceUnavailableError (from the store or the queue) when the job
  * was not accepted.
  */
 export async function acceptJob(
@@ -29,6 +33,7 @@ export async function acceptJob(
   jobs: JobStore,
   submission: Submission,
   log: LogSink,
+  events?: EventEmitter,
 ): Promise<{ jobId: string }> {
   const { spec, requestId, traceId } = submission;
   const jobId = randomUUID();
@@ -42,10 +47,36 @@ export async function acceptJob(
     traceId,
     application: jobs.application,
   });
+  // Matched first (in memory), then written to the channel just before the
+  // job's message, whose confirm it shares the wait of: an event costs the
+  // answer no extra round trip, and the broker keeps the channel's order, so
+  // no worker can start the job (and emit `started`) before `created` is on
+  // the events queue. The job's fate rests on its own message alone (below).
+  // A `created` the broker refuses is lost, not retried: the job is on the
+  // broker and will run, and answering 503 would have the client submit it
+  // twice.
+  const logLost = (err: unknown) => log.error({ err, jobId }, 'created event could not be published');
+  const publishCreated = await events
+    ?.prepare([
+      {
+        application: jobs.application,
+        jobId,
+        event: 'created',
+        attempt: 0,
+        status: JobStatus.queued,
+        timestamp: createdAt.toISOString(),
+        metadata: spec.metadata ?? {},
+        host: jobHost(spec.targetUrl),
+        webhooks: spec.webhooks,
+      },
+    ])
+    .catch((err: unknown) => void logLost(err));
+  const created = publishCreated?.().catch(logLost);
   try {
     // Credential headers travel sealed for this job when a key is set.
     await queue.publish(sealMessageHeaders(message, jobs.secretKey, jobs.redactor));
   } catch (err) {
+    await created;
     // The confirm timed out: the broker may have the message, so the record
     // stays (the worker runs it, or the reconciler publishes it again if the
     // broker lost it), and the answer names the job.
@@ -60,5 +91,6 @@ export async function acceptJob(
     });
     throw err;
   }
+  await created;
   return { jobId };
 }

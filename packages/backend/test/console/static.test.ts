@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@relay/common';
+import { createLogger, queueNames } from '@relay/common';
 import { buildApp } from '../../src/app.js';
 import { loadBackendConfig } from '../../src/config.js';
 import { CONSOLE_CSP } from '../../src/routes/console/static.js';
@@ -40,7 +40,12 @@ afterAll(async () => {
   rmSync(empty, { recursive: true, force: true });
   const conn = await amqp.connect(loadBackendConfig(env).rabbitmqUrl);
   try {
-    await (await conn.createChannel()).deleteQueue(`${prefix}.work`);
+    // Every queue and exchange the backend declared, by the names the code builds.
+    const ch = await conn.createChannel();
+    const names = queueNames(prefix);
+    for (const name of names.allQueues()) await ch.deleteQueue(name);
+    await ch.deleteExchange(names.deadLetterExchange);
+    if (names.dueExchange) await ch.deleteExchange(names.dueExchange);
   } finally {
     await conn.close();
   }

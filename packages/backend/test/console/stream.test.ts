@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, HEARTBEAT_TTL_SECONDS, redisKeys, type Heartbeat } from '@relay/common';
+import { createLogger, HEARTBEAT_TTL_SECONDS, queueNames, redisKeys, type Heartbeat } from '@relay/common';
 import { buildApp } from '../../src/app.js';
 import { loadBackendConfig } from '../../src/config.js';
 import type { History, Snapshot } from '../../src/routes/console/schemas.js';
@@ -64,7 +64,11 @@ afterAll(async () => {
     const redis = new Redis(config.redisUrl);
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
-    await ch.deleteQueue(`${prefix}.work`);
+    // Every queue and exchange the backend declared, by the names the code builds.
+    const names = queueNames(prefix);
+    for (const name of names.allQueues()) await ch.deleteQueue(name);
+    await ch.deleteExchange(names.deadLetterExchange);
+    if (names.dueExchange) await ch.deleteExchange(names.dueExchange);
   } finally {
     await conn.close();
   }

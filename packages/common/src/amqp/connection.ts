@@ -1,10 +1,11 @@
 import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import { redactUrl } from '../config.js';
+import { redactUrl } from '../config-fields.js';
 import type { LogSink } from '../logger.js';
 import { retryUntilReachable } from '../reachability.js';
 import { ConfirmTimeoutError } from '../errors.js';
-import { failPendingPublishes, PublishBlockedError } from './publish.js';
+import { answeredSince, failPendingPublishes, PublishBlockedError } from './publish.js';
+import { channelReopenDelay, reconnectPlan } from './reconnect-plan.js';
 
 export const RABBITMQ_START_HINT =
   'start it with `docker compose -p relay-dev -f docker/dev-brokers.yml up -d rabbitmq`, or `rabbitmq-server -detached`, or set RABBITMQ_URL';
@@ -42,6 +43,17 @@ export interface AmqpOptions {
    * @defaultValue false
    */
   failFastWhenBlocked?: boolean;
+  /**
+   * When a publish times out on a channel the broker has answered nothing on
+   * since that publish was sent (publishTimedOut), drop the connection and go
+   * on to the next node, failing the publishes still waiting there as timed
+   * out. Without it, a node that keeps the connection open but answers
+   * nothing (a node stopping, hung, or a half-open link) holds every publish
+   * until the heartbeat gives up on it, 20-30 s. Right for a publisher; a
+   * consumer's in-flight messages would be redelivered.
+   * @defaultValue false
+   */
+  leaveStalledNode?: boolean;
 }
 
 /** A RabbitMQ connection and its confirm channel, both brought back by themselves. */
@@ -57,52 +69,20 @@ export interface AmqpHandle {
    * `failFastWhenBlocked`, else the current channel (null when there is none).
    */
   publishChannel(): ConfirmChannel | null;
+  /**
+   * Tells the handle that a publish sent on `channel` at `sentAt` (epoch ms)
+   * got no confirm in time. With `leaveStalledNode`, when `channel` is still
+   * the current one and the broker answered nothing on it since `sentAt`,
+   * the connection is dropped and the next node tried; returns whether it was.
+   */
+  publishTimedOut(channel: ConfirmChannel, sentAt: number): boolean;
   close(): Promise<void>;
 }
 
-/** First wait before reopening a channel the broker closed; doubles per failed try up to the maximum. */
-export const CHANNEL_REOPEN_MIN_MS = 100;
-export const CHANNEL_REOPEN_MAX_MS = 5000;
-/** First wait before trying a node again after a lost connection; doubles per round over every node, up to the maximum. */
-export const RECONNECT_MIN_MS = 100;
-export const RECONNECT_MAX_MS = 2000;
 /** A node that neither accepts nor refuses (a partition, a hung host) is given up on after this long. */
 const CONNECT_TIMEOUT_MS = 5000;
 /** Unroutable returns come in bursts (every publish to a deleted queue): one redeclare per burst is enough. */
 const REDECLARE_MIN_INTERVAL_MS = 1000;
-
-/**
- * The wait before try number `attempt` (1-based) of reopening a channel:
- * doubling from the minimum, capped, with up to 20% taken off at random so
- * that many processes whose channels closed together do not retry in step.
- */
-export function channelReopenDelay(attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(CHANNEL_REOPEN_MAX_MS, CHANNEL_REOPEN_MIN_MS * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (1 - 0.2 * random()));
-}
-
-/**
- * Which node reconnection try number `attempt` (1-based) goes to, and how
- * long it waits first, after the connection to node `lostIndex` of `count`
- * was lost. Pure. The first try goes to the next node, not the lost one: a
- * node that dropped its clients is usually stopping, and any node serves
- * every queue of the cluster. Tries go round the nodes in order; each full
- * round without success doubles the wait, from RECONNECT_MIN_MS up to
- * RECONNECT_MAX_MS, less up to 20% at random so that many clients that lost
- * the same node do not come back in step.
- */
-export function reconnectPlan(
-  attempt: number,
-  lostIndex: number,
-  count: number,
-  random: () => number = Math.random,
-): { index: number; delayMs: number } {
-  const n = Math.max(1, Math.floor(attempt));
-  const nodes = Math.max(1, Math.floor(count));
-  const round = Math.floor((n - 1) / nodes);
-  const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(round, 16));
-  return { index: (lostIndex + n) % nodes, delayMs: Math.round(base * (1 - 0.2 * random())) };
-}
 
 /** The URL with a heartbeat: both sides then notice a dead peer within ~2 intervals. */
 function withHeartbeat(raw: string): string {
@@ -134,6 +114,8 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
   let closing = false;
   let lastRedeclare = 0;
   let reconnectTimer: NodeJS.Timeout | null = null;
+  /** Which of `urls` the live connection (`model`) goes to. */
+  let modelIndex = 0;
 
   /** Opens a confirm channel on `owner` and runs setup; throws when either fails. */
   async function openChannel(owner: ChannelModel): Promise<void> {
@@ -196,7 +178,11 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
    * throws, with the connection closed again, when either fails.
    */
   async function openNode(index: number): Promise<ChannelModel> {
-    const next = await amqp.connect(withHeartbeat(urls[index]!), { timeout: CONNECT_TIMEOUT_MS });
+    // noDelay: amqplib leaves Nagle on, under which a small write (an ack, a
+    // confirm) may wait for the peer's delayed ACK. Measured here it changed
+    // nothing (amqplib writes a publish's frames as one buffer); kept as a
+    // guard (docs/benchmarks.md, "Fairness: put-backs against local waits").
+    const next = await amqp.connect(withHeartbeat(urls[index]!), { timeout: CONNECT_TIMEOUT_MS, noDelay: true });
     // Until open, a failure is the caller's to retry; after, this connection's to re-establish.
     let open = false;
     next.on('error', (err: Error) => options.log.warn({ err, rabbitmq: nodes[index], role }, 'amqp connection error'));
@@ -227,6 +213,7 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
       options.log.warn({ rabbitmq: nodes[index], role }, 'rabbitmq unblocked publishing');
     });
     model = next;
+    modelIndex = index;
     blocked = null;
     try {
       await openChannel(next);
@@ -302,6 +289,24 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
     publishChannel() {
       if (blocked !== null && options.failFastWhenBlocked) throw new PublishBlockedError(blocked);
       return current;
+    },
+    publishTimedOut(channel, sentAt) {
+      const stalled = model;
+      if (!options.leaveStalledNode || !stalled || channel !== current || answeredSince(channel, sentAt)) return false;
+      options.log.warn(
+        { rabbitmq: nodes[modelIndex], role, silentMs: Date.now() - sentAt },
+        'rabbitmq answered no publish for a whole publish timeout; leaving the node for the next one',
+      );
+      // They were sent: whether the broker has them is unknown, as for any timeout.
+      failPendingPublishes(channel, new ConfirmTimeoutError('no publisher confirm: the node was left as stalled'));
+      current = null;
+      // Destroying the socket is what amqplib does itself when a heartbeat
+      // times out: close() would send connection.close and wait for a
+      // close-ok this node will not send. The 'close' handler reconnects.
+      const socket = (stalled.connection as { stream?: { destroy(err?: Error): void } }).stream;
+      if (socket) socket.destroy(new Error('no publisher confirm within the publish timeout'));
+      else void stalled.close().catch(() => undefined);
+      return true;
     },
     async close() {
       closing = true;

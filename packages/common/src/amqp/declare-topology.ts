@@ -2,6 +2,7 @@ import type { Channel } from 'amqplib';
 import {
   DEFAULT_QUEUE_TYPE,
   DELAY_TIERS_MS,
+  EVENTS_LEVEL,
   LEVEL_HEADER,
   MAX_PRIORITY,
   queueNames,
@@ -71,6 +72,9 @@ export function queueArguments(q: QueueNames, options: TopologyOptions = {}) {
           // Messages the worker rejects (undecodable) end in the archive, not lost.
           'x-dead-letter-exchange': q.deadLetterExchange,
         },
+    // No dead-letter exchange: the archive is the jobs' (GET /api/dead-letters);
+    // an event the worker gives up on is recorded in its delivery log instead.
+    events: quorum ? { ...AT_LEAST_ONCE } : {},
     delay: (ms: number) =>
       quorum
         ? { ...AT_LEAST_ONCE, 'x-message-ttl': ms, 'x-dead-letter-exchange': q.dueExchange! }
@@ -78,7 +82,10 @@ export function queueArguments(q: QueueNames, options: TopologyOptions = {}) {
   };
 }
 
-/** The work queues (and the exchanges they are reached through). Used by the backend and the worker. */
+/**
+ * The work queues and the events queue (and the exchanges they are reached
+ * through). Used by the backend and the worker.
+ */
 export async function declareWorkQueue(channel: Channel, prefix: string, options: TopologyOptions = {}): Promise<void> {
   const q = queueNames(prefix, options.queueType ?? DEFAULT_QUEUE_TYPE);
   const args = queueArguments(q, options);
@@ -91,6 +98,11 @@ export async function declareWorkQueue(channel: Channel, prefix: string, options
     if (q.dueExchange && level) {
       await channel.bindQueue(queue, q.dueExchange, '', { 'x-match': 'all', [LEVEL_HEADER]: level });
     }
+  }
+  await channel.assertQueue(q.events, { durable: true, arguments: args.events });
+  // A retried event waits in a delay tier and comes back here by its level header.
+  if (q.dueExchange) {
+    await channel.bindQueue(q.events, q.dueExchange, '', { 'x-match': 'all', [LEVEL_HEADER]: EVENTS_LEVEL });
   }
 }
 

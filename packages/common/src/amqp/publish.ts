@@ -45,6 +45,18 @@ interface Pending {
 /** Publishes awaiting their confirm, per channel, by publish id. */
 const pendingByChannel = new WeakMap<ConfirmChannel, Map<string, Pending>>();
 let nextId = 0;
+/** When each channel last had a publish confirmed or refused by the broker (epoch ms). */
+const lastAnswerByChannel = new WeakMap<ConfirmChannel, number>();
+
+/**
+ * Whether the broker has answered (confirmed or refused) any publish on
+ * `channel` at or after `since` (epoch ms). A publish that timed out on a
+ * channel that had no answer at all since it was sent points at a node
+ * that stopped answering, not at one slow message.
+ */
+export function answeredSince(channel: ConfirmChannel, since: number): boolean {
+  return (lastAnswerByChannel.get(channel) ?? 0) >= since;
+}
 
 function pendingOf(channel: ConfirmChannel): Map<string, Pending> {
   let pending = pendingByChannel.get(channel);
@@ -107,7 +119,10 @@ export function publishConfirmed(
       else resolve();
     };
     const entry: Pending = { returned: null, fail: finish };
-    const timer = setTimeout(() => finish(new ConfirmTimeoutError(`no publisher confirm within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new ConfirmTimeoutError(`no publisher confirm within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     pending.set(id, entry);
     try {
       channel.publish(
@@ -122,6 +137,7 @@ export function publishConfirmed(
           headers: { ...properties.headers, [PUBLISH_ID_HEADER]: id },
         },
         (err) => {
+          lastAnswerByChannel.set(channel, Date.now());
           if (err) finish(err instanceof Error ? err : new Error('message nacked by the broker'));
           else finish(entry.returned);
         },

@@ -36,6 +36,8 @@ export const PRIORITY_ORDER: readonly PriorityLevel[] = ['high', 'normal', 'low'
  * so a binding on one would match every message.
  */
 export const LEVEL_HEADER = 'relay-level';
+/** LEVEL_HEADER of an event message: the due exchange routes it to the events queue. */
+export const EVENTS_LEVEL = 'events';
 
 /**
  * RELAY_QUEUE_TYPE. `quorum` (the default) replicates every queue over the
@@ -74,6 +76,16 @@ export interface QueueNames {
   deadLetterExchange: string;
   /** Durable queue bound to the dead-letter exchange: the archive of dead letters. */
   deadLetters: string;
+  /**
+   * The events queue: lifecycle events to deliver to webhooks and
+   * subscriptions (events/event-message.ts), consumed on its own channel with
+   * its own prefetch so that event deliveries never take a slot from target
+   * attempts. Its retries wait in the delay tiers: on quorum they come back
+   * through the due exchange (LEVEL_HEADER = EVENTS_LEVEL); on classic the
+   * tiers return every message to `work`, and the worker forwards events
+   * from there.
+   */
+  events: string;
   /** The delay queue of one tier. */
   delay(tierMs: number): string;
   /** Every delay tier's queue name (for clean-up). */
@@ -108,9 +120,10 @@ export function queueNames(prefix: string, type: QueueType = DEFAULT_QUEUE_TYPE)
     dueExchange: type === 'quorum' ? `${base}.due` : null,
     deadLetterExchange: `${base}.dead-letter`,
     deadLetters,
+    events: `${base}.events`,
     delay,
     allDelay,
-    allQueues: () => [...workQueues.map((w) => w.queue), deadLetters, ...allDelay()],
+    allQueues: () => [...workQueues.map((w) => w.queue), deadLetters, `${base}.events`, ...allDelay()],
   };
 }
 

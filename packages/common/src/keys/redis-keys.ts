@@ -89,6 +89,24 @@ export interface RedisKeys {
   workers(): string;
   /** String: a worker's last heartbeat (JSON, console/heartbeat.ts), expiring soon after it stops sending. */
   workerHeartbeat(workerId: string): string;
+  /** Hash: the application's event subscriptions, id to JSON (events/subscription-store.ts). Never expires. */
+  subscriptions(): string;
+  /**
+   * String: a counter bumped on every change of the application's
+   * subscriptions; processes keep an index in memory and rebuild it when the
+   * counter moves (events/subscription-cache.ts).
+   */
+  subscriptionsVersion(): string;
+  /** Hash: subscription id to the epoch ms its current run of failed deliveries began. */
+  subscriptionHealth(): string;
+  /** Sorted set: a subscription's delivery ids, scored by the epoch ms of each one's first record; trimmed to the job TTL. */
+  subscriptionDeliveries(subscriptionId: string): string;
+  /**
+   * Hash: a subscription's deliveries: id to the state JSON (an
+   * EventDelivery), and `<id>:body` to the body sent, kept for a resend
+   * (events/delivery-log.ts).
+   */
+  subscriptionDeliveryRecords(subscriptionId: string): string;
 }
 
 /**
@@ -135,5 +153,10 @@ export function redisKeys(prefix: string, application: string = DEFAULT_APPLICAT
     reconcilerLease: () => `${prefix}:reconciler:lease`,
     workers: () => `${prefix}:workers`,
     workerHeartbeat: (workerId) => `${prefix}:workers:${enc(workerId)}`,
+    subscriptions: () => `${scope}:subs`,
+    subscriptionsVersion: () => `${scope}:subs:version`,
+    subscriptionHealth: () => `${scope}:subs:health`,
+    subscriptionDeliveries: (id) => `${scope}:sub:${enc(id)}:deliveries`,
+    subscriptionDeliveryRecords: (id) => `${scope}:sub:${enc(id)}:delivery`,
   };
 }

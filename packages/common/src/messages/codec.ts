@@ -26,6 +26,22 @@ export function encodeMessage(message: WorkMessage): Buffer {
 const workMessage = Compile(WorkMessageSchema);
 
 /**
+ * The JSON of a message from the broker, or undefined when it is not JSON or
+ * is nested deeper than MessageLimits.jsonDepth allows (it could not be
+ * encoded again, to defer or dead-letter it). Every decoder starts here.
+ */
+export function parseMessageJson(content: Buffer): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(content.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const { payload, envelope } = MessageLimits.jsonDepth;
+  return findJsonDepthExcess(value, payload + envelope) === null ? value : undefined;
+}
+
+/**
  * Parses a message, or returns null when it is not one of ours: bad JSON,
  * nested deeper than MessageLimits.jsonDepth allows (it could not be encoded
  * again), another version than MESSAGE_VERSION, or any field outside its schema
@@ -36,15 +52,8 @@ const workMessage = Compile(WorkMessageSchema);
  * message is therefore bounded before they run.
  */
 export function decodeMessage(content: Buffer): WorkMessage | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(content.toString('utf8'));
-  } catch {
-    return null;
-  }
-  const { payload, envelope } = MessageLimits.jsonDepth;
-  if (findJsonDepthExcess(value, payload + envelope) !== null) return null;
-  if (!workMessage.Check(value)) return null;
+  const value = parseMessageJson(content);
+  if (value === undefined || !workMessage.Check(value)) return null;
   const message = value as WorkMessage;
   if (message.kind === 'attempt' && message.attempt > lastAttemptOfSeries(message)) return null;
   return message;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config-fields.js';
 import type { LogSink } from '../logger.js';
 
 /**

@@ -1,4 +1,9 @@
 import type { JobSpec } from '../job-schema.js';
+import { DEFAULT_APPLICATION } from '../keys/redis-keys.js';
+import { jobHeadersAad, sealJson, type SecretKeys } from '../secrets.js';
+import { JobStatus } from '../status.js';
+import type { CreateJobInput } from './job-store-types.js';
+import { JOB_LAYOUT_VERSION } from './layout.js';
 
 /**
  * The summary fields of a job hash: what a listing shows and filters on,
@@ -48,5 +53,35 @@ export function summaryFields(spec: JobSpec): Record<string, string> {
   if (spec.method !== SUMMARY_DEFAULTS.method) fields.method = spec.method;
   if ((spec.priority ?? SUMMARY_DEFAULTS.priority) !== SUMMARY_DEFAULTS.priority) fields.priority = spec.priority!;
   if (spec.metadata && Object.keys(spec.metadata).length > 0) fields.metadata = JSON.stringify(spec.metadata);
+  return fields;
+}
+
+/**
+ * The hash of a newly accepted job (create.lua writes it as given). Only the
+ * fields with a value: each field costs memory (the ISO createdAt is derived
+ * from createdAtMs, an absent app is the default). The credential headers
+ * (`secrets`, already picked out by the redactor) go in sealed when a key is
+ * set; the stored spec holds them redacted.
+ */
+export function newJobFields(
+  input: CreateJobInput,
+  application: string,
+  secrets: Record<string, string>,
+  secretKey: SecretKeys,
+): Record<string, string | number> {
+  const fields: Record<string, string | number> = {
+    v: JOB_LAYOUT_VERSION,
+    status: JobStatus.queued,
+    attempts: 0,
+    createdAtMs: input.createdAt.getTime(),
+    updatedAt: input.createdAt.toISOString(),
+    traceId: input.traceId,
+    ...summaryFields(input.spec),
+  };
+  if (input.requestId) fields.requestId = input.requestId;
+  if (application !== DEFAULT_APPLICATION) fields.app = application;
+  if (secretKey.current && Object.keys(secrets).length > 0) {
+    fields.sealedHeaders = sealJson(secrets, secretKey, jobHeadersAad(input.jobId, application));
+  }
   return fields;
 }

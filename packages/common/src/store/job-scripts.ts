@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Webhooks } from '../job-schema.js';
 import type { QuotaLimits, QuotaRefusal } from '../quotas.js';
 import type { JobPriority, JobStatus } from '../status.js';
 import type { BeginResult, CancelResult, ReplayResult } from './job-store-types.js';
@@ -133,14 +134,29 @@ export async function beginAttempt(
       ...Object.entries(recreate?.fields ?? {}).flat(),
     ],
   );
-  const [outcome, status, done, extra, scheduled] = reply as [string, JobStatus, number, (string | number)?, string?];
+  const [outcome, status, done, extra, scheduled, webhooksJson, cancelledBefore] = reply as [
+    string,
+    JobStatus,
+    number,
+    (string | number)?,
+    string?,
+    string?,
+    (string | number)?,
+  ];
+  const webhooks = storedWebhooks(webhooksJson);
   switch (outcome) {
     case 'missing':
       return { outcome: 'missing' };
     case 'run':
-      return { outcome: 'run', attemptsDone: Number(done) };
+      return { outcome: 'run', attemptsDone: Number(done), webhooks };
     case 'final':
-      return { outcome: 'final', status, attemptsDone: Number(done) };
+      return {
+        outcome: 'final',
+        status,
+        attemptsDone: Number(done),
+        webhooks,
+        cancelledBefore: cancelledBefore ? Number(cancelledBefore) : null,
+      };
     case 'stale':
       return {
         outcome: 'stale',
@@ -148,11 +164,26 @@ export async function beginAttempt(
         attemptsDone: Number(done),
         nextAttemptAt: (extra as string) || null,
         scheduled: scheduled ? Number(scheduled) : 0,
+        webhooks,
       };
     case 'cancelled':
-      return { outcome: 'cancelled', attemptsDone: Number(done) };
+      return { outcome: 'cancelled', attemptsDone: Number(done), webhooks };
     default:
       return { outcome: 'busy', status, attemptsDone: Number(done), leaseRemainingMs: Number(extra) };
+  }
+}
+
+/**
+ * The hash's `webhooks` field: the map set after submission, which replaces
+ * the spec's. Null when absent (the spec's applies) or unreadable.
+ */
+function storedWebhooks(json: string | undefined): Webhooks | null {
+  if (!json) return null;
+  try {
+    const value: unknown = JSON.parse(json);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Webhooks) : null;
+  } catch {
+    return null;
   }
 }
 

@@ -1,18 +1,36 @@
 import type { Redis } from 'ioredis';
 import type { ReplicaGate } from './replica-gate.js';
 import type { QuotaLimits } from '../quotas.js';
-import type { Attempt, CallbackState, JobSpec } from '../job-schema.js';
+import type { Attempt, CallbackState, JobSpec, Webhooks } from '../job-schema.js';
 import type { HeaderRedactor } from '../redact.js';
 import type { SecretKeys } from '../secrets.js';
 import type { JobStatus } from '../status.js';
 
 /** Result of trying to start an attempt; see lua/begin-attempt.lua. */
+/**
+ * `webhooks`: the job's stored webhooks map (set after submission), which
+ * replaces the spec's; null when there is none.
+ */
 export type BeginResult =
-  | { outcome: 'run'; attemptsDone: number }
+  | { outcome: 'run'; attemptsDone: number; webhooks: Webhooks | null }
   | { outcome: 'missing' }
-  | { outcome: 'final'; status: JobStatus; attemptsDone: number }
-  | { outcome: 'stale'; status: JobStatus; attemptsDone: number; nextAttemptAt: string | null; scheduled: number }
-  | { outcome: 'cancelled'; attemptsDone: number }
+  | {
+      outcome: 'final';
+      status: JobStatus;
+      attemptsDone: number;
+      webhooks: Webhooks | null;
+      /** The attempt begin-attempt ended the job cancelled before; null when it did not. */
+      cancelledBefore: number | null;
+    }
+  | {
+      outcome: 'stale';
+      status: JobStatus;
+      attemptsDone: number;
+      nextAttemptAt: string | null;
+      scheduled: number;
+      webhooks: Webhooks | null;
+    }
+  | { outcome: 'cancelled'; attemptsDone: number; webhooks: Webhooks | null }
   | { outcome: 'busy'; status: JobStatus; attemptsDone: number; leaseRemainingMs: number };
 
 export interface AttemptRecord {

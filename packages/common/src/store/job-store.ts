@@ -4,11 +4,11 @@ import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from '../keys/redis-ke
 import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from '../redact.js';
 import { ServiceUnavailableError } from '../errors.js';
 import { quotaError } from '../quotas.js';
-import { jobHeadersAad, sealJson, unsealJson, type SecretKeys } from '../secrets.js';
+import { jobHeadersAad, unsealJson, type SecretKeys } from '../secrets.js';
 import { CallbackStatus, JobStatus } from '../status.js';
 import { decodeCallbackState, encodeCallbackState } from './callback-state.js';
 import { EVENT_COUNTERS, readCounters, type CounterName, type Counters } from './counters.js';
-import { summaryFields, targetHost } from './job-fields.js';
+import { newJobFields, summaryFields, targetHost } from './job-fields.js';
 import { ownedBy, readAttemptsPage, readListedHashes, type AttemptsPage } from './job-reads.js';
 import { indexSlackSeconds, TRIM_EVERY } from './index-window.js';
 import * as scripts from './job-scripts.js';
@@ -23,7 +23,6 @@ import {
   type ReplaySource,
 } from './job-store-types.js';
 import { parseAttempts, toView, withSpec } from './job-views.js';
-import { JOB_LAYOUT_VERSION } from './layout.js';
 import { ReplicaGate } from './replica-gate.js';
 import { createQuotaArgs } from './quota-args.js';
 import { execAll, onRedis } from './redis-exec.js';
@@ -103,22 +102,7 @@ export class JobStore {
     const { jobId, spec } = input;
     const k = this.keys;
     const createdAtMs = input.createdAt.getTime();
-    // Only the fields with a value: each field of the hash costs memory (the
-    // ISO createdAt is derived from createdAtMs, an absent app is the default).
-    const fields: Record<string, string | number> = {
-      v: JOB_LAYOUT_VERSION,
-      status: JobStatus.queued,
-      attempts: 0,
-      createdAtMs,
-      updatedAt: input.createdAt.toISOString(),
-      traceId: input.traceId,
-      ...summaryFields(spec),
-    };
-    if (input.requestId) fields.requestId = input.requestId;
-    if (this.keys.application !== DEFAULT_APPLICATION) fields.app = this.keys.application;
-    const secrets = this.redactor.secrets(spec.headers);
-    if (this.secretKey.current && Object.keys(secrets).length > 0)
-      fields.sealedHeaders = sealJson(secrets, this.secretKey, jobHeadersAad(jobId, this.keys.application));
+    const fields = newJobFields(input, this.keys.application, this.redactor.secrets(spec.headers), this.secretKey);
 
     const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
@@ -357,10 +341,7 @@ export class JobStore {
   markScheduled = (jobId: string, attempt: number): Promise<boolean> =>
     scripts.markScheduled(this.redis, { keys: { job: this.keys.job(jobId) }, attempt });
 
-  /**
-   * The counters of this store's application, or with `applications` the sum
-   * over those applications (see counters.ts).
-   */
+  /** The counters of this store's application, or with `applications` the sum over those (counters.ts). */
   async counters(applications: readonly string[] = [this.keys.application]): Promise<Counters> {
     return readCounters(this.redis, this.options.prefix, applications);
   }

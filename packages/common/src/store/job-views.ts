@@ -2,6 +2,7 @@ import type { Attempt, AttemptError, JobSpec, JobSummary, JobView } from '../job
 import type { JobPriority, JobStatus } from '../status.js';
 import { decodeCallbackState } from './callback-state.js';
 import { SUMMARY_DEFAULTS } from './job-fields.js';
+import { effectiveWebhooks } from './job-webhooks.js';
 
 /**
  * The API's shapes of a job, built from its raw hash (with the spec from its
@@ -86,6 +87,7 @@ export function toView(jobId: string, job: Record<string, string>, log: Attempt[
     headers: spec.headers,
     payload: spec.payload ?? null,
     callbackUrl: spec.callbackUrl ?? null,
+    webhooks: effectiveWebhooks(job.webhooks, spec),
     maxRetries: spec.maxRetries,
     retryDelay: spec.retryDelay,
     timeout: spec.timeout,

@@ -25,6 +25,9 @@ export const SCRIPT_NAMES = [
   'rotate-secret',
   'mark-scheduled',
   'reconciler-lease',
+  'subscription-write',
+  'delivery-record',
+  'set-webhooks',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
@@ -33,14 +36,18 @@ const LUA_DIR = new URL('./lua/', import.meta.url);
 /**
  * Scripts that may write when Redis is at `maxmemory` (the `allow-oom` flag):
  * those that record what already happened outside Redis (a target answered,
- * a callback was delivered). Refusing them would make the worker do it again
+ * a callback or an event was delivered). Refusing them would make the worker do it again
  * on every redelivery; each adds a bounded amount (one attempt entry, one
  * callback state) and only for work already begun, so the overshoot is
  * bounded by the work in flight. Every other script, intake's create and
  * begin-attempt included, is refused with an OOM error: no new work starts
  * while Redis is full.
  */
-export const OOM_ALLOWED_SCRIPTS: ReadonlySet<ScriptName> = new Set(['record-attempt', 'set-callback']);
+export const OOM_ALLOWED_SCRIPTS: ReadonlySet<ScriptName> = new Set([
+  'record-attempt',
+  'set-callback',
+  'delivery-record',
+]);
 
 /** A Lua table constructor from a record of strings, booleans or numbers. */
 function luaTable(entries: Record<string, string | boolean | number>): string {

@@ -1,4 +1,5 @@
-import { parseHostPorts, redactUrl, type CommonConfig } from '../config.js';
+import { type CommonConfig } from '../config.js';
+import { parseHostPorts, redactUrl } from '../config-fields.js';
 
 /**
  * Which Redis relay talks to: one server by URL (the default), a Redis

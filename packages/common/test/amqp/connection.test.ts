@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { ConfirmChannel } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { connectAmqp, type AmqpHandle } from '../../src/amqp/connection.js';
 import {
   channelReopenDelay,
   CHANNEL_REOPEN_MAX_MS,
-  connectAmqp,
   reconnectPlan,
   RECONNECT_MAX_MS,
   RECONNECT_MIN_MS,
-  type AmqpHandle,
-} from '../../src/amqp/connection.js';
-import { MessageReturnedError, publishConfirmed } from '../../src/amqp/publish.js';
+} from '../../src/amqp/reconnect-plan.js';
+import { answeredSince, MessageReturnedError, publishConfirmed } from '../../src/amqp/publish.js';
 import type { LogSink } from '../../src/logger.js';
 
 /**
@@ -119,6 +118,47 @@ describe('connectAmqp', () => {
     expect(lines.some((l) => l.msg === 'rabbitmq channel reopened')).toBe(true);
     await second.assertQueue(`${prefix}.a`, { durable: false, autoDelete: false });
     await expect(publishConfirmed(second, { queue: `${prefix}.a` }, Buffer.from('{}'), 5000)).resolves.toBeUndefined();
+  });
+});
+
+describe('a node that stops answering (leaveStalledNode)', () => {
+  it('records when the broker last answered a channel', async () => {
+    const handle = await connect(async (ch) => {
+      await ch.assertQueue(`${prefix}.a`, { durable: false });
+    });
+    const ch = handle.channel()!;
+    const before = Date.now();
+    expect(answeredSince(ch, before)).toBe(false);
+    await publishConfirmed(ch, { queue: `${prefix}.a` }, Buffer.from('{}'), 5000);
+    expect(answeredSince(ch, before)).toBe(true);
+    expect(answeredSince(ch, Date.now() + 1)).toBe(false);
+  });
+
+  it('keeps a node that answered since the timed-out publish, and leaves one that did not', async () => {
+    const handle = await connectAmqp({
+      url,
+      log,
+      startupTimeoutMs: 5000,
+      leaveStalledNode: true,
+      setup: async (ch) => {
+        await ch.assertQueue(`${prefix}.a`, { durable: false });
+      },
+    });
+    handles.push(handle);
+    const first = handle.channel()!;
+    const sentAt = Date.now();
+    await publishConfirmed(first, { queue: `${prefix}.a` }, Buffer.from('{}'), 5000);
+    // Answered after sentAt: one slow confirm, not a stalled node.
+    expect(handle.publishTimedOut(first, sentAt)).toBe(false);
+    expect(handle.channel()).toBe(first);
+    // Nothing answered since: the connection is dropped and made again (here, on the one node).
+    expect(handle.publishTimedOut(first, Date.now() + 1)).toBe(true);
+    expect(handle.channel()).toBeNull();
+    await until(() => lines.some((l) => l.msg === 'rabbitmq reconnected'), 'the reconnection');
+    const second = await until(() => handle.channel(), 'a new channel');
+    expect(second).not.toBe(first);
+    // A channel that is not the current one any more is not acted on twice.
+    expect(handle.publishTimedOut(first, Date.now() + 1)).toBe(false);
   });
 });
 

@@ -4,7 +4,7 @@ import { afterAll, expect, it } from 'vitest';
 import { connectAmqp, type AmqpHandle } from '../../src/amqp/connection.js';
 import { publishConfirmed } from '../../src/amqp/publish.js';
 import type { LogSink } from '../../src/logger.js';
-import { redactUrl } from '../../src/config.js';
+import { redactUrl } from '../../src/config-fields.js';
 
 /**
  * connectAmqp with several URLs (RABBITMQ_URLS) against the real RabbitMQ:

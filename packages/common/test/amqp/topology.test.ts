@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { declareTopology } from '../../src/amqp/declare-topology.js';
-import { LEVEL_HEADER, PRIORITY_ORDER, queueNames, type QueueType } from '../../src/keys/queues.js';
+import { EVENTS_LEVEL, LEVEL_HEADER, PRIORITY_ORDER, queueNames, type QueueType } from '../../src/keys/queues.js';
 
 /**
  * The topology of each queue type against the real RabbitMQ: the broker takes
@@ -54,11 +54,20 @@ describe.each(['quorum', 'classic'] as const)('%s topology', (type) => {
       for (const level of PRIORITY_ORDER) {
         ch.sendToQueue(q.delay(10), Buffer.from(level), { persistent: true, headers: { [LEVEL_HEADER]: level } });
       }
+      // On quorum an event comes back to the events queue; on classic every tier returns to `work`.
+      if (type === 'quorum') {
+        ch.sendToQueue(q.delay(10), Buffer.from('event'), {
+          persistent: true,
+          headers: { [LEVEL_HEADER]: EVENTS_LEVEL },
+        });
+      }
       await ch.waitForConfirms();
       await until(async () => (await depths(ch, work)).reduce((a, b) => a + b, 0) >= 3, 'the delay tier to expire');
+      if (type === 'quorum') await until(async () => (await depths(ch, [q.events]))[0] === 1, 'the event to expire');
       // Settle: a message routed twice would show up here.
       await new Promise((r) => setTimeout(r, 200));
       expect(await depths(ch, work)).toEqual(type === 'quorum' ? [1, 1, 1] : [3]);
+      expect(await depths(ch, [q.events])).toEqual(type === 'quorum' ? [1] : [0]);
       for (const { queue, level } of q.workQueues) {
         const got = await ch.get(queue, { noAck: true });
         if (level) expect(got && got.content.toString()).toBe(level);

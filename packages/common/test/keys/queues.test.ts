@@ -53,7 +53,8 @@ describe('queueNames', () => {
     const quorum = queueNames('relay', 'quorum');
     const names = (n: typeof classic) => [...n.allQueues(), n.deadLetterExchange, ...(n.dueExchange ? [n.dueExchange] : [])];
     expect(names(classic).filter((n) => names(quorum).includes(n))).toEqual([]);
-    expect(new Set(quorum.allQueues()).size).toBe(3 + 1 + DELAY_TIERS_MS.length);
+    // Three work queues, the dead letters, the events queue, the delay tiers.
+    expect(new Set(quorum.allQueues()).size).toBe(3 + 1 + 1 + DELAY_TIERS_MS.length);
   });
 });
 

@@ -91,11 +91,25 @@ describe('deadline index', () => {
     expect(await store.cancel(jobId, null)).toEqual({ outcome: 'requested' });
     await new Promise((r) => setTimeout(r, 350));
     const begin = await store.beginAttempt(jobId, 1, { token: 'b', ms: 10_000 }, undefined, pendingCallback());
-    expect(begin).toEqual({ outcome: 'cancelled', attemptsDone: 0 });
+    expect(begin).toEqual({ outcome: 'cancelled', attemptsDone: 0, webhooks: null });
     const job = await store.get(jobId);
     expect(job).toMatchObject({ status: 'cancelled', callback: { status: 'pending' } });
     expect(await redis.hget(store.keys.job(jobId), 'cancelRequested')).toBeNull();
     expect(await score(jobId)).not.toBeNull();
+    // A copy of the same message learns that it was this attempt's start that
+    // ended the job (it emits the cancelled event again); a job the API
+    // cancelled while it waited says no such thing.
+    expect(await store.beginAttempt(jobId, 1, { token: 'c', ms: 10_000 })).toMatchObject({
+      outcome: 'final',
+      status: 'cancelled',
+      cancelledBefore: 1,
+    });
+    const waiting = await created();
+    expect(await store.cancel(waiting, null)).toEqual({ outcome: 'cancelled' });
+    expect(await store.beginAttempt(waiting, 1, { token: 'd', ms: 10_000 })).toMatchObject({
+      outcome: 'final',
+      cancelledBefore: null,
+    });
   });
 
   it('reports the scheduled mark to a stale copy, and never lowers it', async () => {

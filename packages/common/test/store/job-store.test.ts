@@ -5,6 +5,7 @@ import type { Attempt, JobSpec } from '../../src/job-schema.js';
 import { pendingCallback } from '../../src/store/callback-state.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { JOB_LAYOUT_VERSION } from '../../src/store/layout.js';
+import { setJobWebhooks } from '../../src/store/job-webhooks.js';
 import { redisOnRandomPrefix, testSpec, attemptEntry } from '../support/store-fixtures.js';
 
 /** The store's scripts against the real Redis, under a random prefix. */
@@ -25,14 +26,14 @@ describe('JobStore', () => {
     expect(hash).not.toHaveProperty('createdAt');
     expect((await store.get(jobId))?.createdAt).toBe(createdAt.toISOString());
 
-    expect(await store.beginAttempt(jobId, 1, { token: 'a', ms: 10_000 })).toEqual({ outcome: 'run', attemptsDone: 0 });
+    expect(await store.beginAttempt(jobId, 1, { token: 'a', ms: 10_000 })).toEqual({ outcome: 'run', attemptsDone: 0, webhooks: null });
     expect(await store.beginAttempt(jobId, 1, { token: 'b', ms: 10_000 })).toMatchObject({ outcome: 'busy' });
     const retrying = { attempt: attempt(1, 503), status: 'retrying' as const, callback: null, deadLettered: false };
     expect(await store.recordAttempt(jobId, { ...retrying, nextAttemptAt: createdAt.toISOString() })).toEqual({
       written: true,
       status: 'retrying',
     });
-    expect(await store.beginAttempt(jobId, 2, { token: 'c', ms: 10_000 })).toEqual({ outcome: 'run', attemptsDone: 1 });
+    expect(await store.beginAttempt(jobId, 2, { token: 'c', ms: 10_000 })).toEqual({ outcome: 'run', attemptsDone: 1, webhooks: null });
     const failed = { attempt: attempt(2, 500), status: 'failed' as const, nextAttemptAt: null, deadLettered: true };
     expect(await store.recordAttempt(jobId, { ...failed, callback: pendingCallback() })).toEqual({
       written: true,
@@ -42,6 +43,8 @@ describe('JobStore', () => {
       outcome: 'final',
       status: 'failed',
       attemptsDone: 2,
+      webhooks: null,
+      cancelledBefore: null,
     });
 
     const view = await store.get(jobId);
@@ -75,10 +78,30 @@ describe('JobStore', () => {
     const jobId = randomUUID();
     const createdAt = '2026-11-30T11:00:00.000Z';
     const begun = await store.beginAttempt(jobId, 2, { token: 't', ms: 10_000 }, { spec, createdAt });
-    expect(begun).toEqual({ outcome: 'run', attemptsDone: 1 });
+    expect(begun).toEqual({ outcome: 'run', attemptsDone: 1, webhooks: null });
     const hash = await redis.hgetall(store.keys.job(jobId));
     expect(hash).toMatchObject({ v: JOB_LAYOUT_VERSION, createdAtMs: String(Date.parse(createdAt)), recreated: '1' });
     expect(hash).not.toHaveProperty('createdAt');
     expect((await store.get(jobId))?.createdAt).toBe(createdAt);
+  });
+});
+
+describe('beginAttempt and the stored webhooks map', () => {
+  it("returns the hash's webhooks map (set after submission) so the worker needs no other read, null without one", async () => {
+    const jobId = randomUUID();
+    await store.create({ jobId, spec: testSpec({ webhooks: { completed: 'http://127.0.0.1:9/spec' } }), createdAt: new Date(), requestId: null, traceId: 't' });
+    // Only the spec's map: the worker takes it from the message.
+    expect(await store.beginAttempt(jobId, 1, { token: 'a', ms: 10_000 })).toMatchObject({ outcome: 'run', webhooks: null });
+    await store.recordAttempt(jobId, {
+      attempt: attemptEntry(1, 503),
+      status: 'retrying',
+      nextAttemptAt: new Date().toISOString(),
+      callback: null,
+      deadLettered: false,
+    });
+    expect(await setJobWebhooks(store, jobId, { '*': 'http://127.0.0.1:9/all' })).toMatchObject({ outcome: 'ok' });
+    const expected = { completed: 'http://127.0.0.1:9/spec', '*': 'http://127.0.0.1:9/all' };
+    expect(await store.beginAttempt(jobId, 1, { token: 'b', ms: 10_000 })).toMatchObject({ outcome: 'stale', webhooks: expected });
+    expect(await store.beginAttempt(jobId, 2, { token: 'c', ms: 10_000 })).toEqual({ outcome: 'run', attemptsDone: 1, webhooks: expected });
   });
 });

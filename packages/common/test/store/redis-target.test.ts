@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { commonConfigSpec, ConfigError, loadConfig, parseHostPorts } from '../../src/config.js';
+import { commonConfigSpec, loadConfig } from '../../src/config.js';
+import { ConfigError, parseHostPorts } from '../../src/config-fields.js';
 import { describeRedisTarget, redisTarget } from '../../src/store/redis-target.js';
 
 const load = (env: Record<string, string>) => loadConfig(commonConfigSpec, env);

@@ -7,13 +7,23 @@ import {
   type AttemptMessage,
   type JobSpec,
   type Logger,
+  type Webhooks,
 } from '@relay/common';
 import { deliverPendingResultAfterCrash, deliverResult } from '../callback/inline-delivery.js';
 import { storeOf, type WorkerDeps } from '../deps.js';
 import { retryWrite, type AttemptOutcome } from '../held-outcomes.js';
 import { outcomeError } from '../http/error-classification.js';
 import { sendHttp } from '../http/http-call.js';
+import {
+  cancelledBeforeEvent,
+  effectiveWebhooks,
+  emitJobEvents,
+  endEvents,
+  retryingEvent,
+  startedEvent,
+} from '../events/job-events.js';
 import { decideNext } from '../retry-policy.js';
+import { reemitRecordedStep } from './reemit-events.js';
 import { recordedResponse } from './recorded-response.js';
 import { targetRequest } from './target-request.js';
 import { uncalledAttempt } from './uncalled-attempt.js';
@@ -55,7 +65,7 @@ export async function processAttempt(deps: WorkerDeps, message: AttemptMessage, 
   const { jobId, attempt: n } = message;
   // This worker made the call already but could not record it: record it, never call again.
   const held = deps.heldAttempts?.get(heldKey(message));
-  if (held) return settleAttempt(deps, message, held, log);
+  if (held) return settleAttempt(deps, message, held, held.webhooks, log);
   const lease = { token: randomUUID(), ms: attemptTimeoutMs(deps, message.spec) + LEASE_GRACE_MS };
   const cancelCallback = message.spec.callbackUrl ? pendingCallback() : null;
   let begin = await storeOf(deps, message).beginAttempt(jobId, n, lease, undefined, cancelCallback);
@@ -73,9 +83,11 @@ export async function processAttempt(deps: WorkerDeps, message: AttemptMessage, 
 
   switch (begin.outcome) {
     case 'final':
-      // A redelivery after the job ended: make sure its callback went out.
+      // A redelivery after the job ended: make sure its events and its callback went out.
+      await reemitRecordedStep(deps, message, begin, log);
       return deliverPendingResultAfterCrash(deps, message, log);
     case 'stale':
+      await reemitRecordedStep(deps, message, begin, log);
       // Attempt n is already recorded. If the crash came between recording it
       // and scheduling attempt n+1, schedule it now. Once n+1 is marked as
       // scheduled, a stale copy of n publishes nothing: chains never fork.
@@ -98,22 +110,34 @@ export async function processAttempt(deps: WorkerDeps, message: AttemptMessage, 
       // here without calling the target, and its callback goes out.
       log.info({ attempt: n }, 'cancel requested before this attempt; job cancelled');
       deps.metrics?.jobFinished(JobStatus.cancelled, Date.parse(message.createdAt), message.application);
+      await emitJobEvents(deps, message, effectiveWebhooks(begin.webhooks, message.spec), [
+        cancelledBeforeEvent(begin.attemptsDone),
+      ]);
       return deliverPendingResultAfterCrash(deps, message, log);
     case 'missing':
       throw new Error('job record could not be recreated');
-    case 'run':
-      return runAttempt(deps, message, log);
+    case 'run': {
+      const webhooks = effectiveWebhooks(begin.webhooks, message.spec);
+      // Before the call: a receiver hears of the attempt before its outcome.
+      await emitJobEvents(deps, message, webhooks, [startedEvent(n)]);
+      return runAttempt(deps, message, webhooks, log);
+    }
   }
 }
 
-async function runAttempt(deps: WorkerDeps, message: AttemptMessage, log: Logger): Promise<void> {
+async function runAttempt(
+  deps: WorkerDeps,
+  message: AttemptMessage,
+  webhooks: Webhooks | null,
+  log: Logger,
+): Promise<void> {
   const { spec, attempt: n, jobId } = message;
   let request: Awaited<ReturnType<typeof targetRequest>>;
   try {
     request = await targetRequest(deps, message);
   } catch (err) {
     if (!(err instanceof SealedHeadersError)) throw err;
-    return failUnreadableCredentials(deps, message, err, log);
+    return failUnreadableCredentials(deps, message, err, webhooks, log);
   }
   const result = await sendHttp(deps.dispatcher, {
     url: spec.targetUrl,
@@ -155,11 +179,11 @@ async function runAttempt(deps: WorkerDeps, message: AttemptMessage, log: Logger
 
   const outcome: AttemptOutcome =
     decision.kind === 'retry'
-      ? { entry, dueAt: deps.now() + decision.delayMs }
-      : { entry, status: decision.kind === 'success' ? JobStatus.completed : JobStatus.failed };
+      ? { entry, dueAt: deps.now() + decision.delayMs, webhooks }
+      : { entry, status: decision.kind === 'success' ? JobStatus.completed : JobStatus.failed, webhooks };
   // Held until recorded: a write that fails never makes the target be called again.
   deps.heldAttempts?.hold(heldKey(message), outcome);
-  await settleAttempt(deps, message, outcome, log);
+  await settleAttempt(deps, message, outcome, webhooks, log);
 }
 
 /**
@@ -174,14 +198,15 @@ async function failUnreadableCredentials(
   deps: WorkerDeps,
   message: AttemptMessage,
   err: SealedHeadersError,
+  webhooks: Webhooks | null,
   log: Logger,
 ): Promise<void> {
   log.error({ attempt: message.attempt, code: err.code, err: err.message }, 'sealed credential headers do not open');
   const entry = uncalledAttempt(message.attempt, deps.now(), { code: err.code, message: err.message });
   deps.metrics?.attempt(entry, 'fail');
-  const outcome: AttemptOutcome = { entry, status: JobStatus.failed };
+  const outcome: AttemptOutcome = { entry, status: JobStatus.failed, webhooks };
   deps.heldAttempts?.hold(heldKey(message), outcome);
-  await settleAttempt(deps, message, outcome, log);
+  await settleAttempt(deps, message, outcome, webhooks, log);
 }
 
 function heldKey(message: AttemptMessage): string {
@@ -201,9 +226,11 @@ async function settleAttempt(
   deps: WorkerDeps,
   message: AttemptMessage,
   outcome: AttemptOutcome,
+  webhooks: Webhooks | null | undefined,
   log: Logger,
 ): Promise<void> {
   const { jobId, attempt: n, spec } = message;
+  const effective = webhooks ?? effectiveWebhooks(null, spec);
   const { entry } = outcome;
   const record = (r: Parameters<ReturnType<typeof storeOf>['recordAttempt']>[1]) =>
     retryWrite(() => storeOf(deps, message).recordAttempt(jobId, r), log, 'attempt record');
@@ -223,6 +250,7 @@ async function settleAttempt(
     if (!recorded.written) return superseded(message, recorded.status, log);
     if (recorded.status === JobStatus.retrying) {
       await scheduleNext(deps, message, dueAt);
+      await emitJobEvents(deps, message, effective, [retryingEvent(entry, new Date(dueAt).toISOString())]);
       deps.metrics?.retryScheduled();
       log.info(
         { attempt: n, statusCode: entry.statusCode, error: entry.error?.code, delayMs: dueAt - deps.now() },
@@ -231,7 +259,7 @@ async function settleAttempt(
       return;
     }
     // A cancel arrived during the attempt: the job ended instead.
-    return finish(deps, message, entry, recorded.status, log);
+    return finish(deps, message, entry, recorded.status, effective, log);
   }
 
   const { status } = outcome;
@@ -250,7 +278,7 @@ async function settleAttempt(
   deps.heldAttempts?.release(heldKey(message));
   if (!recorded.written) return superseded(message, recorded.status, log);
   if (recorded.status === JobStatus.failed) deps.metrics?.deadLettered();
-  return finish(deps, message, entry, recorded.status, log);
+  return finish(deps, message, entry, recorded.status, effective, log);
 }
 
 /**
@@ -262,15 +290,19 @@ function superseded(message: AttemptMessage, status: JobStatus, log: Logger): vo
   log.info({ attempt: message.attempt, status }, 'attempt outcome not recorded: the job had moved on');
 }
 
-/** The job ended with `status` after attempt `entry`: count it, log it, deliver its callback. */
+/** The job ended with `status` after attempt `entry`: count it, log it, emit its events, deliver its callback. */
 async function finish(
   deps: WorkerDeps,
   message: AttemptMessage,
   entry: Attempt,
   status: JobStatus,
+  webhooks: Webhooks | null,
   log: Logger,
 ): Promise<void> {
   deps.metrics?.jobFinished(status, Date.parse(message.createdAt), message.application);
   log.info({ attempt: entry.attempt, statusCode: entry.statusCode, error: entry.error?.code, status }, 'job finished');
+  // Before the callback, whose inline delivery may take its whole timeout:
+  // publishing the events is one confirmed publish.
+  await emitJobEvents(deps, message, webhooks, endEvents(entry, status));
   await deliverResult(deps, message, entry, status, log);
 }

@@ -22,6 +22,10 @@ export type DeferralReason = 'host' | 'application';
 
 export const DEFERRAL_REASONS: readonly DeferralReason[] = ['host', 'application'];
 
+/** How a wait in the worker for a host slot ended: the `outcome` label of relay_fairness_local_waits_total. */
+export const LOCAL_WAIT_OUTCOMES = ['started', 'timed_out'] as const;
+export type LocalWaitOutcome = (typeof LOCAL_WAIT_OUTCOMES)[number];
+
 export type Admission = { kind: 'start' } | { kind: 'defer'; reason: DeferralReason; delayMs: number };
 
 /**
@@ -47,27 +51,120 @@ export const DEFERRAL_MAX_MS = 10_000;
 
 /**
  * How long a message held back `deferrals` times before waits now: growing
- * from DEFERRAL_BASE_MS by DEFERRAL_GROWTH up to DEFERRAL_MAX_MS, then a random point in its
- * upper half, so that messages held back together do not all come back in
- * the same instant. `random` is in [0, 1).
+ * from DEFERRAL_BASE_MS by DEFERRAL_GROWTH up to `maxMs` (DEFERRAL_MAX_MS),
+ * then a random point in its upper half, so that messages held back together
+ * do not all come back in the same instant. `random` is in [0, 1).
  */
-export function deferralDelayMs(deferrals: number, random: number): number {
+export function deferralDelayMs(deferrals: number, random: number, maxMs = DEFERRAL_MAX_MS): number {
   const n = Number.isInteger(deferrals) && deferrals > 0 ? deferrals : 0;
   // A few rounds reach the maximum: stop growing at 16, so a huge count cannot overflow.
-  const ceiling = Math.min(DEFERRAL_MAX_MS, DEFERRAL_BASE_MS * DEFERRAL_GROWTH ** Math.min(n, 16));
+  const ceiling = Math.min(maxMs, DEFERRAL_BASE_MS * DEFERRAL_GROWTH ** Math.min(n, 16));
   return Math.round(ceiling / 2 + (ceiling / 2) * Math.min(Math.max(random, 0), 1));
+}
+
+/**
+ * A host at its cap whose oldest message in flight has run this long is
+ * slow: its held-back messages skip the short first waits. Well above
+ * HOST_LOCAL_WAIT_MS's default: a host this slow is not one whose messages
+ * wait in the worker.
+ */
+export const SLOW_HOST_BUSY_MS = 500;
+
+/**
+ * How many rounds ahead in the schedule a slow host's held-back message
+ * waits: its first wait is then 2-4 s rather than 125-250 ms, its second
+ * 5-10 s. A fast host's messages wait in the worker (waitsLocally), so a
+ * put-back is for a host that is slow or not yet measured; the short waits
+ * are for the latter, whose first runs end sooner. On a slow host they were
+ * put-backs in bursts (each message twice within its first second, a
+ * publish and an ack each) that other tenants' messages queued behind: 600
+ * jobs to a 30 s target made 3,400-4,800 put-backs, and 2,700 with this.
+ */
+export const SLOW_HOST_SKIPPED_ROUNDS = 2;
+
+/**
+ * Longest wait of a slow host's held-back message. Below it, the longest
+ * wait is as long as the host's oldest message in flight has been running
+ * (at least DEFERRAL_MAX_MS): a host whose runs take that long frees a slot
+ * about that rarely, so coming back sooner is a put-back (a publish, an ack
+ * and a dead-letter hop) that finds the host still full. 600 messages held
+ * back from a 30 s host came back every 5-10 s, ~75 put-backs a second for
+ * the one or two slots a second it freed. Bounded, so that a message whose
+ * host got faster is not held back long for nothing.
+ */
+export const SLOW_HOST_DEFERRAL_MAX_MS = 30_000;
+
+/** The longest wait of a message held back by a host whose oldest message in flight has run `hostBusyMs`. */
+export function hostDeferralMaxMs(hostBusyMs: number): number {
+  if (!(hostBusyMs >= SLOW_HOST_BUSY_MS)) return DEFERRAL_MAX_MS;
+  return Math.min(SLOW_HOST_DEFERRAL_MAX_MS, Math.max(DEFERRAL_MAX_MS, Math.round(hostBusyMs)));
 }
 
 /**
  * Whether a message may start now. It may when both its host and its
  * application have fewer messages in flight than their caps. The host is
  * checked first: a slow destination is the usual cause, and it is the one
- * the operator can act on.
+ * the operator can act on. `hostBusyMs` is how long the host's oldest
+ * message in flight has been running (0 when none).
  */
-export function admit(inFlight: InFlight, caps: FairnessCaps, deferrals: number, random: number): Admission {
-  if (inFlight.host >= caps.host) return { kind: 'defer', reason: 'host', delayMs: deferralDelayMs(deferrals, random) };
+export function admit(
+  inFlight: InFlight,
+  caps: FairnessCaps,
+  deferrals: number,
+  random: number,
+  hostBusyMs = 0,
+): Admission {
+  if (inFlight.host >= caps.host) {
+    const n = Number.isInteger(deferrals) && deferrals > 0 ? deferrals : 0;
+    const waitsAs = hostBusyMs >= SLOW_HOST_BUSY_MS ? n + SLOW_HOST_SKIPPED_ROUNDS : n;
+    return { kind: 'defer', reason: 'host', delayMs: deferralDelayMs(waitsAs, random, hostDeferralMaxMs(hostBusyMs)) };
+  }
   if (inFlight.application >= caps.application) {
     return { kind: 'defer', reason: 'application', delayMs: deferralDelayMs(deferrals, random) };
   }
   return { kind: 'start' };
+}
+
+/**
+ * Weight of the newest run in a host's running average of how long its runs
+ * hold a slot: about the last ten runs count.
+ */
+export const SLOT_TIME_WEIGHT = 0.1;
+
+/** The host's running average of slot time after one more run of `sampleMs` (the first run sets it). */
+export function nextSlotTimeMs(previousMs: number | undefined, sampleMs: number): number {
+  const sample = Number.isFinite(sampleMs) && sampleMs > 0 ? sampleMs : 0;
+  return previousMs === undefined ? sample : previousMs + SLOT_TIME_WEIGHT * (sample - previousMs);
+}
+
+/** What decides whether a message over its host's cap waits for a slot in memory. */
+export interface LocalWaitInput {
+  /** The host's running average of slot time (ms); undefined before any of its runs ended. */
+  slotTimeMs: number | undefined;
+  /** Messages of the host already waiting here for one of its slots. */
+  waiting: number;
+  /** HOST_CONCURRENCY. */
+  hostCap: number;
+  /** HOST_LOCAL_WAIT_MS: the longest expected wait still spent here; 0 turns local waits off. */
+  maxWaitMs: number;
+}
+
+/**
+ * Whether a message held back by its host's cap waits here, holding its
+ * consumer slot, for the next slot of its host, rather than going back to
+ * the broker's delay queues. It waits when its expected turn, (waiting + 1)
+ * slot times spread over the host's `hostCap` slots, comes within
+ * `maxWaitMs`.
+ *
+ * Why: a put-back is a confirmed publish, an ack and a dead-letter hop on
+ * the broker, and when one fast host has a backlog the next message off the
+ * queue is that host's again, so put-backs feed on themselves (measured on
+ * one host at 800 jobs/s: 1.8 put-backs per job, RabbitMQ CPU per job 5x).
+ * A fast host's slot frees within milliseconds, so waiting is cheaper than
+ * any round trip. A slow host (or one not yet measured) is put back as
+ * before: its messages would hold slots that other hosts' messages need.
+ */
+export function waitsLocally(input: LocalWaitInput): boolean {
+  if (!(input.maxWaitMs > 0) || input.slotTimeMs === undefined || !(input.hostCap > 0)) return false;
+  return ((input.waiting + 1) * input.slotTimeMs) / input.hostCap <= input.maxWaitMs;
 }

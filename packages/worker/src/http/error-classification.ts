@@ -62,7 +62,7 @@ export function classifyRequestError(err: unknown): AttemptError & { retryable: 
 export function outcomeError(
   result: AttemptResult,
   decision: Decision,
-  receiver: 'target' | 'callback',
+  receiver: 'target' | 'callback' | 'event receiver',
 ): AttemptError | null {
   if (decision.kind === 'success') return null;
   if (result.error) {

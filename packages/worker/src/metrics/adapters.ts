@@ -1,4 +1,5 @@
 import { ErrorCodes, JobStatus, type Attempt } from '@relay/common';
+import type { EventMetrics } from '../events/event-deps.js';
 import type { AttemptDecisionKind, AttemptMetrics, CallbackMetrics } from '../ports.js';
 import type { AttemptOutcome, StatusClass, WorkerMetrics } from './definitions.js';
 
@@ -47,4 +48,9 @@ export function attemptMetrics(metrics: WorkerMetrics, now: () => number = Date.
 /** The callback flow's CallbackMetrics port, recorded in `metrics`. */
 export function callbackMetrics(metrics: WorkerMetrics): CallbackMetrics {
   return { callback: (outcome) => metrics.callbacks.inc({ outcome }) };
+}
+
+/** The event delivery's EventMetrics port, recorded in `metrics`. */
+export function eventMetrics(metrics: WorkerMetrics): EventMetrics {
+  return { eventDelivery: (outcome) => metrics.eventDeliveries.inc({ outcome }) };
 }

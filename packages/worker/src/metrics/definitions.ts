@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { metricsRegistry, type Logger } from '@relay/common';
-import { DEFERRAL_REASONS } from '../fairness/admission.js';
+import { DEFERRAL_REASONS, LOCAL_WAIT_OUTCOMES } from '../fairness/admission.js';
+import type { EventDeliveryOutcome } from '../events/event-deps.js';
 import type { CallbackOutcome } from '../ports.js';
 
 /** `outcome` of an attempt: the retry policy's decision about it. */
@@ -14,6 +15,7 @@ export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'network' | 'timeout' 
 const ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = ['success', 'retryable_failure', 'final_failure'];
 const STATUS_CLASSES: readonly StatusClass[] = ['2xx', '3xx', '4xx', '5xx', 'network', 'timeout'];
 const CALLBACK_OUTCOMES: readonly CallbackOutcome[] = ['delivered', 'retry_scheduled', 'failed'];
+const EVENT_OUTCOMES: readonly EventDeliveryOutcome[] = ['delivered', 'retry_scheduled', 'failed', 'dropped'];
 
 /** Attempt durations: from a loopback answer (~1 ms) to the longest allowed timeout (60 s). */
 const ATTEMPT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
@@ -52,12 +54,14 @@ export interface WorkerMetrics {
   jobsFinished: Counter<'status' | 'application'>;
   deadLettered: Counter;
   callbacks: Counter<'outcome'>;
+  eventDeliveries: Counter<'outcome'>;
   attemptDuration: Histogram<'outcome'>;
   endToEndLatency: Histogram<'status'>;
   inFlight: Gauge;
   consuming: Gauge;
   queueDepth: Gauge<'queue'>;
   fairnessDeferrals: Counter<'reason'>;
+  fairnessLocalWaits: Counter<'outcome'>;
 }
 
 /** The worker's Prometheus metrics, registered in their own registry. */
@@ -93,6 +97,12 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
     callbacks: new Counter({
       name: 'relay_callback_deliveries_total',
       help: 'Deliveries of job results to callback URLs, by outcome',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    eventDeliveries: new Counter({
+      name: 'relay_event_deliveries_total',
+      help: 'Deliveries of lifecycle events to webhooks and subscriptions, by outcome (dropped: the subscription was disabled or deleted since the event)',
       labelNames: ['outcome'] as const,
       registers,
     }),
@@ -148,13 +158,21 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
       labelNames: ['reason'] as const,
       registers,
     }),
+    fairnessLocalWaits: new Counter({
+      name: 'relay_fairness_local_waits_total',
+      help: 'Messages over their host cap that waited in this worker for a slot of a fast host (HOST_LOCAL_WAIT_MS) instead of the delay queues: started, or timed_out and put back',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
   };
   for (const reason of DEFERRAL_REASONS) metrics.fairnessDeferrals.inc({ reason }, 0);
+  for (const outcome of LOCAL_WAIT_OUTCOMES) metrics.fairnessLocalWaits.inc({ outcome }, 0);
 
   // Known label sets start at 0, so that rate() sees the first increment of each.
   for (const outcome of ATTEMPT_OUTCOMES) {
     for (const status_class of STATUS_CLASSES) metrics.attempts.inc({ outcome, status_class }, 0);
   }
   for (const outcome of CALLBACK_OUTCOMES) metrics.callbacks.inc({ outcome }, 0);
+  for (const outcome of EVENT_OUTCOMES) metrics.eventDeliveries.inc({ outcome }, 0);
   return metrics;
 }

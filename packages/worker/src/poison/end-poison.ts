@@ -12,6 +12,7 @@ import {
 import { deliverResult } from '../callback/inline-delivery.js';
 import { storeOf, type WorkerDeps } from '../deps.js';
 import { uncalledAttempt } from '../attempt/uncalled-attempt.js';
+import { emitJobEvents, endEvents } from '../events/job-events.js';
 import { isOutage } from './failure-policy.js';
 
 const POISON = ErrorCodes.POISON_MESSAGE;
@@ -84,6 +85,10 @@ async function failPoisonAttempt(
   if (written !== JobStatus.failed && written !== JobStatus.cancelled) return;
   if (written === JobStatus.failed) deps.metrics?.deadLettered();
   deps.metrics?.jobFinished(written, Date.parse(message.createdAt), message.application);
+  // failed and dead_lettered, or cancelled. A broker that refuses them now
+  // fails this message once more: its next copy finds the job final and
+  // emits them again (reemit-events.ts).
+  await emitJobEvents(deps, message, job.webhooks, endEvents(entry, written));
   // The job has ended either way: a delivery that fails here is left
   // 'pending' for the repair of pending callbacks, rather than making this
   // message fail once more.

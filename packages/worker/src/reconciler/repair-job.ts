@@ -8,17 +8,21 @@ import {
   pendingCallback,
   sealMessageHeaders,
   type DeadlineJob,
+  type EventEmitter,
   type JobStore,
   type Logger,
 } from '@relay/common';
 import type { Scheduler } from '../scheduler.js';
 import { uncalledAttempt } from '../attempt/uncalled-attempt.js';
+import { emitJobEvents, endEvents } from '../events/job-events.js';
 
 /** What a repair needs: the stores, the publisher and the clock. */
 export interface RepairDeps {
   store: JobStore;
   scheduler: Scheduler;
   now: () => number;
+  /** Emits the events of a job the repair ends (none without it). */
+  events?: EventEmitter;
 }
 
 /**
@@ -55,8 +59,9 @@ export async function republishAttempt(
   }
   const error = { code: ErrorCodes.CREDENTIALS_LOST.code, message: ErrorCodes.CREDENTIALS_LOST.message };
   await deps.scheduler.deadLetter(message, error.code);
+  const entry = uncalledAttempt(attempt, deps.now(), error);
   const recorded = await store.recordAttempt(jobId, {
-    attempt: uncalledAttempt(attempt, deps.now(), error),
+    attempt: entry,
     status: JobStatus.failed,
     nextAttemptAt: null,
     callback: source.spec.callbackUrl ? pendingCallback() : null,
@@ -64,6 +69,9 @@ export async function republishAttempt(
   });
   if (!recorded.written) return 'credentials_lost';
   log.error({ jobId, attempt, status: recorded.status }, 'job lost its message and its credentials cannot be restored');
+  // The job's webhooks as they are now (a map set after submission included).
+  const view = deps.events ? await store.get(jobId) : null;
+  await emitJobEvents(deps, message, view?.webhooks ?? source.spec.webhooks ?? null, endEvents(entry, recorded.status));
   if (source.spec.callbackUrl) await republishCallback(deps, jobId, job.application, 1);
   return 'credentials_lost';
 }

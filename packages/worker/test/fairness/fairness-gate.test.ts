@@ -1,7 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger, type AttemptMessage, type CallbackMessage, type WorkMessage } from '@relay/common';
-import { DEFERRAL_BASE_MS, deferralDelayMs } from '../../src/fairness/admission.js';
-import { FairnessGate, hostOf } from '../../src/fairness/fairness-gate.js';
+import {
+  DEFERRAL_BASE_MS,
+  deferralDelayMs,
+  SLOW_HOST_BUSY_MS,
+  SLOW_HOST_SKIPPED_ROUNDS,
+} from '../../src/fairness/admission.js';
+import { FairnessGate, hostOf, LOCAL_WAIT_TIMEOUT_FACTOR, SLOT_TIMES_KEPT } from '../../src/fairness/fairness-gate.js';
 
 const NOW = Date.parse('2025-01-01T12:00:00Z');
 const log = createLogger({ name: 'test', level: 'silent' });
@@ -151,5 +156,157 @@ describe('FairnessGate', () => {
       'broker down',
     );
     expect(gate.hostInFlight('http://x.example')).toBe(1);
+  });
+});
+
+describe('FairnessGate, local waits for a fast host (HOST_LOCAL_WAIT_MS)', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  /** A gate with a clock the test moves, and runs the test ends one by one. */
+  function localSetup(caps = { host: 2, application: 10 }, localWaitMaxMs = 100) {
+    let clock = NOW;
+    const scheduled: WorkMessage[] = [];
+    const waits: string[] = [];
+    const gate = new FairnessGate({
+      caps,
+      scheduler: { schedule: async (m) => void scheduled.push(m) },
+      now: () => clock,
+      random: () => 0,
+      localWaitMaxMs,
+      onLocalWait: (outcome) => waits.push(outcome),
+    });
+    const ran: string[] = [];
+    const releases = new Map<string, () => void>();
+    const start = (m: WorkMessage) =>
+      gate.run(m, log, (admitted) => {
+        ran.push(admitted.jobId);
+        return new Promise<void>((resolve) => releases.set(admitted.jobId, resolve));
+      });
+    /** Ends job `id`'s run after `ms` of clock time, and lets the gate hand its slot on. */
+    const finish = async (id: string, ms: number, run: Promise<void>) => {
+      clock += ms;
+      releases.get(id)!();
+      await run;
+      await Promise.resolve();
+    };
+    const advance = (ms: number) => void (clock += ms);
+    return { gate, scheduled, waits, ran, start, finish, advance };
+  }
+
+  it('a message over the cap of a host whose runs are fast waits here and takes the next slot: no put-back', async () => {
+    const { gate, scheduled, waits, ran, start, finish } = localSetup();
+    const host = 'http://fast.example';
+    // Teach the gate the host's slot time: one run of 10 ms.
+    await finish('warm', 10, start(attempt('warm', `${host}/`)));
+    const a = start(attempt('a', `${host}/`));
+    const b = start(attempt('b', `${host}/`));
+    const c = start(attempt('c', `${host}/`));
+    await Promise.resolve();
+    expect(ran).toEqual(['warm', 'a', 'b']);
+    expect(gate.hostWaiting(host)).toBe(1);
+    expect(gate.hostInFlight(host)).toBe(2);
+
+    await finish('a', 10, a);
+    // a's slot went straight to c: the count never dropped below the cap, nothing was put back.
+    expect(ran).toEqual(['warm', 'a', 'b', 'c']);
+    expect(gate.hostWaiting(host)).toBe(0);
+    expect(gate.hostInFlight(host)).toBe(2);
+    expect(scheduled).toEqual([]);
+    expect(waits).toEqual(['started']);
+
+    await finish('b', 10, b);
+    await finish('c', 10, c);
+    expect(gate.hostInFlight(host)).toBe(0);
+    expect(gate.applicationInFlight('app_a')).toBe(0);
+  });
+
+  it('puts back what would wait too long: a slow host, or a line already a full wait long', async () => {
+    const { gate, scheduled, waits, start, finish } = localSetup({ host: 1, application: 10 });
+    await finish('slow', 30_000, start(attempt('slow', 'http://slow.example/')));
+    void start(attempt('s1', 'http://slow.example/'));
+    await start(attempt('s2', 'http://slow.example/'));
+    expect(scheduled.map((m) => m.jobId)).toEqual(['s2']);
+
+    // 40 ms per run, cap 1, at most 100 ms: two may wait ((1 + 1) * 40 = 80), the third is put back.
+    await finish('f0', 40, start(attempt('f0', 'http://fast.example/')));
+    void start(attempt('f1', 'http://fast.example/'));
+    void start(attempt('f2', 'http://fast.example/'));
+    void start(attempt('f3', 'http://fast.example/'));
+    await start(attempt('f4', 'http://fast.example/'));
+    expect(gate.hostWaiting('http://fast.example')).toBe(2);
+    expect(scheduled.map((m) => m.jobId)).toEqual(['s2', 'f4']);
+    expect(waits).toEqual([]);
+  });
+
+  it('a waiter not served in time (the host turned slow) is put back and holds nothing', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { gate, scheduled, waits, start, finish } = localSetup({ host: 1, application: 10 });
+    const host = 'http://turning.example';
+    await finish('w', 5, start(attempt('w', `${host}/`)));
+    void start(attempt('hung', `${host}/`));
+    const waiter = start(attempt('late', `${host}/`));
+    expect(gate.hostWaiting(host)).toBe(1);
+    await vi.advanceTimersByTimeAsync(100 * LOCAL_WAIT_TIMEOUT_FACTOR);
+    await waiter;
+    expect(waits).toEqual(['timed_out']);
+    expect(scheduled.map((m) => m.jobId)).toEqual(['late']);
+    expect(scheduled[0]).toMatchObject({ fairnessDeferrals: 1 });
+    expect(gate.hostWaiting(host)).toBe(0);
+    expect(gate.hostInFlight(host)).toBe(1);
+  });
+
+  it("a waiter handed a slot still meets its application's cap: it is put back and the slot passes on", async () => {
+    const { gate, scheduled, ran, start, finish } = localSetup({ host: 1, application: 2 });
+    const host = 'http://fast.example';
+    await finish('w', 10, start(attempt('w', `${host}/`, 'app_b')));
+    const a = start(attempt('a', `${host}/`, 'app_b'));
+    const b = start(attempt('b', `${host}/`, 'app_a'));
+    void start(attempt('c', `${host}/`, 'app_b'));
+    expect(gate.hostWaiting(host)).toBe(2);
+    // app_a reaches its cap on other hosts while b waits.
+    void start(attempt('o1', 'http://one.example/', 'app_a'));
+    void start(attempt('o2', 'http://two.example/', 'app_a'));
+    // a ends: its slot goes to b, which app_a's cap puts back; the slot passes on to c.
+    await finish('a', 10, a);
+    await b;
+    expect(scheduled.map((m) => m.jobId)).toEqual(['b']);
+    expect(scheduled[0]).toMatchObject({ fairnessDeferrals: 1 });
+    expect(ran).toEqual(['w', 'a', 'o1', 'o2', 'c']);
+    expect(gate.hostInFlight(host)).toBe(1);
+    expect(gate.hostWaiting(host)).toBe(0);
+  });
+
+  it('keeps slot times for a bounded number of hosts: past the bound, those with nothing in flight are dropped', async () => {
+    const { gate, start, finish } = localSetup({ host: 1, application: 1_000_000 });
+    const busy = start(attempt('busy', 'http://busy.example/'));
+    for (let i = 0; i < SLOT_TIMES_KEPT; i++) {
+      await finish(`h${i}`, 1, start(attempt(`h${i}`, `http://h${i}.example/`)));
+    }
+    expect(gate.measuredHosts).toBe(SLOT_TIMES_KEPT);
+    // One more host: the idle ones go; the newest, still in flight when it is measured, stays.
+    await finish('last', 1, start(attempt('last', 'http://last.example/')));
+    expect(gate.measuredHosts).toBe(1);
+    await finish('busy', 1, busy);
+    expect(gate.measuredHosts).toBe(2);
+  });
+
+  it("holds back a slow host's messages longer from the first time: its oldest run has gone a second", async () => {
+    const { scheduled, start, advance } = localSetup({ host: 1, application: 10 }, 0);
+    void start(attempt('long', 'http://slow.example/'));
+    await start(attempt('early', 'http://slow.example/'));
+    advance(SLOW_HOST_BUSY_MS);
+    await start(attempt('late', 'http://slow.example/'));
+    expect(scheduled.map((m) => [m.jobId, m.dueAt - NOW])).toEqual([
+      ['early', deferralDelayMs(0, 0)],
+      ['late', SLOW_HOST_BUSY_MS + deferralDelayMs(SLOW_HOST_SKIPPED_ROUNDS, 0)],
+    ]);
+  });
+
+  it('is off by default: every message over a cap is put back', async () => {
+    const { scheduled, start, finish } = localSetup({ host: 1, application: 10 }, 0);
+    await finish('w', 1, start(attempt('w', 'http://fast.example/')));
+    void start(attempt('a', 'http://fast.example/'));
+    await start(attempt('b', 'http://fast.example/'));
+    expect(scheduled.map((m) => m.jobId)).toEqual(['b']);
   });
 });

@@ -84,7 +84,7 @@ const submitRoutes: FastifyPluginAsyncTypebox<{
       const spec = request.body;
       const accept = async () => {
         const submission = { spec, requestId: request.id, traceId: traceIdOf(request.headers.traceparent) };
-        const { jobId } = await acceptJob(app.jobQueue, request.jobs, submission, request.log).catch((err: unknown) => {
+        const { jobId } = await acceptJob(app.jobQueue, request.jobs, submission, request.log, app.jobEvents).catch((err: unknown) => {
           // The job may run: a retry with the same Idempotency-Key gets it.
           if (err instanceof AcceptUncertainError) err.answer = acceptedAnswer(err.jobId);
           throw err;

@@ -29,9 +29,15 @@
   ARGV[13]  trimBefore    drop index entries scored below this; '' = no trim
   ARGV[14..] field, value pairs of the summary fields of a recreated job (job-fields.ts)
 
-  Returns {'missing'} | {'run', status, done} | {'final', status, done}
-    | {'stale', status, done, nextAttemptAt, scheduled} | {'busy', status, done, leaseRemainingMs}
-    | {'cancelled', status, done}. `scheduled` is the highest attempt already published ('' = unknown).
+  Returns {'missing'} | {'run', status, done, '', '', webhooks}
+    | {'final', status, done, '', '', webhooks, cancelledBefore}
+    | {'stale', status, done, nextAttemptAt, scheduled, webhooks} | {'busy', status, done, leaseRemainingMs}
+    | {'cancelled', status, done, '', '', webhooks}. `scheduled` is the highest attempt already published
+    ('' = unknown). `webhooks` is the hash's webhooks map (JSON, '' = none, the spec's applies): the
+    worker emits the job's events with it and needs no other round trip. `cancelledBefore` is the
+    attempt this script ended the job cancelled before ('' = it did not): a copy of that very
+    attempt's message emits the job's `cancelled` event again, a copy after a cancel by the API
+    (which emitted it) does not.
 
 ]]
 local n, token, leaseMs, now, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
@@ -48,11 +54,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   trimIndex(KEYS[2], ARGV[13])
 end
 local f = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt',
-  'scheduled', 'cancelRequested')
+  'scheduled', 'cancelRequested', 'webhooks', 'cancelledBefore')
 local status = f[1]
 local done = tonumber(f[2]) or 0
-if isFinal(status) then return {'final', status, done} end
-if n <= done then return {'stale', status, done, f[5] or '', f[6] or ''} end
+local webhooks = f[8] or ''
+if isFinal(status) then return {'final', status, done, '', '', webhooks, f[9] or ''} end
+if n <= done then return {'stale', status, done, f[5] or '', f[6] or '', webhooks} end
 if status == STATUS.inProgress and f[3] ~= token then
   local untilMs = tonumber(f[4]) or 0
   if untilMs > nowMs then return {'busy', status, done, untilMs - nowMs} end
@@ -60,7 +67,8 @@ end
 if f[7] == '1' then
   local keys = {job = KEYS[1], counters = KEYS[5], spec = KEYS[3], log = KEYS[6], deadlines = KEYS[4]}
   endCancelled(keys, jobId, status, now, nowMs, ARGV[12], statusPrefix, idxTtl, ARGV[13], ttl)
-  return {'cancelled', status, done}
+  redis.call('HSET', KEYS[1], 'cancelledBefore', n)
+  return {'cancelled', status, done, '', '', webhooks}
 end
 redis.call('HSET', KEYS[1], 'status', STATUS.inProgress, 'leaseToken', token,
   'leaseUntil', nowMs + leaseMs, 'updatedAt', now)
@@ -68,4 +76,4 @@ redis.call('HDEL', KEYS[1], 'nextAttemptAt')
 redis.call('ZADD', KEYS[4], nowMs + leaseMs, jobId)
 refreshJob(ttl, KEYS[1], KEYS[3], KEYS[6])
 moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, idxTtl, ARGV[13])
-return {'run', status, done}
+return {'run', status, done, '', '', webhooks}
