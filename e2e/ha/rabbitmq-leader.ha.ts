@@ -115,6 +115,23 @@ function brokerLine(line: string, t0: number): string {
   }
 }
 
+/** The distinct causes the backend logged for its 503s, with how many of each. */
+function refusalCauses(lines: string[]): string {
+  const counts = new Map<string, number>();
+  for (const line of lines) {
+    try {
+      const j = JSON.parse(line) as { err?: { message?: string; cause?: { message?: string } }; statusCode?: number };
+      if (j.statusCode !== 503 && !j.err) continue;
+      const cause = [j.err?.message, j.err?.cause?.message].filter(Boolean).join(': ').slice(0, 160);
+      if (cause) counts.set(cause, (counts.get(cause) ?? 0) + 1);
+    } catch {
+      // not JSON: not a request line
+    }
+  }
+  const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 4);
+  return `backend errors: ${top.map(([c, n]) => `${n}x ${c}`).join(' | ') || 'none'}`;
+}
+
 /**
  * Answers per second from 2 s before the stop to 5 s after the start, as
  * `second: 202s/503s(codes)/errors`, where the seconds are since t0.
@@ -254,9 +271,19 @@ it('stopping the node that leads the work queue loses no accepted job', async ()
       .slice(-12)
       .map((l) => `${p.name}: ${brokerLine(l, t0)}`),
   );
-  const why = [...brokerLines, ...marks, answersBySecond(submissions, t0, stoppedAt, restartedAt), summary].join('\n');
-  await mkdir(path.join(REPO_ROOT, 'bench-results'), { recursive: true });
-  await writeFile(path.join(REPO_ROOT, 'bench-results', 'ha-rabbitmq-leader.log'), `${why}\n`);
+  const why = [
+    ...brokerLines,
+    ...marks,
+    answersBySecond(submissions, t0, stoppedAt, restartedAt),
+    refusalCauses(stack.backends.flatMap((p) => p.lines)),
+    summary,
+  ].join('\n');
+  const results = path.join(REPO_ROOT, 'bench-results');
+  await mkdir(results, { recursive: true });
+  await writeFile(path.join(results, 'ha-rabbitmq-leader.log'), `${why}\n`);
+  for (const p of [...stack.backends, ...stack.workers]) {
+    await writeFile(path.join(results, `ha-rabbitmq-leader.${p.name}.log`), `${p.lines.join('\n')}\n`);
+  }
 
   expect(lost, why).toEqual([]);
   expect(accepted.length, why).toBeGreaterThan(submissions.length / 2);

@@ -5,7 +5,6 @@ import {
   messageLevel,
   messageProperties,
   planDelayHop,
-  publishConfirmed,
   type AmqpHandle,
   type EventMessage,
   type QueueNames,
@@ -37,8 +36,7 @@ export class Scheduler {
     const hop = planDelayHop(message.dueAt - this.now());
     if (message.kind === 'event') {
       const queue = hop === null ? this.queues.events : this.queues.delay(hop);
-      await publishConfirmed(
-        this.amqp.publishChannel(),
+      await this.amqp.publish(
         { queue },
         encodeEventMessage(message),
         this.publishTimeoutMs,
@@ -47,13 +45,7 @@ export class Scheduler {
       return;
     }
     const queue = hop === null ? this.queues.workFor(messageLevel(message)) : this.queues.delay(hop);
-    await publishConfirmed(
-      this.amqp.publishChannel(),
-      { queue },
-      encodeMessage(message),
-      this.publishTimeoutMs,
-      messageProperties(message),
-    );
+    await this.amqp.publish({ queue }, encodeMessage(message), this.publishTimeoutMs, messageProperties(message));
   }
 
   /**
@@ -63,8 +55,7 @@ export class Scheduler {
    */
   async deadLetter(message: WorkMessage, reason: string): Promise<void> {
     const properties = messageProperties(message);
-    await publishConfirmed(
-      this.amqp.publishChannel(),
+    await this.amqp.publish(
       { exchange: this.queues.deadLetterExchange, queue: '' },
       encodeMessage(message),
       this.publishTimeoutMs,

@@ -1,6 +1,6 @@
+import type { Options } from 'amqplib';
 import fp from 'fastify-plugin';
 import {
-  ConfirmTimeoutError,
   connectAmqp,
   declareWorkQueue,
   encodeEventMessage,
@@ -8,7 +8,6 @@ import {
   eventMessageProperties,
   messageLevel,
   messageProperties,
-  publishConfirmed,
   queueNames,
   QueueDepthReader,
   rabbitmqUrlsOf,
@@ -66,14 +65,11 @@ export default fp<{ config: BackendConfig }>(
       // stops answering must not hold them until the heartbeat gives up.
       leaveStalledNode: true,
     });
-    const send = async (queue: string, content: Buffer, properties: Parameters<typeof publishConfirmed>[4]) => {
-      const channel = amqp.publishChannel();
-      const sentAt = Date.now();
+    const send = async (queue: string, content: Buffer, properties: Options.Publish) => {
       try {
-        await publishConfirmed(channel, { queue }, content, config.publishTimeoutMs, properties);
+        // A node that answers nothing, or refuses every publish, is left (AmqpHandle.publish).
+        await amqp.publish({ queue }, content, config.publishTimeoutMs, properties);
       } catch (err) {
-        // A node that answered nothing for a whole timeout is left for the next one (leaveStalledNode).
-        if (err instanceof ConfirmTimeoutError && channel) amqp.publishTimedOut(channel, sentAt);
         throw new ServiceUnavailableError('RabbitMQ', err);
       }
     };

@@ -1,10 +1,17 @@
 import amqp from 'amqplib';
-import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { redactUrl } from '../config-fields.js';
 import type { LogSink } from '../logger.js';
 import { retryUntilReachable } from '../reachability.js';
 import { ConfirmTimeoutError } from '../errors.js';
-import { answeredSince, failPendingPublishes, PublishBlockedError } from './publish.js';
+import {
+  answeredSince,
+  failPendingPublishes,
+  nackingSince,
+  publishConfirmed,
+  PublishBlockedError,
+  PublishNackedError,
+} from './publish.js';
 import { channelReopenDelay, reconnectPlan } from './reconnect-plan.js';
 
 export const RABBITMQ_START_HINT =
@@ -76,6 +83,25 @@ export interface AmqpHandle {
    * the connection is dropped and the next node tried; returns whether it was.
    */
   publishTimedOut(channel: ConfirmChannel, sentAt: number): boolean;
+  /**
+   * Tells the handle that a publish on `channel` was nacked. When `channel` is
+   * the current one and the broker has nacked every publish on it for
+   * NACKING_CHANNEL_MS, the channel is reopened; when the reopened channel
+   * does the same, the node is left for the next one. Returns whether either
+   * was done.
+   */
+  publishNacked(channel: ConfirmChannel): boolean;
+  /**
+   * publishConfirmed on publishChannel(), telling the handle about a timeout
+   * or a nack (publishTimedOut, publishNacked) before it rethrows: the one way
+   * relay's processes publish.
+   */
+  publish(
+    target: { exchange?: string; queue: string },
+    content: Buffer,
+    timeoutMs: number,
+    properties?: Options.Publish,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -83,6 +109,21 @@ export interface AmqpHandle {
 const CONNECT_TIMEOUT_MS = 5000;
 /** Unroutable returns come in bursts (every publish to a deleted queue): one redeclare per burst is enough. */
 const REDECLARE_MIN_INTERVAL_MS = 1000;
+
+/**
+ * A channel whose every publish the broker has nacked for this long is
+ * broken, not busy. Seen on RabbitMQ 3.10: a channel opened on a surviving
+ * node while the leader of a quorum queue was stopping got a nack for every
+ * publish to that queue until the old leader came back, while a new channel
+ * would have been confirmed (e2e/ha/rabbitmq-leader.ha.ts).
+ */
+export const NACKING_CHANNEL_MS = 1000;
+/**
+ * At most one recovery from nacks (a reopened channel, a node left) per this
+ * long: a queue that is really full (x-overflow reject-publish) nacks on every
+ * channel and node, and must not make the connection churn.
+ */
+const NACK_RECOVERY_MIN_INTERVAL_MS = 5000;
 
 /** The URL with a heartbeat: both sides then notice a dead peer within ~2 intervals. */
 function withHeartbeat(raw: string): string {
@@ -273,6 +314,26 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
     attempt(1);
   }
 
+  /**
+   * Drops the connection `stalled` (the 'close' handler then reconnects to the
+   * next node), failing the publishes still waiting on `channel` as timed out:
+   * they were sent, and whether the broker has them is unknown.
+   */
+  function leaveNode(stalled: ChannelModel, channel: ConfirmChannel, why: string): void {
+    failPendingPublishes(channel, new ConfirmTimeoutError(`no publisher confirm: ${why}`));
+    current = null;
+    // Destroying the socket is what amqplib does itself when a heartbeat
+    // times out: close() would send connection.close and wait for a
+    // close-ok such a node may not send.
+    const socket = (stalled.connection as { stream?: { destroy(err?: Error): void } }).stream;
+    if (socket) socket.destroy(new Error(why));
+    else void stalled.close().catch(() => undefined);
+  }
+
+  /** When the last recovery from nacks was, and the connection it reopened a channel on. */
+  let lastNackRecovery = 0;
+  let nackReopenedOn: ChannelModel | null = null;
+
   let nextStart = 0;
   await retryUntilReachable(() => openNode(nextStart++ % urls.length), {
     service: 'RabbitMQ',
@@ -282,7 +343,7 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
     timeoutMs: options.startupTimeoutMs,
   });
 
-  return {
+  const handle: AmqpHandle = {
     channel: () => current,
     connection: () => model,
     blockedReason: () => blocked,
@@ -297,16 +358,43 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
         { rabbitmq: nodes[modelIndex], role, silentMs: Date.now() - sentAt },
         'rabbitmq answered no publish for a whole publish timeout; leaving the node for the next one',
       );
-      // They were sent: whether the broker has them is unknown, as for any timeout.
-      failPendingPublishes(channel, new ConfirmTimeoutError('no publisher confirm: the node was left as stalled'));
-      current = null;
-      // Destroying the socket is what amqplib does itself when a heartbeat
-      // times out: close() would send connection.close and wait for a
-      // close-ok this node will not send. The 'close' handler reconnects.
-      const socket = (stalled.connection as { stream?: { destroy(err?: Error): void } }).stream;
-      if (socket) socket.destroy(new Error('no publisher confirm within the publish timeout'));
-      else void stalled.close().catch(() => undefined);
+      leaveNode(stalled, channel, 'the node was left as stalled');
       return true;
+    },
+    publishNacked(channel) {
+      const owner = model;
+      const since = nackingSince(channel);
+      const now = Date.now();
+      if (!owner || channel !== current || since === null || now - since < NACKING_CHANNEL_MS) return false;
+      if (now - lastNackRecovery < NACK_RECOVERY_MIN_INTERVAL_MS) return false;
+      lastNackRecovery = now;
+      if (nackReopenedOn === owner) {
+        nackReopenedOn = null;
+        options.log.warn(
+          { rabbitmq: nodes[modelIndex], role, nackingMs: now - since },
+          'rabbitmq nacks every publish on a reopened channel too; leaving the node for the next one',
+        );
+        leaveNode(owner, channel, 'the node nacked every publish');
+        return true;
+      }
+      nackReopenedOn = owner;
+      // The channel's pending publishes fail as timed out: their fate is unknown.
+      failPendingPublishes(channel, new ConfirmTimeoutError('no publisher confirm: the channel was reopened'));
+      current = null;
+      void channel.close().catch(() => undefined);
+      reopen(owner, `every publish nacked for ${now - since} ms`);
+      return true;
+    },
+    async publish(target, content, timeoutMs, properties = {}) {
+      const channel = handle.publishChannel();
+      const sentAt = Date.now();
+      try {
+        await publishConfirmed(channel, target, content, timeoutMs, properties);
+      } catch (err) {
+        if (channel && err instanceof ConfirmTimeoutError) handle.publishTimedOut(channel, sentAt);
+        else if (channel && err instanceof PublishNackedError) handle.publishNacked(channel);
+        throw err;
+      }
     },
     async close() {
       closing = true;
@@ -317,4 +405,5 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
       await open?.close().catch(() => undefined);
     },
   };
+  return handle;
 }

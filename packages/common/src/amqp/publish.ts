@@ -31,6 +31,14 @@ export class PublishBlockedError extends Error {
   }
 }
 
+/** The broker refused the message (basic.nack): a queue could not take it, and it is not enqueued. */
+export class PublishNackedError extends Error {
+  constructor() {
+    super('message nacked by the broker');
+    this.name = 'PublishNackedError';
+  }
+}
+
 /**
  * The header that ties a returned message to its publish. Ids are unique per
  * process; a message published again by another process gets a new one.
@@ -56,6 +64,22 @@ const lastAnswerByChannel = new WeakMap<ConfirmChannel, number>();
  */
 export function answeredSince(channel: ConfirmChannel, since: number): boolean {
   return (lastAnswerByChannel.get(channel) ?? 0) >= since;
+}
+
+/**
+ * Since when (epoch ms) every answer the broker gave on each channel has been
+ * a nack; absent once a publish there is confirmed.
+ */
+const nackingSinceByChannel = new WeakMap<ConfirmChannel, number>();
+
+/**
+ * Since when (epoch ms) the broker has refused every publish on `channel`
+ * that it answered, or null when its last answer was a confirm (or it has
+ * given none). A channel that only gets nacks for a while is broken, not
+ * busy (connection.ts, publishNacked).
+ */
+export function nackingSince(channel: ConfirmChannel): number | null {
+  return nackingSinceByChannel.get(channel) ?? null;
 }
 
 function pendingOf(channel: ConfirmChannel): Map<string, Pending> {
@@ -93,7 +117,7 @@ export function failPendingPublishes(channel: ConfirmChannel, err: Error): numbe
 /**
  * Publishes one persistent, mandatory message and resolves when the broker has
  * confirmed it (written to disk for a durable queue). Rejects when
- * disconnected, when the broker nacks or returns it (MessageReturnedError),
+ * disconnected, when the broker nacks (PublishNackedError) or returns it (MessageReturnedError),
  * when the publishes on the channel are failed (failPendingPublishes), or when
  * no confirm arrives in `timeoutMs`. An empty `exchange` is the default
  * exchange, which routes by queue name.
@@ -137,9 +161,15 @@ export function publishConfirmed(
           headers: { ...properties.headers, [PUBLISH_ID_HEADER]: id },
         },
         (err) => {
-          lastAnswerByChannel.set(channel, Date.now());
-          if (err) finish(err instanceof Error ? err : new Error('message nacked by the broker'));
-          else finish(entry.returned);
+          const now = Date.now();
+          lastAnswerByChannel.set(channel, now);
+          if (err) {
+            if (!nackingSinceByChannel.has(channel)) nackingSinceByChannel.set(channel, now);
+            finish(new PublishNackedError());
+          } else {
+            nackingSinceByChannel.delete(channel);
+            finish(entry.returned);
+          }
         },
       );
     } catch (err) {

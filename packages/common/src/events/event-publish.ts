@@ -1,5 +1,4 @@
-import type { ConfirmChannel } from 'amqplib';
-import { publishConfirmed } from '../amqp/publish.js';
+import type { AmqpHandle } from '../amqp/connection.js';
 import type { QueueNames } from '../keys/queues.js';
 import { encodeEventMessage, eventMessageProperties } from './event-codec.js';
 import type { EventMessage } from './event-message.js';
@@ -10,13 +9,12 @@ import type { EventMessage } from './event-message.js';
  * worker's Scheduler, which may send them through the delay tiers first.
  */
 export function publishEventMessage(
-  channel: ConfirmChannel | null,
+  amqp: Pick<AmqpHandle, 'publish'>,
   queues: Pick<QueueNames, 'events'>,
   message: EventMessage,
   timeoutMs: number,
 ): Promise<void> {
-  return publishConfirmed(
-    channel,
+  return amqp.publish(
     { queue: queues.events },
     encodeEventMessage(message),
     timeoutMs,

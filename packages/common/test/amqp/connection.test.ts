@@ -9,7 +9,13 @@ import {
   RECONNECT_MAX_MS,
   RECONNECT_MIN_MS,
 } from '../../src/amqp/reconnect-plan.js';
-import { answeredSince, MessageReturnedError, publishConfirmed } from '../../src/amqp/publish.js';
+import {
+  answeredSince,
+  MessageReturnedError,
+  nackingSince,
+  publishConfirmed,
+  PublishNackedError,
+} from '../../src/amqp/publish.js';
 import type { LogSink } from '../../src/logger.js';
 
 /**
@@ -29,7 +35,7 @@ const handles: AmqpHandle[] = [];
 
 afterAll(async () => {
   const cleanup = await connectAmqp({ url, log, startupTimeoutMs: 5000, setup: async () => undefined });
-  for (const q of [`${prefix}.a`, `${prefix}.b`])
+  for (const q of [`${prefix}.a`, `${prefix}.b`, `${prefix}.full`])
     await cleanup
       .channel()!
       .deleteQueue(q)
@@ -160,6 +166,56 @@ describe('a node that stops answering (leaveStalledNode)', () => {
     // A channel that is not the current one any more is not acted on twice.
     expect(handle.publishTimedOut(first, Date.now() + 1)).toBe(false);
   });
+});
+
+describe('a channel the broker nacks every publish on (publishNacked)', () => {
+  it('reopens the channel after a second of nothing but nacks, then leaves the node if the new one nacks too', async () => {
+    // A queue that holds nothing and refuses what it cannot hold: every publish is nacked.
+    const full = `${prefix}.full`;
+    const handle = await connect(async (ch) => {
+      await ch.assertQueue(`${prefix}.a`, { durable: false });
+      await ch.assertQueue(full, { durable: false, arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' } });
+    });
+    const nack = () => handle.publish({ queue: full }, Buffer.from('{}'), 5000);
+    const first = handle.channel()!;
+    await expect(nack()).rejects.toBeInstanceOf(PublishNackedError);
+    const since = nackingSince(first);
+    expect(since).not.toBeNull();
+    // A nack alone is a refusal, not a broken channel.
+    expect(handle.publishNacked(first)).toBe(false);
+    expect(handle.channel()).toBe(first);
+    // A confirm in between ends the run of nacks.
+    await handle.publish({ queue: `${prefix}.a` }, Buffer.from('{}'), 5000);
+    expect(nackingSince(first)).toBeNull();
+
+    const reconnectedBefore = lines.filter((l) => l.msg === 'rabbitmq reconnected').length;
+    const reopenedBefore = lines.filter((l) => l.msg === 'rabbitmq channel reopened').length;
+    await expect(nack()).rejects.toBeInstanceOf(PublishNackedError);
+    await new Promise((r) => setTimeout(r, 1100));
+    // Every answer for a second was a nack: this one reopens the channel.
+    await expect(nack()).rejects.toBeInstanceOf(PublishNackedError);
+    expect(handle.channel()).toBeNull();
+    await until(
+      () => lines.filter((l) => l.msg === 'rabbitmq channel reopened').length > reopenedBefore,
+      'the channel reopened',
+    );
+    const second = handle.channel()!;
+    expect(second).not.toBe(first);
+    expect(lines.filter((l) => l.msg === 'rabbitmq reconnected').length).toBe(reconnectedBefore);
+
+    // The new channel is nacked too: once the 5 s between recoveries are over, the node is left.
+    const until5s = Date.now() + 6000;
+    while (handle.channel() === second && Date.now() < until5s) {
+      await nack().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(handle.channel()).not.toBe(second);
+    await until(
+      () => lines.filter((l) => l.msg === 'rabbitmq reconnected').length > reconnectedBefore,
+      'the reconnection',
+    );
+    expect(lines.some((l) => l.msg.startsWith('rabbitmq nacks every publish on a reopened channel too'))).toBe(true);
+  }, 20_000);
 });
 
 describe('publishConfirmed', () => {

@@ -59,7 +59,7 @@ export function createEventSide(o: EventSideOptions): { emitter: EventEmitter; c
   const matcher = new SubscriptionCache(subscriptions);
   const emitter = new EventEmitter({
     matcher,
-    publish: (message) => publishEventMessage(o.amqp.publishChannel(), o.queues, message, config.publishTimeoutMs),
+    publish: (message) => publishEventMessage(o.amqp, o.queues, message, config.publishTimeoutMs),
   });
   const deliveryLog = new DeliveryLog(o.redis, {
     prefix: config.prefix,

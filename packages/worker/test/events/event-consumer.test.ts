@@ -77,7 +77,7 @@ it('consumes the events queue on its own channel, and again after the broker can
 
   const send = async () => {
     const m = event();
-    await publishEventMessage(publisher.channel(), queues, m, 5000);
+    await publishEventMessage(publisher, queues, m, 5000);
     return m.body.jobId!;
   };
   const first = await send();
