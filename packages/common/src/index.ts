@@ -25,6 +25,7 @@ export * from './store/job-fields.js';
 export * from './store/job-search.js';
 export * from './store/application-store.js';
 export * from './store/deadline-index.js';
+export * from './amqp/amqp-handle.js';
 export * from './amqp/connection.js';
 export * from './amqp/reconnect-plan.js';
 export * from './amqp/publish.js';

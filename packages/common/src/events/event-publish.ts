@@ -1,4 +1,4 @@
-import type { AmqpHandle } from '../amqp/connection.js';
+import type { AmqpHandle } from '../amqp/amqp-handle.js';
 import type { QueueNames } from '../keys/queues.js';
 import { encodeEventMessage, eventMessageProperties } from './event-codec.js';
 import type { EventMessage } from './event-message.js';

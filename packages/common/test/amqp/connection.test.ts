@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ConfirmChannel } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectAmqp, type AmqpHandle } from '../../src/amqp/connection.js';
+import type { AmqpHandle } from '../../src/amqp/amqp-handle.js';
+import { connectAmqp } from '../../src/amqp/connection.js';
 import {
   channelReopenDelay,
   CHANNEL_REOPEN_MAX_MS,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, expect, it } from 'vitest';
-import { connectAmqp, type AmqpHandle } from '../../src/amqp/connection.js';
+import type { AmqpHandle } from '../../src/amqp/amqp-handle.js';
+import { connectAmqp } from '../../src/amqp/connection.js';
 import { publishConfirmed } from '../../src/amqp/publish.js';
 import type { LogSink } from '../../src/logger.js';
 import { redactUrl } from '../../src/config-fields.js';
