@@ -73,8 +73,8 @@ export interface AmqpHandle {
    * Tells the handle that a publish on `channel` was nacked. When `channel` is
    * the current one and the broker has nacked every publish on it for
    * NACKING_CHANNEL_MS, the channel is reopened; when the reopened channel
-   * does the same, the node is left for the next one. Returns whether either
-   * was done.
+   * does the same within 30 s, the node is left for the next one. At most
+   * one of either per 5 s. Returns whether either was done.
    */
   publishNacked(channel: ConfirmChannel): boolean;
   /**

@@ -36,6 +36,8 @@ export const NACKING_CHANNEL_MS = 1000;
  * channel and node, and must not make the connection churn.
  */
 const NACK_RECOVERY_MIN_INTERVAL_MS = 5000;
+/** Nacks again on a channel reopened for nacks this recently leave the node; later ones start over with a reopen. */
+const NACK_ESCALATION_WINDOW_MS = 30_000;
 
 /** The URL with a heartbeat: both sides then notice a dead peer within ~2 intervals. */
 function withHeartbeat(raw: string): string {
@@ -242,9 +244,9 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
     else void stalled.close().catch(() => undefined);
   }
 
-  /** When the last recovery from nacks was, and the connection it reopened a channel on. */
+  /** When the last recovery from nacks was, and the last channel reopened for nacks: on which connection, when. */
   let lastNackRecovery = 0;
-  let nackReopenedOn: ChannelModel | null = null;
+  let nackReopened: { on: ChannelModel; at: number } | null = null;
 
   let nextStart = 0;
   await retryUntilReachable(() => openNode(nextStart++ % urls.length), {
@@ -280,8 +282,9 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
       if (!owner || channel !== current || since === null || now - since < NACKING_CHANNEL_MS) return false;
       if (now - lastNackRecovery < NACK_RECOVERY_MIN_INTERVAL_MS) return false;
       lastNackRecovery = now;
-      if (nackReopenedOn === owner) {
-        nackReopenedOn = null;
+      // A reopened channel nacked again soon after: the node, not the channel.
+      if (nackReopened?.on === owner && now - nackReopened.at < NACK_ESCALATION_WINDOW_MS) {
+        nackReopened = null;
         options.log.warn(
           { rabbitmq: nodes[modelIndex], role, nackingMs: now - since },
           'rabbitmq nacks every publish on a reopened channel too; leaving the node for the next one',
@@ -289,7 +292,7 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
         leaveNode(owner, channel, 'the node nacked every publish');
         return true;
       }
-      nackReopenedOn = owner;
+      nackReopened = { on: owner, at: now };
       // The channel's pending publishes fail as timed out: their fate is unknown.
       failPendingPublishes(channel, new ConfirmTimeoutError('no publisher confirm: the channel was reopened'));
       current = null;
