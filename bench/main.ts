@@ -47,7 +47,7 @@ import {
   type Runs,
 } from './report.js';
 import { runStandalone } from './standalone.js';
-import type { Stack } from './stack.js';
+import { relayConcurrency, type Stack } from './stack.js';
 // Issue 16: relay against the durable floor and the BullMQ build.
 import {
   COMPARISON_HELP,
@@ -289,6 +289,7 @@ async function main(stack: Stack): Promise<void> {
       ...settings,
       relayLogLevel: stack.logLevel,
       workerConcurrency: process.env.WORKER_CONCURRENCY ?? '64 (default)',
+      ...relayConcurrency(process.env),
     },
   };
   const f = figures(runs);
