@@ -168,10 +168,18 @@ export class FairnessGate {
     return this.slotTimeMs.size;
   }
 
-  /** Whether a message over `host`'s cap waits here now (admission.ts, waitsLocally). */
+  /**
+   * Whether a message over `host`'s cap waits here now (admission.ts,
+   * waitsLocally). A host none of whose runs has ended yet is judged by how
+   * long its oldest run in flight has been going: a lower bound of its slot
+   * time. Without it, every message of a new fast host that comes in before
+   * its first run ends is put back (54 of 100 jobs in one CI run of
+   * e2e/fairness.test.ts); a host that turns out slow costs its first
+   * waiters one local wait timeout, and its next messages see the age.
+   */
   private waitsHere(host: string): boolean {
     return waitsLocally({
-      slotTimeMs: this.slotTimeMs.get(host),
+      slotTimeMs: this.slotTimeMs.get(host) ?? this.hostBusyMs(host),
       waiting: this.waiters.get(host)?.length ?? 0,
       hostCap: this.options.caps.host,
       maxWaitMs: this.options.localWaitMaxMs ?? 0,

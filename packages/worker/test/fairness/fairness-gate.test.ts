@@ -302,6 +302,24 @@ describe('FairnessGate, local waits for a fast host (HOST_LOCAL_WAIT_MS)', () =>
     ]);
   });
 
+  it('judges a host with no finished run by the age of its oldest run in flight', async () => {
+    const { gate, scheduled, waits, ran, start, finish, advance } = localSetup({ host: 1, application: 10 });
+    // New host, its first run just started: the next message waits here and takes its slot.
+    const first = start(attempt('first', 'http://new.example/'));
+    const second = start(attempt('second', 'http://new.example/'));
+    expect(gate.hostWaiting('http://new.example')).toBe(1);
+    await finish('first', 5, first);
+    expect(ran).toEqual(['first', 'second']);
+    expect(waits).toEqual(['started']);
+    await finish('second', 5, second);
+    // Another new host whose first run has gone longer than a wait may last: put back at once.
+    void start(attempt('long', 'http://unknown.example/'));
+    advance(150);
+    await start(attempt('behind', 'http://unknown.example/'));
+    expect(gate.hostWaiting('http://unknown.example')).toBe(0);
+    expect(scheduled.map((m) => m.jobId)).toEqual(['behind']);
+  });
+
   it('is off by default: every message over a cap is put back', async () => {
     const { scheduled, start, finish } = localSetup({ host: 1, application: 10 }, 0);
     await finish('w', 1, start(attempt('w', 'http://fast.example/')));
