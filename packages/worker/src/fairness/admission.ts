@@ -74,8 +74,8 @@ export const SLOW_HOST_BUSY_MS = 500;
  * How many rounds ahead in the schedule a slow host's held-back message
  * waits: its first wait is then 2-4 s rather than 125-250 ms, its second
  * 5-10 s. A fast host's messages wait in the worker (waitsLocally), so a
- * put-back is for a host that is slow or not yet measured; the short waits
- * are for the latter, whose first runs end sooner. On a slow host they were
+ * put-back is mostly for a slow host; the short waits are for a host whose
+ * first runs are still young, and for a message the local wait timed out. On a slow host they were
  * put-backs in bursts (each message twice within its first second, a
  * publish and an ack each) that other tenants' messages queued behind: 600
  * jobs to a 30 s target made 3,400-4,800 put-backs, and 2,700 with this.
@@ -139,7 +139,11 @@ export function nextSlotTimeMs(previousMs: number | undefined, sampleMs: number)
 
 /** What decides whether a message over its host's cap waits for a slot in memory. */
 export interface LocalWaitInput {
-  /** The host's running average of slot time (ms); undefined before any of its runs ended. */
+  /**
+   * The host's running average of slot time (ms). Before any of its runs
+   * ended, the caller passes the age of its oldest run in flight (a lower
+   * bound); undefined is put back.
+   */
   slotTimeMs: number | undefined;
   /** Messages of the host already waiting here for one of its slots. */
   waiting: number;
@@ -161,8 +165,8 @@ export interface LocalWaitInput {
  * queue is that host's again, so put-backs feed on themselves (measured on
  * one host at 800 jobs/s: 1.8 put-backs per job, RabbitMQ CPU per job 5x).
  * A fast host's slot frees within milliseconds, so waiting is cheaper than
- * any round trip. A slow host (or one not yet measured) is put back as
- * before: its messages would hold slots that other hosts' messages need.
+ * any round trip. A slow host is put back as before: its messages would
+ * hold slots that other hosts' messages need.
  */
 export function waitsLocally(input: LocalWaitInput): boolean {
   if (!(input.maxWaitMs > 0) || input.slotTimeMs === undefined || !(input.hostCap > 0)) return false;
