@@ -158,6 +158,34 @@ describe('TTL refresh', () => {
     expect(await store.beginAttempt(jobId, 2, { token: 'b', ms: 10_000 })).toMatchObject({ outcome: 'run' });
     await expectRefreshed(jobId, 'beginAttempt');
   });
+
+  it('skips the refresh of a job written within the slack, and the log it creates lives as long as the hash', async () => {
+    // TTL 600 s: the slack is 6 s (1%). A job just created is within it.
+    const jobId = await newJob();
+    const hashKey = store.keys.job(jobId);
+    // Shortened by less than the slack: begin-attempt and record-attempt leave the lifetime alone.
+    expect(await redis.pexpire(hashKey, TTL * 1000 - 3000)).toBe(1);
+    expect(await redis.pexpire(store.keys.jobSpec(jobId), TTL * 1000 - 3000)).toBe(1);
+    expect(await store.beginAttempt(jobId, 1, { token: 'a', ms: 10_000 })).toMatchObject({ outcome: 'run' });
+    await store.recordAttempt(jobId, retrying(1));
+    const [hashPttl, specPttl, logPttl] = await Promise.all(
+      [hashKey, store.keys.jobSpec(jobId), store.keys.attempts(jobId)].map((k) => redis.pttl(k)),
+    );
+    expect(hashPttl).toBeLessThanOrEqual(TTL * 1000 - 3000);
+    expect(hashPttl).toBeGreaterThan(TTL * 1000 - 6000);
+    expect(Math.abs(specPttl - hashPttl)).toBeLessThan(100);
+    // The log was created by record-attempt without a refresh: it got the hash's remaining time.
+    expect(Math.abs(logPttl - hashPttl)).toBeLessThan(100);
+
+    // Shortened by more than the slack: the next write refreshes all three.
+    for (const k of [hashKey, store.keys.jobSpec(jobId), store.keys.attempts(jobId)]) {
+      expect(await redis.pexpire(k, TTL * 1000 - 7000)).toBe(1);
+    }
+    await store.setCallback(jobId, pendingCallback());
+    for (const k of [hashKey, store.keys.jobSpec(jobId), store.keys.attempts(jobId)]) {
+      expect(await redis.pttl(k), k).toBeGreaterThan(TTL * 1000 - 2000);
+    }
+  });
 });
 
 describe('listing reads the hash, not the spec', () => {

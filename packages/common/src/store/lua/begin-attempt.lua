@@ -44,7 +44,11 @@ local n, token, leaseMs, now, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]
 local specJson, createdAtMs, jobId, statusPrefix, idxTtl = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local FIELDS = {'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt', 'scheduled', 'cancelRequested',
+  'webhooks', 'cancelledBefore', 'createdAtMs'}
+-- A job's hash always has a status: none means no job (one call instead of EXISTS and HMGET).
+local f = redis.call('HMGET', KEYS[1], unpack(FIELDS))
+if not f[1] then
   if specJson == '' then return {'missing'} end
   redis.call('HSET', KEYS[1], 'v', LAYOUT_VERSION, 'status', STATUS.queued, 'attempts', n - 1,
     'createdAtMs', createdAtMs, 'updatedAt', now, 'recreated', '1', 'app', ARGV[11])
@@ -52,9 +56,8 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('SET', KEYS[3], specJson, 'EX', ttl)
   redis.call('ZADD', KEYS[2], createdAtMs, jobId)
   trimIndex(KEYS[2], ARGV[13])
+  f = redis.call('HMGET', KEYS[1], unpack(FIELDS))
 end
-local f = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'leaseToken', 'leaseUntil', 'nextAttemptAt',
-  'scheduled', 'cancelRequested', 'webhooks', 'cancelledBefore')
 local status = f[1]
 local done = tonumber(f[2]) or 0
 local webhooks = f[8] or ''
@@ -72,8 +75,8 @@ if f[7] == '1' then
 end
 redis.call('HSET', KEYS[1], 'status', STATUS.inProgress, 'leaseToken', token,
   'leaseUntil', nowMs + leaseMs, 'updatedAt', now)
-redis.call('HDEL', KEYS[1], 'nextAttemptAt')
+if f[5] then redis.call('HDEL', KEYS[1], 'nextAttemptAt') end
 redis.call('ZADD', KEYS[4], nowMs + leaseMs, jobId)
-refreshJob(ttl, KEYS[1], KEYS[3], KEYS[6])
-moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, idxTtl, ARGV[13])
+refreshJobIfAged(redis.call('PTTL', KEYS[1]), ttl, KEYS[1], KEYS[3], KEYS[6])
+moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, idxTtl, ARGV[13], f[10] or '0')
 return {'run', status, done, '', '', webhooks}

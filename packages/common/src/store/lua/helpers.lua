@@ -17,10 +17,11 @@ local function trimIndex(key, trimBefore)
   if trimBefore and trimBefore ~= '' then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. trimBefore) end
 end
 
--- Moves job `id` from status index `old` (if any) to `new`, scored by its creation time,
+-- Moves job `id` from status index `old` (if any) to `new`, scored by its creation time
+-- (`score`, the hash's createdAtMs when the caller has read it already: one call less),
 -- and trims `new` when given a `trimBefore` (see trimIndex).
-local function moveStatus(jobKey, id, old, new, statusPrefix, idxTtl, trimBefore)
-  local score = redis.call('HGET', jobKey, 'createdAtMs') or '0'
+local function moveStatus(jobKey, id, old, new, statusPrefix, idxTtl, trimBefore, score)
+  score = score or redis.call('HGET', jobKey, 'createdAtMs') or '0'
   if old and old ~= new then redis.call('ZREM', statusPrefix .. old, id) end
   redis.call('ZADD', statusPrefix .. new, score, id)
   trimIndex(statusPrefix .. new, trimBefore)
@@ -33,6 +34,21 @@ local function refreshJob(ttl, hashKey, specKey, logKey)
   redis.call('EXPIRE', hashKey, ttl)
   redis.call('EXPIRE', specKey, ttl)
   if logKey then redis.call('EXPIRE', logKey, ttl) end
+end
+
+-- The hot scripts (begin-attempt, record-attempt, set-callback) refresh a
+-- job's lifetime only once a little of it has run: when the hash's remaining
+-- time `pttl` (ms, from PTTL; -1 = none) is more than the slack below the full
+-- TTL. The slack is 1% of the TTL, at most 60 s, so a job's keys live at least
+-- TTL - slack after its last write, and the writes of one attempt (begin,
+-- record, callback), milliseconds apart, refresh them once instead of three
+-- times: every redis.call costs about 1.3 µs of Redis CPU beyond its own work,
+-- measured (docs/benchmarks.md, "Redis calls per job").
+local function refreshJobIfAged(pttl, ttl, hashKey, specKey, logKey)
+  local ttlMs = tonumber(ttl) * 1000
+  if pttl >= 0 and pttl > ttlMs - math.min(ttlMs / 100, 60000) then return false end
+  refreshJob(ttl, hashKey, specKey, logKey)
+  return true
 end
 
 -- Ends job `id` (whose status was `old`) as cancelled now: its lease and

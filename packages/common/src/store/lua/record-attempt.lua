@@ -40,7 +40,10 @@
 ]]
 local n, entry, status, now, ttl = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[8], ARGV[9]
 local jobId, statusPrefix, idxTtl = ARGV[10], ARGV[11], ARGV[12]
-local cur = redis.call('HMGET', KEYS[1], 'status', 'attempts')
+-- Every field this script reads or may delete, in one call: which fields to
+-- delete is decided here, so that one HDEL (or none) deletes only what exists.
+local cur = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'cancelRequested', 'logDropped', 'createdAtMs',
+  'nextAttemptAt', 'lastStatusCode', 'error', 'leaseToken', 'leaseUntil')
 local old, done = cur[1], tonumber(cur[2]) or 0
 -- This attempt already wrote the job's end (a write retried after its reply
 -- was lost): it stands as written. A job that ended otherwise while the
@@ -48,41 +51,50 @@ local old, done = cur[1], tonumber(cur[2]) or 0
 -- moved on (an outcome held past the lease), is not written over.
 if old and isFinal(old) then return {done == n and 'written' or 'superseded', old} end
 if n < done then return {'superseded', old} end
-if status == STATUS.retrying and redis.call('HGET', KEYS[1], 'cancelRequested') == '1' then
-  status = STATUS.cancelled
-end
+if status == STATUS.retrying and cur[3] == '1' then status = STATUS.cancelled end
 local logMax, trimBefore = tonumber(ARGV[16]), ARGV[17]
-local dropped = tonumber(redis.call('HGET', KEYS[1], 'logDropped')) or 0
+local pttl = redis.call('PTTL', KEYS[1])
+local dropped = tonumber(cur[4]) or 0
 local at = n - 1 - dropped
 local len = redis.call('LLEN', KEYS[2])
+local sets = {'status', status, 'attempts', ARGV[1], 'updatedAt', now}
+local dels = {}
+local function put(field, value) sets[#sets + 1] = field; sets[#sets + 1] = value end
+-- Deletes a field the HMGET above found (its index in `cur`).
+local function drop(field, i) if cur[i] then dels[#dels + 1] = field end end
 if at >= 0 and at < len then
   redis.call('LSET', KEYS[2], at, entry)
 elseif at >= len + logMax - 1 then
   -- The padding alone would push every kept entry out: keep only this one.
   redis.call('RPUSH', KEYS[2], entry)
   redis.call('LTRIM', KEYS[2], -1, -1)
-  redis.call('HSET', KEYS[1], 'logDropped', n - 1)
+  put('logDropped', n - 1)
 elseif at >= len then
   for _ = len + 1, at do redis.call('RPUSH', KEYS[2], '') end
   redis.call('RPUSH', KEYS[2], entry)
   local over = at + 1 - logMax
   if over > 0 then
     redis.call('LTRIM', KEYS[2], over, -1)
-    redis.call('HINCRBY', KEYS[1], 'logDropped', over)
+    put('logDropped', dropped + over)
   end
 end
-redis.call('HSET', KEYS[1], 'status', status, 'attempts', ARGV[1], 'updatedAt', now)
-setOrDel(KEYS[1], 'nextAttemptAt', status == STATUS.retrying and ARGV[4] or '')
-setOrDel(KEYS[1], 'lastStatusCode', ARGV[5])
-setOrDel(KEYS[1], 'error', ARGV[6])
-redis.call('HDEL', KEYS[1], 'leaseToken', 'leaseUntil')
+-- A log this call created lives as long as the hash, refreshed or not below.
+if len == 0 and pttl > 0 then redis.call('PEXPIRE', KEYS[2], pttl) end
+if status == STATUS.retrying then put('nextAttemptAt', ARGV[4]) else drop('nextAttemptAt', 6) end
+if ARGV[5] ~= '' then put('lastStatusCode', ARGV[5]) else drop('lastStatusCode', 7) end
+if ARGV[6] ~= '' then put('error', ARGV[6]) else drop('error', 8) end
+drop('leaseToken', 9)
+drop('leaseUntil', 10)
 if isFinal(status) then
-  redis.call('HSET', KEYS[1], 'completedAt', now)
-  redis.call('HDEL', KEYS[1], 'cancelRequested')
-  if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'callback', ARGV[7]) end
+  put('completedAt', now)
+  drop('cancelRequested', 3)
+  if ARGV[7] ~= '' then put('callback', ARGV[7]) end
 end
-if status == STATUS.failed and ARGV[13] == '1' then
-  redis.call('HSET', KEYS[1], 'deadLetteredAt', now)
+local deadLettered = status == STATUS.failed and ARGV[13] == '1'
+if deadLettered then put('deadLetteredAt', now) end
+redis.call('HSET', KEYS[1], unpack(sets))
+if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
+if deadLettered then
   redis.call('ZADD', KEYS[4], ARGV[14], jobId)
   trimIndex(KEYS[4], trimBefore)
   redis.call('EXPIRE', KEYS[4], idxTtl)
@@ -95,8 +107,8 @@ elseif isFinal(status) and ARGV[7] ~= '' then
 else
   redis.call('ZREM', KEYS[6], jobId)
 end
-moveStatus(KEYS[1], jobId, old, status, statusPrefix, idxTtl, trimBefore)
+moveStatus(KEYS[1], jobId, old, status, statusPrefix, idxTtl, trimBefore, cur[5] or '0')
 local counter = STATUS_COUNTER[status]
 if counter then redis.call('HINCRBY', KEYS[3], counter, 1) end
-refreshJob(ttl, KEYS[1], KEYS[5], KEYS[2])
+refreshJobIfAged(pttl, ttl, KEYS[1], KEYS[5], KEYS[2])
 return {'written', status}

@@ -18,9 +18,11 @@
   Returns 1 when written, 0 when the job no longer exists.
 ]]
 local callback, now, ttl, counter = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+-- PTTL answers -2 for a missing key: the existence check and the lifetime in one call.
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl == -2 then return 0 end
 redis.call('HSET', KEYS[1], 'callback', callback, 'updatedAt', now)
-refreshJob(ttl, KEYS[1], KEYS[3], KEYS[5])
+refreshJobIfAged(pttl, ttl, KEYS[1], KEYS[3], KEYS[5])
 if ARGV[6] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) else redis.call('ZREM', KEYS[4], ARGV[5]) end
 if counter ~= '' then redis.call('HINCRBY', KEYS[2], counter, 1) end
 return 1
