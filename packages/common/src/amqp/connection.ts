@@ -1,5 +1,6 @@
 import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import { coalesceFrameWrites } from './coalesce-writes.js';
 import type { AmqpHandle, AmqpOptions } from './amqp-handle.js';
 import { redactUrl } from '../config-fields.js';
 import { retryUntilReachable } from '../reachability.js';
@@ -138,6 +139,9 @@ export async function connectAmqp(options: AmqpOptions): Promise<AmqpHandle> {
     // nothing (amqplib writes a publish's frames as one buffer); kept as a
     // guard (docs/benchmarks.md, "Fairness: put-backs against local waits").
     const next = await amqp.connect(withHeartbeat(urls[index]!), { timeout: CONNECT_TIMEOUT_MS, noDelay: true });
+    if (!coalesceFrameWrites(next)) {
+      options.log.warn({ rabbitmq: nodes[index], role }, 'amqplib internals changed: frame writes are not coalesced');
+    }
     // Until open, a failure is the caller's to retry; after, this connection's to re-establish.
     let open = false;
     next.on('error', (err: Error) => options.log.warn({ err, rabbitmq: nodes[index], role }, 'amqp connection error'));

@@ -168,9 +168,9 @@ describe('TTL refresh', () => {
     expect(await redis.pexpire(store.keys.jobSpec(jobId), TTL * 1000 - 3000)).toBe(1);
     expect(await store.beginAttempt(jobId, 1, { token: 'a', ms: 10_000 })).toMatchObject({ outcome: 'run' });
     await store.recordAttempt(jobId, retrying(1));
-    const [hashPttl, specPttl, logPttl] = await Promise.all(
-      [hashKey, store.keys.jobSpec(jobId), store.keys.attempts(jobId)].map((k) => redis.pttl(k)),
-    );
+    const hashPttl = await redis.pttl(hashKey);
+    const specPttl = await redis.pttl(store.keys.jobSpec(jobId));
+    const logPttl = await redis.pttl(store.keys.attempts(jobId));
     expect(hashPttl).toBeLessThanOrEqual(TTL * 1000 - 3000);
     expect(hashPttl).toBeGreaterThan(TTL * 1000 - 6000);
     expect(Math.abs(specPttl - hashPttl)).toBeLessThan(100);
