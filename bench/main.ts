@@ -47,7 +47,7 @@ import {
   type Runs,
 } from './report.js';
 import { runStandalone } from './standalone.js';
-import { relayConcurrency, type Stack } from './stack.js';
+import { benchRuntime, relayConcurrency, type Stack } from './stack.js';
 // Issue 16: relay against the durable floor and the BullMQ build.
 import {
   COMPARISON_HELP,
@@ -288,6 +288,7 @@ async function main(stack: Stack): Promise<void> {
       quick,
       ...settings,
       relayLogLevel: stack.logLevel,
+      runtime: benchRuntime(),
       workerConcurrency: process.env.WORKER_CONCURRENCY ?? '64 (default)',
       ...relayConcurrency(process.env),
     },

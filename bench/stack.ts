@@ -6,7 +6,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { REPO_ROOT, startBackend, startWorker, type RelayProcess } from '../e2e/support/processes.js';
+import { build } from 'esbuild';
+import {
+  buildCompiled,
+  REPO_ROOT,
+  startBackend,
+  startWorker,
+  type RelayProcess,
+  type Runtime,
+} from '../e2e/support/processes.js';
 import { cleanup, randomPrefix, RABBITMQ_URL, REDIS_URL } from '../e2e/support/services.js';
 import { CallbackReceiver } from './callback-receiver.js';
 import { findServerProcesses, type WatchedProcess } from './process-cost.js';
@@ -38,12 +46,49 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** A bench-only process (`node --import tsx bench/<file>`) that prints `{"port":N}` when it listens. */
+/**
+ * How everything the benchmark measures runs. `compiled` (the default): relay
+ * from its build (`pnpm build`, `node dist/...js`, as the image runs it), and
+ * the bench's own processes (the floor, the BullMQ build, bare, the target)
+ * bundled by esbuild into bench/dist/ and run by plain node, so that every
+ * system is plain JavaScript. `source` (BENCH_RUNTIME=source): all through
+ * tsx, as the benchmark ran before 2026-12-01's sixth run. Measured in
+ * docs/benchmarks.md ("The compiled build").
+ */
+export function benchRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
+  return env.BENCH_RUNTIME === 'source' ? 'source' : 'compiled';
+}
+
+/** bench/<file> bundled (npm packages left as imports) into bench/dist/, once per process. */
+const bundles = new Map<string, Promise<string>>();
+function bundled(file: string): Promise<string> {
+  let out = bundles.get(file);
+  if (!out) {
+    const outfile = `bench/dist/${file.replace(/\.ts$/, '.mjs')}`;
+    out = build({
+      absWorkingDir: REPO_ROOT,
+      entryPoints: [`bench/${file}`],
+      outfile,
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'warning',
+    }).then(() => outfile);
+    bundles.set(file, out);
+  }
+  return out;
+}
+
+/** A bench-only process (bench/<file>, see benchRuntime) that prints `{"port":N}` when it listens. */
 export async function startScript(
   file: string,
   env: Record<string, string> = {},
+  runtime: Runtime = benchRuntime(),
 ): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `bench/${file}`], {
+  const args = runtime === 'compiled' ? [await bundled(file)] : ['--import', 'tsx', `bench/${file}`];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -130,10 +175,15 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     stoppers.push(() => stopChild(floor.child));
     const bullmq = await startScript('bullmq-build/main.ts', { BULLMQ_PREFIX: prefix, REDIS_URL });
     stoppers.push(() => stopChild(bullmq.child));
-    log(`starting relay (prefix ${prefix}, LOG_LEVEL=${logLevel})`);
-    const backend = await startBackend(env);
+    const runtime = benchRuntime();
+    if (runtime === 'compiled') {
+      log('building relay (pnpm build)');
+      await buildCompiled();
+    }
+    log(`starting relay (prefix ${prefix}, LOG_LEVEL=${logLevel}, ${runtime})`);
+    const backend = await startBackend(env, runtime);
     stoppers.push(() => backend.proc.stop());
-    const worker: RelayProcess = await startWorker(env);
+    const worker: RelayProcess = await startWorker(env, runtime);
     stoppers.push(() => worker.stop());
     return {
       prefix,
