@@ -69,11 +69,6 @@ local function endCancelled(keys, id, old, now, dueMs, callback, statusPrefix, i
   refreshJob(ttl, keys.job, keys.spec, keys.log)
 end
 
--- Empty values are deleted rather than stored: every field of the hash costs memory.
-local function setOrDel(key, field, value)
-  if value == '' then redis.call('HDEL', key, field) else redis.call('HSET', key, field, value) end
-end
-
 local function isFinal(status)
   return FINAL[status] == true
 end
