@@ -55,8 +55,8 @@ export interface Stack {
  * tsx, as the benchmark ran before 2026-12-01's sixth run. Measured in
  * docs/benchmarks.md ("The compiled build").
  */
-export function benchRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
-  return env.BENCH_RUNTIME === 'source' ? 'source' : 'compiled';
+export function benchRuntime(): Runtime {
+  return process.env.BENCH_RUNTIME === 'source' ? 'source' : 'compiled';
 }
 
 /** bench/<file> bundled (npm packages left as imports) into bench/dist/, once per process. */

@@ -34,7 +34,8 @@ export async function createJob(
   a: {
     keys: { job: string; counters: string; spec: string; deadlines: string; indexes: string[] };
     ttlSeconds: number;
-    idxTtl: number;
+    /** '' = leave the indexes' lifetimes as they are (index-refresh.ts). */
+    idxTtl: number | '';
     createdAtMs: number;
     jobId: string;
     /** Drop index entries scored below this; '' = no trim. */
@@ -58,23 +59,23 @@ export async function createJob(
   const { keys, quota } = a;
   const scriptKeys = [keys.job, keys.counters, keys.spec, keys.deadlines, ...keys.indexes];
   const args = [
-      a.ttlSeconds,
-      a.idxTtl,
-      a.createdAtMs,
-      a.jobId,
-      a.trimBefore,
-      a.specJson,
-      ...Object.entries(a.fields).flat(),
-      quota ? '1' : '0',
-      quota?.recordKey ?? '',
-      quota?.statusPrefix ?? '',
-      quota?.bytesKey ?? '',
-      quota?.defaults.maxUnfinishedJobs ?? 0,
-      quota?.defaults.maxStoredBytes ?? 0,
-      quota?.defaults.maxPriority ?? '',
-      quota?.priority ?? '',
-      quota?.jobBytes ?? 0,
-      quota?.bucketMs ?? 1,
+    a.ttlSeconds,
+    a.idxTtl,
+    a.createdAtMs,
+    a.jobId,
+    a.trimBefore,
+    a.specJson,
+    ...Object.entries(a.fields).flat(),
+    quota ? '1' : '0',
+    quota?.recordKey ?? '',
+    quota?.statusPrefix ?? '',
+    quota?.bytesKey ?? '',
+    quota?.defaults.maxUnfinishedJobs ?? 0,
+    quota?.defaults.maxStoredBytes ?? 0,
+    quota?.defaults.maxPriority ?? '',
+    quota?.priority ?? '',
+    quota?.jobBytes ?? 0,
+    quota?.bucketMs ?? 1,
   ];
   const [reply, replicas] = a.wait
     ? await onRedis(runScriptThenWait(redis, 'create', scriptKeys, args, a.wait))
@@ -110,6 +111,8 @@ export async function beginAttempt(
     } | null;
     /** Stored callback state to set if the job ends cancelled; '' = none. */
     callback: string;
+    /** Refresh the in_progress index's lifetime (index-refresh.ts). */
+    refreshIndex: boolean;
   },
 ): Promise<BeginResult> {
   const { keys, recreate } = a;
@@ -131,6 +134,7 @@ export async function beginAttempt(
       recreate?.application ?? '',
       a.callback,
       a.trimBefore,
+      a.refreshIndex ? '1' : '',
       ...Object.entries(recreate?.fields ?? {}).flat(),
     ],
   );
@@ -214,6 +218,8 @@ export function recordAttempt(
     deadLettered: boolean;
     /** Most entries the attempt log keeps (ATTEMPT_LOG_MAX). */
     logMax: number;
+    /** Refresh the lifetime of the index of `status` (index-refresh.ts); other indexes are always refreshed. */
+    refreshIndex: boolean;
   },
 ): Promise<RecordResult> {
   const { keys } = a;
@@ -239,6 +245,7 @@ export function recordAttempt(
       a.nextAttemptAt ? Date.parse(a.nextAttemptAt) : '',
       a.logMax,
       a.trimBefore,
+      a.refreshIndex ? '1' : '',
     ],
   ).then((reply) => {
     const [outcome, status] = reply as [string, JobStatus];

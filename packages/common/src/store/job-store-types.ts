@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { IndexRefreshGate } from './index-refresh.js';
 import type { ReplicaGate } from './replica-gate.js';
 import type { QuotaLimits } from '../quotas.js';
 import type { Attempt, CallbackState, JobSpec, Webhooks } from '../job-schema.js';
@@ -112,6 +113,8 @@ export interface JobStoreOptions {
   intakeRedis?: Redis;
   /** Shared by forApplication; built from waitTimeoutMs when absent (replica-gate.ts). */
   replicaGate?: ReplicaGate;
+  /** Shared by forApplication; a new one (cleared whenever the connection is ready) when absent (index-refresh.ts). */
+  indexRefresh?: IndexRefreshGate;
 }
 
 /** Most entries of an attempt log when no ATTEMPT_LOG_MAX is given (the config's default). */

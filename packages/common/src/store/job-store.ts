@@ -10,6 +10,7 @@ import { decodeCallbackState, encodeCallbackState } from './callback-state.js';
 import { EVENT_COUNTERS, readCounters, type CounterName, type Counters } from './counters.js';
 import { newJobFields, summaryFields, targetHost } from './job-fields.js';
 import { ownedBy, readAttemptsPage, readListedHashes, type AttemptsPage } from './job-reads.js';
+import { IndexRefreshGate } from './index-refresh.js';
 import { indexSlackSeconds, TRIM_EVERY } from './index-window.js';
 import * as scripts from './job-scripts.js';
 import {
@@ -48,6 +49,7 @@ export class JobStore {
   readonly redactor: HeaderRedactor;
   private readonly logMax: number;
   private readonly replicaGate: ReplicaGate;
+  private readonly indexRefresh: IndexRefreshGate;
 
   constructor(
     readonly redis: Redis,
@@ -62,6 +64,14 @@ export class JobStore {
     this.logMax = options.attemptLogMax ?? DEFAULT_ATTEMPT_LOG_MAX;
     // One gate for every application's store on this connection (forApplication shares it).
     this.replicaGate = options.replicaGate ?? new ReplicaGate(options.waitTimeoutMs ?? 500);
+    if (options.indexRefresh) {
+      this.indexRefresh = options.indexRefresh;
+    } else {
+      const gate = new IndexRefreshGate();
+      for (const connection of new Set([redis, options.intakeRedis ?? redis]))
+        connection.on('ready', () => gate.clear());
+      this.indexRefresh = gate;
+    }
   }
 
   get application(): string {
@@ -71,7 +81,12 @@ export class JobStore {
   /** The store of `application`'s jobs, on the same connection. */
   forApplication(application: string): JobStore {
     if (application === this.keys.application) return this;
-    return new JobStore(this.redis, { ...this.options, application, replicaGate: this.replicaGate });
+    return new JobStore(this.redis, {
+      ...this.options,
+      application,
+      replicaGate: this.replicaGate,
+      indexRefresh: this.indexRefresh,
+    });
   }
 
   /** Whether a raw job hash belongs to this store's application (no `app` field: the default one). */
@@ -107,16 +122,20 @@ export class JobStore {
     const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
     for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
     const specJson = this.storedSpec(spec);
+    const refreshIndexes = this.indexRefresh.due(indexes, Date.now());
     const waitReplicas = this.options.waitReplicas ?? 0;
     const intake = waitReplicas > 0 ? (this.options.intakeRedis ?? this.redis) : this.redis;
     const app = this.keys.application;
     if (waitReplicas > 0 && !this.replicaGate.admit(app, Date.now())) {
-      throw new ServiceUnavailableError('Redis', new Error(`fewer than ${waitReplicas} replicas answer; refused at once`));
+      throw new ServiceUnavailableError(
+        'Redis',
+        new Error(`fewer than ${waitReplicas} replicas answer; refused at once`),
+      );
     }
     const created = scripts.createJob(intake, {
       keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), indexes },
       ttlSeconds: this.ttlSeconds,
-      idxTtl: this.idxTtl,
+      idxTtl: refreshIndexes ? this.idxTtl : '',
       createdAtMs,
       jobId,
       trimBefore: this.trimBefore(createdAtMs),
@@ -125,8 +144,12 @@ export class JobStore {
       quota: createQuotaArgs(k, this.options.quotas, { spec, specJson, ttlSeconds: this.ttlSeconds }),
       wait: waitReplicas > 0 ? { replicas: waitReplicas, timeoutMs: this.options.waitTimeoutMs ?? 500 } : null,
     });
+    const written = created.then((result) => {
+      if (refreshIndexes && !result.refusal) this.indexRefresh.refreshed(indexes, Date.now());
+      return result;
+    });
     if (waitReplicas === 0) {
-      const { refusal } = await created;
+      const { refusal } = await written;
       if (refusal) throw quotaError(refusal);
       return;
     }
@@ -134,7 +157,7 @@ export class JobStore {
     // failed): refused (503) rather than promised. Removed so that it does
     // not run unannounced; should the removal fail too, the reconciler runs
     // it, and a client that submits again gets it twice (docs/guarantees.md).
-    const outcome = await created.catch((err: unknown) => err as Error);
+    const outcome = await written.catch((err: unknown) => err as Error);
     const enough = !(outcome instanceof Error) && (outcome.refusal !== null || (outcome.replicas ?? 0) >= waitReplicas);
     this.replicaGate.settle(app, enough, Date.now());
     if (!(outcome instanceof Error)) {
@@ -144,7 +167,10 @@ export class JobStore {
     await this.delete(jobId, spec).catch(() => undefined);
     throw outcome instanceof Error
       ? outcome
-      : new ServiceUnavailableError('Redis', new Error(`${outcome.replicas} of ${waitReplicas} replicas acknowledged the job in time`));
+      : new ServiceUnavailableError(
+          'Redis',
+          new Error(`${outcome.replicas} of ${waitReplicas} replicas acknowledged the job in time`),
+        );
   }
 
   /** Removes a job whose publish failed, so nothing claims to be queued. */
@@ -228,8 +254,13 @@ export class JobStore {
   ): Promise<BeginResult> {
     const k = this.keys;
     const keys = { job: k.job(jobId), indexAll: k.indexAll(), spec: k.jobSpec(jobId), deadlines: k.deadlines() };
-    return scripts.beginAttempt(this.redis, {
+    // The in_progress index is refreshed when due (index-refresh.ts); a job
+    // that ends cancelled here always refreshes the cancelled one (rare).
+    const running = k.indexStatus(JobStatus.inProgress);
+    const refreshIndex = this.indexRefresh.due([running], Date.now());
+    const begun = await scripts.beginAttempt(this.redis, {
       ...this.indexing(jobId),
+      refreshIndex,
       keys: { ...keys, counters: k.counters(), attempts: k.attempts(jobId) },
       callback: callback ? encodeCallbackState(callback) : '',
       attempt,
@@ -246,6 +277,8 @@ export class JobStore {
           }
         : null,
     });
+    if (refreshIndex && begun.outcome === 'run') this.indexRefresh.refreshed([running], Date.now());
+    return begun;
   }
 
   /**
@@ -259,8 +292,14 @@ export class JobStore {
   async recordAttempt(jobId: string, record: AttemptRecord): Promise<scripts.RecordResult> {
     const { attempt } = record;
     const k = this.keys;
-    return scripts.recordAttempt(this.redis, {
+    // The index of the status the worker decided is refreshed when due
+    // (index-refresh.ts); the cancelled one (a cancel arrived meanwhile) and
+    // the dead letters' always are (rare).
+    const decided = k.indexStatus(record.status);
+    const refreshIndex = this.indexRefresh.due([decided], Date.now());
+    const result = await scripts.recordAttempt(this.redis, {
       ...this.indexing(jobId),
+      refreshIndex,
       keys: {
         job: k.job(jobId),
         attempts: k.attempts(jobId),
@@ -281,13 +320,23 @@ export class JobStore {
       deadLettered: record.deadLettered,
       logMax: this.logMax,
     });
+    if (refreshIndex && result.written && result.status === record.status) {
+      this.indexRefresh.refreshed([decided], Date.now());
+    }
+    return result;
   }
 
   async cancel(jobId: string, pendingCallback: CallbackState | null): Promise<CancelResult> {
     const k = this.keys;
     return scripts.cancelJob(this.redis, {
       ...this.indexing(jobId),
-      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), attempts: k.attempts(jobId) },
+      keys: {
+        job: k.job(jobId),
+        counters: k.counters(),
+        spec: k.jobSpec(jobId),
+        deadlines: k.deadlines(),
+        attempts: k.attempts(jobId),
+      },
       now: new Date().toISOString(),
       ttlSeconds: this.ttlSeconds,
       pendingCallback: pendingCallback ? encodeCallbackState(pendingCallback) : '',
@@ -298,7 +347,13 @@ export class JobStore {
     const k = this.keys;
     return scripts.replayJob(this.redis, {
       ...this.indexing(jobId),
-      keys: { job: k.job(jobId), indexDead: k.indexDead(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), attempts: k.attempts(jobId) },
+      keys: {
+        job: k.job(jobId),
+        indexDead: k.indexDead(),
+        spec: k.jobSpec(jobId),
+        deadlines: k.deadlines(),
+        attempts: k.attempts(jobId),
+      },
       now: new Date().toISOString(),
       ttlSeconds: this.ttlSeconds,
       requestId: requestId ?? '',
@@ -327,7 +382,13 @@ export class JobStore {
     const k = this.keys;
     const open = state.status === CallbackStatus.pending || state.status === CallbackStatus.retrying;
     await scripts.setCallback(this.redis, {
-      keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), attempts: k.attempts(jobId) },
+      keys: {
+        job: k.job(jobId),
+        counters: k.counters(),
+        spec: k.jobSpec(jobId),
+        deadlines: k.deadlines(),
+        attempts: k.attempts(jobId),
+      },
       jobId,
       deadlineMs: open ? Date.parse(state.nextAttemptAt ?? '') || Date.now() : null,
       callback: encodeCallbackState(state),

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Attempt, JobSpec } from '../../src/job-schema.js';
 import { pendingCallback } from '../../src/store/callback-state.js';
 import { checkEvictionPolicy, judgeEvictionPolicy } from '../../src/store/eviction-policy.js';
+import { IndexRefreshGate } from '../../src/store/index-refresh.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { toSummary } from '../../src/store/job-views.js';
 import { redisOnRandomPrefix, testSpec, attemptEntry } from '../support/store-fixtures.js';
@@ -185,6 +186,81 @@ describe('TTL refresh', () => {
     for (const k of [hashKey, store.keys.jobSpec(jobId), store.keys.attempts(jobId)]) {
       expect(await redis.pttl(k), k).toBeGreaterThan(TTL * 1000 - 2000);
     }
+  });
+});
+
+describe('index lifetimes', () => {
+  // The index window is TTL + slack = 2 TTL (index-window.ts).
+  const IDX_TTL = 2 * TTL;
+  const gate = new IndexRefreshGate(60_000);
+  const gated = new JobStore(redis, { prefix, ttlSeconds: TTL, attemptLogMax: 3, indexRefresh: gate });
+  const k = gated.keys;
+  const create = async (): Promise<string> => {
+    const jobId = randomUUID();
+    await gated.create({ jobId, spec, createdAt: new Date(), requestId: null, traceId: 't' });
+    return jobId;
+  };
+
+  it('gives an index its lifetime on the first add, then at most once a minute', async () => {
+    gate.clear();
+    await create();
+    const created = [k.indexAll(), k.indexStatus('queued'), k.indexHost('127.0.0.1'), k.indexMetadata('team', 'a')];
+    for (const key of created) expect(await redis.ttl(key), key).toBeGreaterThan(IDX_TTL - 10);
+    for (const key of created) await redis.expire(key, 100);
+    // Within the minute: added to, not refreshed.
+    await create();
+    for (const key of created) expect(await redis.ttl(key), key).toBeLessThanOrEqual(100);
+    expect(await redis.zcard(k.indexAll())).toBeGreaterThanOrEqual(2);
+    // Due again (as after a minute, or a reconnect): the next add refreshes every index it adds to.
+    gate.clear();
+    await create();
+    for (const key of created) expect(await redis.ttl(key), key).toBeGreaterThan(IDX_TTL - 10);
+  });
+
+  it('a store of its own makes every index due again when its connection is ready (after a reconnect)', async () => {
+    const own = new JobStore(redis, { prefix, ttlSeconds: TTL, attemptLogMax: 3 });
+    const add = () => own.create({ jobId: randomUUID(), spec, createdAt: new Date(), requestId: null, traceId: 't' });
+    await add();
+    await redis.expire(k.indexAll(), 100);
+    await add();
+    expect(await redis.ttl(k.indexAll())).toBeLessThanOrEqual(100);
+    // A Redis that restarted empty lost its indexes with their lifetimes.
+    redis.emit('ready');
+    await add();
+    expect(await redis.ttl(k.indexAll())).toBeGreaterThan(IDX_TTL - 10);
+  });
+
+  it('begin-attempt and record-attempt refresh the status index they add to when it is due', async () => {
+    gate.clear();
+    const jobId = await create();
+    const running = k.indexStatus('in_progress');
+    const retryingIdx = k.indexStatus('retrying');
+    expect(await gated.beginAttempt(jobId, 1, { token: 'a', ms: 10_000 })).toMatchObject({ outcome: 'run' });
+    expect(await redis.ttl(running)).toBeGreaterThan(IDX_TTL - 10);
+    expect(await gated.recordAttempt(jobId, retrying(1))).toMatchObject({ written: true, status: 'retrying' });
+    expect(await redis.ttl(retryingIdx)).toBeGreaterThan(IDX_TTL - 10);
+
+    // Refreshed within the minute: the next attempt's moves leave the lifetimes.
+    await redis.expire(running, 100);
+    await redis.expire(retryingIdx, 100);
+    expect(await gated.beginAttempt(jobId, 2, { token: 'b', ms: 10_000 })).toMatchObject({ outcome: 'run' });
+    expect(await gated.recordAttempt(jobId, retrying(2))).toMatchObject({ written: true, status: 'retrying' });
+    expect(await redis.ttl(running)).toBeLessThanOrEqual(100);
+    expect(await redis.ttl(retryingIdx)).toBeLessThanOrEqual(100);
+    expect(await redis.zscore(retryingIdx, jobId)).not.toBeNull();
+  });
+
+  it('an attempt that ends cancelled instead of retrying refreshes the cancelled index', async () => {
+    gate.clear();
+    const jobId = await create();
+    const cancelledIdx = k.indexStatus('cancelled');
+    await redis.del(cancelledIdx);
+    expect(await gated.beginAttempt(jobId, 1, { token: 'a', ms: 10_000 })).toMatchObject({ outcome: 'run' });
+    // Retrying was refreshed just now; cancelled was not, so the write is told to refresh.
+    gate.refreshed([k.indexStatus('retrying')], Date.now());
+    await redis.hset(k.job(jobId), 'cancelRequested', '1');
+    expect(await gated.recordAttempt(jobId, retrying(1))).toMatchObject({ written: true, status: 'cancelled' });
+    expect(await redis.ttl(cancelledIdx)).toBeGreaterThan(IDX_TTL - 10);
   });
 });
 

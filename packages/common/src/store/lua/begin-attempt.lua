@@ -27,7 +27,8 @@
   ARGV[11]  application   of a recreated job
   ARGV[12]  callback      stored callback state to set if the job ends cancelled; '' = none
   ARGV[13]  trimBefore    drop index entries scored below this; '' = no trim
-  ARGV[14..] field, value pairs of the summary fields of a recreated job (job-fields.ts)
+  ARGV[14]  refreshIndex  '1' = refresh the in_progress index's lifetime; '' = leave it (store/index-refresh.ts)
+  ARGV[15..] field, value pairs of the summary fields of a recreated job (job-fields.ts)
 
   Returns {'missing'} | {'run', status, done, '', '', webhooks}
     | {'final', status, done, '', '', webhooks, cancelledBefore}
@@ -52,7 +53,7 @@ if not f[1] then
   if specJson == '' then return {'missing'} end
   redis.call('HSET', KEYS[1], 'v', LAYOUT_VERSION, 'status', STATUS.queued, 'attempts', n - 1,
     'createdAtMs', createdAtMs, 'updatedAt', now, 'recreated', '1', 'app', ARGV[11])
-  for i = 14, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  for i = 15, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
   redis.call('SET', KEYS[3], specJson, 'EX', ttl)
   redis.call('ZADD', KEYS[2], createdAtMs, jobId)
   trimIndex(KEYS[2], ARGV[13])
@@ -78,5 +79,6 @@ redis.call('HSET', KEYS[1], 'status', STATUS.inProgress, 'leaseToken', token,
 if f[5] then redis.call('HDEL', KEYS[1], 'nextAttemptAt') end
 redis.call('ZADD', KEYS[4], nowMs + leaseMs, jobId)
 refreshJobIfAged(redis.call('PTTL', KEYS[1]), ttl, KEYS[1], KEYS[3], KEYS[6])
-moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, idxTtl, ARGV[13], f[10] or '0')
+moveStatus(KEYS[1], jobId, status, STATUS.inProgress, statusPrefix, ARGV[14] == '1' and idxTtl or '', ARGV[13],
+  f[10] or '0')
 return {'run', status, done, '', '', webhooks}

@@ -10,7 +10,7 @@
   KEYS[5..] the indexes the job goes into (all, status, host, metadata)
 
   ARGV[1]   ttlSeconds   lifetime of the job's keys
-  ARGV[2]   idxTtl       lifetime of an index after its newest entry
+  ARGV[2]   idxTtl       lifetime of an index after its newest entry; '' = leave it (store/index-refresh.ts)
   ARGV[3]   createdAtMs  score in the indexes
   ARGV[4]   jobId
   ARGV[5]   trimBefore   drop index entries scored below this; '' = no trim
@@ -75,7 +75,7 @@ redis.call('ZADD', KEYS[4], createdAtMs, jobId)
 for i = 5, #KEYS do
   redis.call('ZADD', KEYS[i], createdAtMs, jobId)
   trimIndex(KEYS[i], trimBefore)
-  redis.call('EXPIRE', KEYS[i], idxTtl)
+  refreshIndex(KEYS[i], idxTtl)
 end
 redis.call('HINCRBY', KEYS[2], COUNTER.created, 1)
 if bytesBucket then

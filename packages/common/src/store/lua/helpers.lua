@@ -17,6 +17,12 @@ local function trimIndex(key, trimBefore)
   if trimBefore and trimBefore ~= '' then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. trimBefore) end
 end
 
+-- Gives index `key` its lifetime again, unless `idxTtl` is '': the caller
+-- refreshes each index at most once a minute (store/index-refresh.ts).
+local function refreshIndex(key, idxTtl)
+  if idxTtl ~= '' then redis.call('EXPIRE', key, idxTtl) end
+end
+
 -- Moves job `id` from status index `old` (if any) to `new`, scored by its creation time
 -- (`score`, the hash's createdAtMs when the caller has read it already: one call less),
 -- and trims `new` when given a `trimBefore` (see trimIndex).
@@ -25,7 +31,7 @@ local function moveStatus(jobKey, id, old, new, statusPrefix, idxTtl, trimBefore
   if old and old ~= new then redis.call('ZREM', statusPrefix .. old, id) end
   redis.call('ZADD', statusPrefix .. new, score, id)
   trimIndex(statusPrefix .. new, trimBefore)
-  redis.call('EXPIRE', statusPrefix .. new, idxTtl)
+  refreshIndex(statusPrefix .. new, idxTtl)
 end
 
 -- Refreshes the lifetime of all of a job's keys together (hash, spec, attempt

@@ -34,6 +34,9 @@
   ARGV[15]  nextAttemptAtMs the retry's due time as epoch ms ('' when not retrying)
   ARGV[16]  logMax          most entries the attempt log keeps (ATTEMPT_LOG_MAX)
   ARGV[17]  trimBefore      drop index entries scored below this; '' = no trim
+  ARGV[18]  refreshIndex    '1' = refresh the lifetime of the index of ARGV[3]; '' = leave it
+                            (store/index-refresh.ts). Any other status index (cancelled instead of
+                            retrying) and the dead letters' index are always refreshed.
 
   Returns {'written', status} with the status written, or {'superseded', status}
   with the job's own status when it was not written (see below).
@@ -97,7 +100,7 @@ if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
 if deadLettered then
   redis.call('ZADD', KEYS[4], ARGV[14], jobId)
   trimIndex(KEYS[4], trimBefore)
-  redis.call('EXPIRE', KEYS[4], idxTtl)
+  refreshIndex(KEYS[4], idxTtl)
   redis.call('HINCRBY', KEYS[3], COUNTER.deadLettered, 1)
 end
 if status == STATUS.retrying then
@@ -107,7 +110,8 @@ elseif isFinal(status) and ARGV[7] ~= '' then
 else
   redis.call('ZREM', KEYS[6], jobId)
 end
-moveStatus(KEYS[1], jobId, old, status, statusPrefix, idxTtl, trimBefore, cur[5] or '0')
+local statusIdxTtl = (status ~= ARGV[3] or ARGV[18] == '1') and idxTtl or ''
+moveStatus(KEYS[1], jobId, old, status, statusPrefix, statusIdxTtl, trimBefore, cur[5] or '0')
 local counter = STATUS_COUNTER[status]
 if counter then redis.call('HINCRBY', KEYS[3], counter, 1) end
 refreshJobIfAged(pttl, ttl, KEYS[1], KEYS[5], KEYS[2])
