@@ -10,6 +10,14 @@
  * add to is due; the keys it did refresh are marked after it succeeds, so a
  * script that failed, or that added to another index than expected (an
  * attempt that ends cancelled), leaves them due.
+ *
+ * One case stays open, knowingly: an empty sorted set is deleted, so a status
+ * index that empties (its last job moved on, often by another process) and is
+ * created again by an add of a process that refreshed it less than a minute
+ * before has no lifetime until that process's next add to it, at most a minute
+ * later. If no add ever comes again and the entry's job never leaves that
+ * status, the key stays, holding entries that the next add would trim: at most
+ * one key per index, not a growth.
  */
 export const INDEX_REFRESH_MS = 60_000;
 
