@@ -29,6 +29,15 @@ export class IndexRefreshGate {
 
   constructor(private readonly intervalMs: number = INDEX_REFRESH_MS) {}
 
+  /** A gate that forgets everything whenever one of `connections` is ready (after each reconnect: see clear). */
+  static clearedOnReady(
+    connections: readonly { on(event: 'ready', listener: () => void): unknown }[],
+  ): IndexRefreshGate {
+    const gate = new IndexRefreshGate();
+    for (const connection of new Set(connections)) connection.on('ready', () => gate.clear());
+    return gate;
+  }
+
   /** Whether any of `keys` has not been refreshed here within the interval. */
   due(keys: readonly string[], nowMs: number): boolean {
     return keys.some((key) => {

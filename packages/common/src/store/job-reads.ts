@@ -1,15 +1,19 @@
 import type { Redis } from 'ioredis';
-import type { Attempt } from '../job-schema.js';
+import type { Attempt, JobView } from '../job-schema.js';
 import { DEFAULT_APPLICATION, type RedisKeys } from '../keys/redis-keys.js';
 import { LISTED_FIELDS } from './job-fields.js';
-import { parseAttempts } from './job-views.js';
+import { parseAttempts, toView, withSpec } from './job-views.js';
 import { execAll, onRedis } from './redis-exec.js';
 
 /**
- * The job store's read paths that must stay cheap however large a job is:
- * listing reads only the listed fields of each hash (never a spec, up to
- * 1 MiB), and the attempts page reads one range of the capped log.
+ * The job store's read paths, kept cheap however large a job is: listing
+ * reads only the listed fields of each hash (never a spec, up to 1 MiB), the
+ * attempts page reads one range of the capped log, and a job's view embeds
+ * only the newest attempts.
  */
+
+/** How many entries of the attempt log GET /api/job/:id embeds (the newest). */
+export const EMBEDDED_ATTEMPTS = 100;
 
 /** Whether a raw job hash belongs to `application` (no `app` field: the default one). */
 export function ownedBy(job: Record<string, string | null | undefined>, application: string): boolean {
@@ -65,4 +69,23 @@ export async function readListedHashes(
     });
     return h.status && ownedBy(h, keys.application) ? h : null;
   });
+}
+
+/**
+ * The job as the API shows it: hash, spec and the newest EMBEDDED_ATTEMPTS
+ * attempts in one pipeline; null when there is no such job (or it expired),
+ * or it is another application's.
+ */
+export async function readJobView(redis: Redis, keys: RedisKeys, jobId: string): Promise<JobView | null> {
+  const results = await execAll(
+    redis
+      .pipeline()
+      .hgetall(keys.job(jobId))
+      .get(keys.jobSpec(jobId))
+      .lrange(keys.attempts(jobId), -EMBEDDED_ATTEMPTS, -1)
+      .llen(keys.attempts(jobId)),
+  );
+  const job = withSpec(results[0] as Record<string, string>, results[1] as string | null);
+  if (!job || !ownedBy(job, keys.application)) return null;
+  return toView(jobId, job, parseAttempts(results[2] as string[]), results[3] as number);
 }

@@ -1,15 +1,17 @@
 import type { Redis } from 'ioredis';
 import type { Attempt, CallbackState, JobSpec, JobView } from '../job-schema.js';
-import { DEFAULT_APPLICATION, redisKeys, type RedisKeys } from '../keys/redis-keys.js';
-import { defaultHeaderRedactor, REDACTED, type HeaderRedactor } from '../redact.js';
+import { redisKeys, type RedisKeys } from '../keys/redis-keys.js';
+import { defaultHeaderRedactor, type HeaderRedactor } from '../redact.js';
 import { ServiceUnavailableError } from '../errors.js';
 import { quotaError } from '../quotas.js';
-import { jobHeadersAad, unsealJson, type SecretKeys } from '../secrets.js';
+import type { SecretKeys } from '../secrets.js';
 import { CallbackStatus, JobStatus } from '../status.js';
 import { decodeCallbackState, encodeCallbackState } from './callback-state.js';
-import { EVENT_COUNTERS, readCounters, type CounterName, type Counters } from './counters.js';
-import { newJobFields, summaryFields, targetHost } from './job-fields.js';
-import { ownedBy, readAttemptsPage, readListedHashes, type AttemptsPage } from './job-reads.js';
+import { readCounters, type CounterName, type Counters } from './counters.js';
+import { newJobFields, summaryFields } from './job-fields.js';
+import { readAttemptsPage, readJobView, readListedHashes, type AttemptsPage } from './job-reads.js';
+import { deleteNewJob, newJobIndexes } from './new-job.js';
+import { readReplaySource } from './replay-source.js';
 import { IndexRefreshGate } from './index-refresh.js';
 import { indexSlackSeconds, TRIM_EVERY } from './index-window.js';
 import * as scripts from './job-scripts.js';
@@ -23,10 +25,9 @@ import {
   type ReplayResult,
   type ReplaySource,
 } from './job-store-types.js';
-import { parseAttempts, toView, withSpec } from './job-views.js';
 import { ReplicaGate } from './replica-gate.js';
 import { createQuotaArgs } from './quota-args.js';
-import { execAll, onRedis } from './redis-exec.js';
+import { onRedis } from './redis-exec.js';
 
 /**
  * The job record in Redis: one hash for the job's state (short values, so
@@ -37,8 +38,9 @@ import { execAll, onRedis } from './redis-exec.js';
  * ServiceUnavailableError (redis-exec.ts).
  */
 
-/** How many entries of the attempt log GET /api/job/:id embeds (the newest). */
-export const EMBEDDED_ATTEMPTS = 100;
+export { EMBEDDED_ATTEMPTS } from './job-reads.js';
+
+const redisUnavailable = (why: string) => new ServiceUnavailableError('Redis', new Error(why));
 
 export class JobStore {
   readonly keys: RedisKeys;
@@ -64,14 +66,7 @@ export class JobStore {
     this.logMax = options.attemptLogMax ?? DEFAULT_ATTEMPT_LOG_MAX;
     // One gate for every application's store on this connection (forApplication shares it).
     this.replicaGate = options.replicaGate ?? new ReplicaGate(options.waitTimeoutMs ?? 500);
-    if (options.indexRefresh) {
-      this.indexRefresh = options.indexRefresh;
-    } else {
-      const gate = new IndexRefreshGate();
-      for (const connection of new Set([redis, options.intakeRedis ?? redis]))
-        connection.on('ready', () => gate.clear());
-      this.indexRefresh = gate;
-    }
+    this.indexRefresh = options.indexRefresh ?? IndexRefreshGate.clearedOnReady([redis, options.intakeRedis ?? redis]);
   }
 
   get application(): string {
@@ -89,11 +84,6 @@ export class JobStore {
     });
   }
 
-  /** Whether a raw job hash belongs to this store's application (no `app` field: the default one). */
-  private owns(job: Record<string, string | null | undefined>): boolean {
-    return ownedBy(job, this.keys.application);
-  }
-
   /** The spec as stored: credential headers redacted. */
   private storedSpec(spec: JobSpec): string {
     return JSON.stringify({ ...spec, headers: this.redactor.redact(spec.headers) });
@@ -109,6 +99,18 @@ export class JobStore {
     return { jobId, statusPrefix: this.keys.indexStatusPrefix(), idxTtl: this.idxTtl, trimBefore: this.trimBefore() };
   }
 
+  /** A job's own keys and the application's counters and deadline index, which most scripts take. */
+  private jobKeys(jobId: string) {
+    const k = this.keys;
+    return {
+      job: k.job(jobId),
+      counters: k.counters(),
+      spec: k.jobSpec(jobId),
+      deadlines: k.deadlines(),
+      attempts: k.attempts(jobId),
+    };
+  }
+
   /**
    * Stores a newly accepted job as `queued` and indexes it, in one script.
    * Credential headers are stored redacted, plus sealed when a key is set.
@@ -119,18 +121,14 @@ export class JobStore {
     const createdAtMs = input.createdAt.getTime();
     const fields = newJobFields(input, this.keys.application, this.redactor.secrets(spec.headers), this.secretKey);
 
-    const indexes = [k.indexAll(), k.indexStatus(JobStatus.queued), k.indexHost(fields.host as string)];
-    for (const [mk, mv] of Object.entries(spec.metadata ?? {})) indexes.push(k.indexMetadata(mk, mv));
+    const indexes = newJobIndexes(this.keys, spec);
     const specJson = this.storedSpec(spec);
     const refreshIndexes = this.indexRefresh.due(indexes, Date.now());
     const waitReplicas = this.options.waitReplicas ?? 0;
     const intake = waitReplicas > 0 ? (this.options.intakeRedis ?? this.redis) : this.redis;
     const app = this.keys.application;
     if (waitReplicas > 0 && !this.replicaGate.admit(app, Date.now())) {
-      throw new ServiceUnavailableError(
-        'Redis',
-        new Error(`fewer than ${waitReplicas} replicas answer; refused at once`),
-      );
+      throw redisUnavailable(`fewer than ${waitReplicas} replicas answer; refused at once`);
     }
     const created = scripts.createJob(intake, {
       keys: { job: k.job(jobId), counters: k.counters(), spec: k.jobSpec(jobId), deadlines: k.deadlines(), indexes },
@@ -167,40 +165,17 @@ export class JobStore {
     await this.delete(jobId, spec).catch(() => undefined);
     throw outcome instanceof Error
       ? outcome
-      : new ServiceUnavailableError(
-          'Redis',
-          new Error(`${outcome.replicas} of ${waitReplicas} replicas acknowledged the job in time`),
-        );
+      : redisUnavailable(`${outcome.replicas} of ${waitReplicas} replicas acknowledged the job in time`);
   }
 
-  /** Removes a job whose publish failed, so nothing claims to be queued. */
-  async delete(jobId: string, spec: JobSpec): Promise<void> {
-    const k = this.keys;
-    const multi = this.redis
-      .multi()
-      .del(k.job(jobId), k.jobSpec(jobId), k.attempts(jobId))
-      .zrem(k.indexAll(), jobId)
-      .zrem(k.indexStatus(JobStatus.queued), jobId)
-      .zrem(k.deadlines(), jobId)
-      .zrem(k.indexHost(targetHost(spec.targetUrl)), jobId)
-      .hincrby(k.counters(), EVENT_COUNTERS.created, -1);
-    for (const [mk, mv] of Object.entries(spec.metadata ?? {})) multi.zrem(k.indexMetadata(mk, mv), jobId);
-    await execAll(multi);
+  /** Removes a job whose publish failed, so nothing claims to be queued (new-job.ts). */
+  delete(jobId: string, spec: JobSpec): Promise<void> {
+    return deleteNewJob(this.redis, this.keys, jobId, spec);
   }
 
-  /** The job as the API shows it, or null when there is no such job (or it expired). */
-  async get(jobId: string): Promise<JobView | null> {
-    const results = await execAll(
-      this.redis
-        .pipeline()
-        .hgetall(this.keys.job(jobId))
-        .get(this.keys.jobSpec(jobId))
-        .lrange(this.keys.attempts(jobId), -EMBEDDED_ATTEMPTS, -1)
-        .llen(this.keys.attempts(jobId)),
-    );
-    const job = withSpec(results[0] as Record<string, string>, results[1] as string | null);
-    if (!job || !this.owns(job)) return null;
-    return toView(jobId, job, parseAttempts(results[2] as string[]), results[3] as number);
+  /** The job as the API shows it, or null when there is no such job (or it expired; job-reads.ts). */
+  get(jobId: string): Promise<JobView | null> {
+    return readJobView(this.redis, this.keys, jobId);
   }
 
   /** A page of the attempt log and its totals (job-reads.ts), or null when there is no such job. */
@@ -213,30 +188,9 @@ export class JobStore {
     return readListedHashes(this.redis, this.keys, jobIds);
   }
 
-  /** The full spec for a replay: stored spec plus unsealed credential headers. */
-  async specForReplay(jobId: string): Promise<ReplaySource | null> {
-    const [fields, spec] = await execAll(
-      this.redis
-        .pipeline()
-        .hmget(this.keys.job(jobId), 'sealedHeaders', 'createdAtMs', 'traceId', 'app')
-        .get(this.keys.jobSpec(jobId)),
-    );
-    const [sealed, createdAtMs, traceId, app] = fields as (string | null)[];
-    // createdAtMs is in every job hash: without it the job is gone.
-    if (typeof spec !== 'string' || !createdAtMs || !this.owns({ app })) return null;
-    const parsed = JSON.parse(spec) as JobSpec;
-    const base = {
-      spec: parsed,
-      createdAt: new Date(Number(createdAtMs)).toISOString(),
-      traceId: traceId ?? '',
-      missingSecrets: false,
-    };
-    // What was redacted when the job was stored, whatever the list says now.
-    if (!Object.values(parsed.headers).includes(REDACTED)) return base;
-    if (!sealed || !this.secretKey.current) return { ...base, missingSecrets: true };
-    const aad = jobHeadersAad(jobId, app ?? DEFAULT_APPLICATION);
-    const secrets = unsealJson<Record<string, string>>(sealed, this.secretKey, aad);
-    return { ...base, spec: { ...parsed, headers: { ...parsed.headers, ...secrets } } };
+  /** The full spec for a replay: stored spec plus unsealed credential headers (replay-source.ts). */
+  specForReplay(jobId: string): Promise<ReplaySource | null> {
+    return readReplaySource(this.redis, this.keys, jobId, this.secretKey);
   }
 
   /**
@@ -253,7 +207,6 @@ export class JobStore {
     callback: CallbackState | null = null,
   ): Promise<BeginResult> {
     const k = this.keys;
-    const keys = { job: k.job(jobId), indexAll: k.indexAll(), spec: k.jobSpec(jobId), deadlines: k.deadlines() };
     // The in_progress index is refreshed when due (index-refresh.ts); a job
     // that ends cancelled here always refreshes the cancelled one (rare).
     const running = k.indexStatus(JobStatus.inProgress);
@@ -261,7 +214,7 @@ export class JobStore {
     const begun = await scripts.beginAttempt(this.redis, {
       ...this.indexing(jobId),
       refreshIndex,
-      keys: { ...keys, counters: k.counters(), attempts: k.attempts(jobId) },
+      keys: { ...this.jobKeys(jobId), indexAll: k.indexAll() },
       callback: callback ? encodeCallbackState(callback) : '',
       attempt,
       leaseToken: lease.token,
@@ -327,16 +280,9 @@ export class JobStore {
   }
 
   async cancel(jobId: string, pendingCallback: CallbackState | null): Promise<CancelResult> {
-    const k = this.keys;
     return scripts.cancelJob(this.redis, {
       ...this.indexing(jobId),
-      keys: {
-        job: k.job(jobId),
-        counters: k.counters(),
-        spec: k.jobSpec(jobId),
-        deadlines: k.deadlines(),
-        attempts: k.attempts(jobId),
-      },
+      keys: this.jobKeys(jobId),
       now: new Date().toISOString(),
       ttlSeconds: this.ttlSeconds,
       pendingCallback: pendingCallback ? encodeCallbackState(pendingCallback) : '',
@@ -379,16 +325,9 @@ export class JobStore {
    * exists) and bumps `counter` when given. An open state is due at its next delivery (now when unset).
    */
   async setCallback(jobId: string, state: CallbackState, counter: CounterName | null = null): Promise<void> {
-    const k = this.keys;
     const open = state.status === CallbackStatus.pending || state.status === CallbackStatus.retrying;
     await scripts.setCallback(this.redis, {
-      keys: {
-        job: k.job(jobId),
-        counters: k.counters(),
-        spec: k.jobSpec(jobId),
-        deadlines: k.deadlines(),
-        attempts: k.attempts(jobId),
-      },
+      keys: this.jobKeys(jobId),
       jobId,
       deadlineMs: open ? Date.parse(state.nextAttemptAt ?? '') || Date.now() : null,
       callback: encodeCallbackState(state),
