@@ -33,8 +33,9 @@ import { onRedis } from './redis-exec.js';
  * The job record in Redis: one hash for the job's state (short values, so
  * that Redis packs it; `v` is its layout version), one string for its
  * immutable spec, one list for the attempt log, and sorted-set indexes for
- * listing (see keys/redis-keys.ts). Every write refreshes the TTLs in the same
- * MULTI or Lua script (lua/*.lua). A failure of Redis throws
+ * listing (see keys/redis-keys.ts). Writes keep the TTLs in the same MULTI or
+ * Lua script (lua/*.lua; the hot ones once 1% of a TTL has run, refreshJobIfAged
+ * in lua/helpers.lua; index lifetimes per index-refresh.ts). A failure of Redis throws
  * ServiceUnavailableError (redis-exec.ts).
  */
 
