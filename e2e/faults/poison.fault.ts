@@ -120,7 +120,14 @@ it('a poison target fails once within maxRetries + 1 calls, a poison submission 
   const cancelled = await api.submitOk(spec('/deep-cancel', { maxRetries: 5, retryDelay: 3000 }));
   const accepted = [failing, completing, cancelled];
 
+  // Cancel once the first attempt is recorded and the job waits for its retry (3 s): a cancel while the attempt
+  // still runs is a 202 by design, and the target's call is seen before the worker has recorded it.
   await waitFor(() => target.requests('/deep-cancel').length >= 1, 20_000, 'the first call of the job to cancel');
+  await waitFor(
+    async () => ((await api.job(cancelled)).body.status === 'retrying' ? true : undefined),
+    20_000,
+    'the job to cancel to wait for its retry',
+  );
   const cancel = await api.send('POST', `/api/job/${cancelled}/cancel`);
   progress(`cancel after the first call: ${cancel.status} ${JSON.stringify(cancel.body)}`);
   expect(cancel.status).toBe(200);
