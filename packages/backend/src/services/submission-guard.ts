@@ -1,5 +1,6 @@
 import type { FastifyRequest, FastifySchemaValidationError } from 'fastify';
-import { describeForbidden, forbiddenUrlHost, type NetworkAllowlist } from '@relay/common';
+import { describeForbidden, type NetworkAllowlist } from '@relay/common';
+import { cachedForbiddenUrlHost } from './forbidden-host-cache.js';
 
 /** A URL of a request body that relay will connect to, and where it is (a JSON pointer). */
 export interface UrlAt {
@@ -67,7 +68,7 @@ export function forbiddenAddressProblems(
 ): FastifySchemaValidationError[] {
   const problems: FastifySchemaValidationError[] = [];
   for (const { path, url } of urls(body)) {
-    const forbidden = forbiddenUrlHost(url, allowlist);
+    const forbidden = cachedForbiddenUrlHost(url, allowlist);
     if (!forbidden) continue;
     problems.push({
       keyword: 'x-forbiddenAddress',
