@@ -231,7 +231,8 @@ export async function calibrate(ctx: Context, scenario: Scenario): Promise<{ sta
 /**
  * The sustained throughput: steps the open-loop rate up from `start` by the
  * ramp factor until a step is not sustained; the figure is the highest rate
- * that was. If the very first step is not sustained, steps down instead.
+ * that was. If the very first step is not sustained, steps down instead
+ * (0: no rate was, which the report shows as such).
  */
 export async function ramp(
   ctx: Context,
@@ -248,8 +249,10 @@ export async function ramp(
     if (!s.stable) break;
     best = s;
   }
-  for (let rate = start, k = 0; !best && k < 4; k++) {
-    rate = Math.round(rate / rampFactor);
+  // Down in growing strides (÷f, ÷f², ÷f³…): a calibration that overshot
+  // (a short step judged kept up while it drained) is left in a few steps.
+  for (let rate = start, k = 1; !best && k <= 8; k++) {
+    rate = Math.round(rate / rampFactor ** k);
     const s = await step(ctx, scenario, rate, stepMs, label);
     steps.push(s);
     if (s.stable) best = s;
