@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forbiddenUrlHost, networkAllowlist } from '@relay/common';
+import { URL_MAX_LENGTH, forbiddenUrlHost, networkAllowlist } from '@relay/common';
 import {
   FORBIDDEN_HOST_CACHE_ENTRIES,
   cachedForbiddenUrlHost,
@@ -51,5 +51,15 @@ describe('cachedForbiddenUrlHost', () => {
       expect(cachedVerdictCount(allowlist)).toBeLessThanOrEqual(FORBIDDEN_HOST_CACHE_ENTRIES);
     }
     expect(cachedVerdictCount(allowlist)).toBeGreaterThan(0);
+  });
+
+  it('judges a URL longer than the schema allows without keeping it', () => {
+    const allowlist = networkAllowlist('');
+    const long = `http://10.0.0.1/${'a'.repeat(URL_MAX_LENGTH)}`;
+    expect(cachedForbiddenUrlHost(long, allowlist)).toMatchObject({ range: 'private' });
+    expect(cachedForbiddenUrlHost(long, allowlist)).toMatchObject({ range: 'private' });
+    expect(cachedVerdictCount(allowlist)).toBe(0);
+    expect(cachedForbiddenUrlHost('http://10.0.0.1/', allowlist)).toMatchObject({ range: 'private' });
+    expect(cachedVerdictCount(allowlist)).toBe(1);
   });
 });

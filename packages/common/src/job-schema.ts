@@ -50,11 +50,14 @@ export function caseInsensitiveAlternation(words: readonly string[]): string {
 
 export const RESERVED_HEADER_PATTERN = caseInsensitiveAlternation(RESERVED_HEADER_NAMES);
 
+/** The longest URL relay takes (targetUrl, callbackUrl, a webhook, a subscription). */
+export const URL_MAX_LENGTH = 2048;
+
 export const HttpUrl = Type.String({
   format: 'uri',
   // Case-insensitive scheme and a non-empty authority: only http(s) is relayed.
   pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+',
-  maxLength: 2048,
+  maxLength: URL_MAX_LENGTH,
   description: 'Absolute http: or https: URL',
 });
 

@@ -1,4 +1,4 @@
-import { forbiddenUrlHost, type ForbiddenAddress, type NetworkAllowlist } from '@relay/common';
+import { URL_MAX_LENGTH, forbiddenUrlHost, type ForbiddenAddress, type NetworkAllowlist } from '@relay/common';
 
 /**
  * Most submissions repeat their URLs (one callback endpoint, an
@@ -6,21 +6,24 @@ import { forbiddenUrlHost, type ForbiddenAddress, type NetworkAllowlist } from '
  * written) and an ipaddr.js parse per IP form: about 4 µs per URL, a few
  * percent of the backend's CPU per job. The verdict is a pure function of the
  * URL string and the allowlist, so the last URLs' verdicts are kept per
- * allowlist. The map is dropped whole when full: a stream of distinct URLs
- * costs what it did without the cache, and memory stays bounded (MAX_ENTRIES
- * URLs, each at most the schema's URL length).
+ * allowlist. The map is dropped whole when full, so a stream of distinct URLs
+ * costs what it did without the cache. The check runs before the schema's
+ * verdict is known (every problem is reported at once), so a URL longer than
+ * the schema allows is judged but not kept: memory stays under
+ * FORBIDDEN_HOST_CACHE_ENTRIES × 2 KiB per allowlist, whatever clients send.
  */
-const MAX_ENTRIES = 4096;
+export const FORBIDDEN_HOST_CACHE_ENTRIES = 4096;
 
 const byAllowlist = new WeakMap<NetworkAllowlist, Map<string, ForbiddenAddress | null>>();
 
 /** forbiddenUrlHost, remembered: the refused literal IP host of `url`, or null. */
 export function cachedForbiddenUrlHost(url: string, allowlist: NetworkAllowlist): ForbiddenAddress | null {
+  if (url.length > URL_MAX_LENGTH) return forbiddenUrlHost(url, allowlist);
   let verdicts = byAllowlist.get(allowlist);
   if (!verdicts) byAllowlist.set(allowlist, (verdicts = new Map()));
   let verdict = verdicts.get(url);
   if (verdict === undefined) {
-    if (verdicts.size >= MAX_ENTRIES) verdicts.clear();
+    if (verdicts.size >= FORBIDDEN_HOST_CACHE_ENTRIES) verdicts.clear();
     verdict = forbiddenUrlHost(url, allowlist);
     verdicts.set(url, verdict);
   }
@@ -31,5 +34,3 @@ export function cachedForbiddenUrlHost(url: string, allowlist: NetworkAllowlist)
 export function cachedVerdictCount(allowlist: NetworkAllowlist): number {
   return byAllowlist.get(allowlist)?.size ?? 0;
 }
-
-export const FORBIDDEN_HOST_CACHE_ENTRIES = MAX_ENTRIES;
