@@ -231,8 +231,8 @@ export async function calibrate(ctx: Context, scenario: Scenario): Promise<{ sta
 /**
  * The sustained throughput: steps the open-loop rate up from `start` by the
  * ramp factor until a step is not sustained; the figure is the highest rate
- * that was. If the very first step is not sustained, steps down instead
- * (0: no rate was, which the report shows as such).
+ * that was. If the very first step is not sustained, steps down instead;
+ * 0 when no step down was sustained either.
  */
 export async function ramp(
   ctx: Context,
